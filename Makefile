@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+
+.PHONY: run test venv deps test-deps frontend migrate demo 
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Installs are stamped by the requirement files' content, so a second run installs nothing.
+$(VENV)/.web-stamp: requirements/web.txt | $(VENV)/bin/activate
+	$(PIP) install -q -r requirements/web.txt
+	touch $@
+
+$(VENV)/.test-stamp: requirements/test.txt requirements/web.txt | $(VENV)/bin/activate
+	$(PIP) install -q -r requirements/test.txt
+	touch $@
+
+.env:
+	@sed "s/^SECRET_KEY=.*/SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')/" .env.example > .env
+	@echo "wrote .env with a fresh SECRET_KEY"
+
+deps: $(VENV)/.web-stamp .env
+test-deps: $(VENV)/.test-stamp .env
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json $(shell find frontend/src frontend/index.html frontend/vite.config.ts -type f 2>/dev/null)
+	cd frontend && npm run build --silent
+
+frontend: frontend/dist/index.html
+
+migrate: deps
+	$(PY) manage.py migrate --no-input -v 0
+
+demo: migrate
+	$(PY) manage.py load_demo
+
+run: deps frontend demo
+	@$(PY) manage.py check --deploy --fail-level CRITICAL -v 0 >/dev/null
+	@PORT=$(PORT) $(PY) -m rlhf_site.run
+
+test: test-deps frontend
+	cd frontend && npm test --silent
+	$(PY) -m pytest $(PYTEST_ARGS)

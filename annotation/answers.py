@@ -1,0 +1,190 @@
+"""Answer payloads: validation and the canonical form statistics and exports use.
+
+Pure functions, no Django: a payload comes in as the annotator sent it (response ids,
+shown order irrelevant) and leaves as the stored form.
+
+Pairwise canonical form: a signed preference in -3..3 relative to the item's *stored*
+response order; negative means the first stored response is better, 0 is a tie.
+Ranking canonical form: the list of response ids, best first.
+"""
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+KNOWN_FLAGS = ("unsafe", "pii", "not_rankable", "broken", "off_topic", "other")
+MAX_TEXT = 100_000
+
+
+class AnswerError(ValueError):
+    """Carries a list of {field, message} errors."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+@dataclass
+class CanonicalAnswer:
+    preference: int | None = None
+    both_bad: bool = False
+    ranking: list[int] | None = None
+    text: str = ""
+    criteria: dict = field(default_factory=dict)
+    rationale: str = ""
+    flags: list[str] = field(default_factory=list)
+    confidence: int | None = None
+    time_spent_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class AnswerShape:
+    kind: str  # demonstration | pairwise | ranking
+    response_ids: tuple[int, ...]
+    allow_tie: bool
+    criteria: tuple[str, ...]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def pairwise_preference(payload: dict, shape: AnswerShape, where: str, errors: list) -> int | None:
+    """{"chosen": id, "strength": 1..3} or {"tie": true}  ->  -3..3 relative to stored order."""
+    if payload.get("tie") is True:
+        if not shape.allow_tie:
+            errors.append({"field": f"{where}tie", "message": "this project does not allow ties"})
+            return None
+        if "chosen" in payload:
+            errors.append({"field": f"{where}chosen", "message": "give either chosen or tie, not both"})
+            return None
+        return 0
+    if "tie" in payload and payload["tie"] not in (False, None):
+        errors.append({"field": f"{where}tie", "message": "must be true or false"})
+        return None
+    chosen, strength = payload.get("chosen"), payload.get("strength")
+    if chosen is None:
+        errors.append({"field": f"{where}chosen", "message": "required: the id of the better response (or tie: true)"})
+        return None
+    if not _is_int(chosen) or chosen not in shape.response_ids:
+        errors.append({"field": f"{where}chosen", "message": f"must be one of this item's responses {list(shape.response_ids)}"})
+        return None
+    if not _is_int(strength) or strength not in (1, 2, 3):
+        errors.append({"field": f"{where}strength", "message": "must be 1 (slightly), 2 (clearly) or 3 (much better)"})
+        return None
+    return -strength if chosen == shape.response_ids[0] else strength
+
+
+def ranking_order(payload: dict, shape: AnswerShape, where: str, errors: list) -> list[int] | None:
+    ranking = payload.get("ranking")
+    k = len(shape.response_ids)
+    if not isinstance(ranking, list) or not all(_is_int(r) for r in ranking):
+        errors.append({"field": f"{where}ranking", "message": f"must be a list of the {k} response ids, best first"})
+        return None
+    if sorted(ranking) != sorted(shape.response_ids):
+        errors.append({"field": f"{where}ranking", "message": f"must list all {k} responses exactly once"})
+        return None
+    return ranking
+
+
+def _main_value(payload: dict, shape: AnswerShape, where: str, errors: list):
+    if shape.kind == "pairwise":
+        return pairwise_preference(payload, shape, where, errors)
+    return ranking_order(payload, shape, where, errors)
+
+
+def _criteria(raw, shape: AnswerShape, errors: list) -> dict:
+    if raw is None:
+        return {}
+    if shape.kind == "demonstration":
+        errors.append({"field": "criteria", "message": "demonstration answers take no criteria"})
+        return {}
+    if not isinstance(raw, dict):
+        errors.append({"field": "criteria", "message": "must be an object {criterion: answer}"})
+        return {}
+    out = {}
+    for name, sub in raw.items():
+        if name not in shape.criteria:
+            errors.append({"field": f"criteria.{name}", "message": f"unknown criterion; this project has {list(shape.criteria)}"})
+        elif not isinstance(sub, dict):
+            errors.append({"field": f"criteria.{name}", "message": "must be an answer object of the same form"})
+        else:
+            value = _main_value(sub, shape, f"criteria.{name}.", errors)
+            if value is not None:
+                out[name] = value
+    return out
+
+
+def _common(payload: dict, answer: CanonicalAnswer, errors: list) -> None:
+    rationale = payload.get("rationale", "")
+    if not isinstance(rationale, str) or len(rationale) > MAX_TEXT:
+        errors.append({"field": "rationale", "message": f"must be text of at most {MAX_TEXT} characters"})
+    else:
+        answer.rationale = rationale
+    flags = payload.get("flags", [])
+    if not isinstance(flags, list) or not all(isinstance(f, str) and 0 < len(f) <= 50 for f in flags):
+        errors.append({"field": "flags", "message": f"must be a list of short names such as {list(KNOWN_FLAGS)}"})
+    else:
+        answer.flags = sorted(set(flags))
+    confidence = payload.get("confidence")
+    if confidence is not None and (not _is_int(confidence) or not 1 <= confidence <= 5):
+        errors.append({"field": "confidence", "message": "must be an integer from 1 to 5"})
+    else:
+        answer.confidence = confidence
+    spent = payload.get("time_spent_ms")
+    if spent is not None and (not _is_int(spent) or not 0 <= spent <= 86_400_000):
+        errors.append({"field": "time_spent_ms", "message": "must be a whole number of milliseconds (0..86400000)"})
+    else:
+        answer.time_spent_ms = spent
+
+
+def canonicalize(payload, shape: AnswerShape) -> CanonicalAnswer:
+    """Validate a submitted payload and return its canonical form, or raise AnswerError."""
+    if not isinstance(payload, dict):
+        raise AnswerError([{"field": "non_field_errors", "message": "the answer must be a JSON object"}])
+    errors: list[dict] = []
+    answer = CanonicalAnswer()
+    if shape.kind == "demonstration":
+        text = payload.get("text")
+        if not isinstance(text, str) or not text.strip():
+            errors.append({"field": "text", "message": "required: the demonstration text"})
+        elif len(text) > MAX_TEXT:
+            errors.append({"field": "text", "message": f"at most {MAX_TEXT} characters"})
+        else:
+            answer.text = text
+    else:
+        value = _main_value(payload, shape, "", errors)
+        if shape.kind == "pairwise":
+            answer.preference = value
+            both_bad = payload.get("both_bad", False)
+            if not isinstance(both_bad, bool):
+                errors.append({"field": "both_bad", "message": "must be true or false"})
+            answer.both_bad = both_bad is True
+        else:
+            answer.ranking = value
+    answer.criteria = _criteria(payload.get("criteria"), shape, errors)
+    _common(payload, answer, errors)
+    if errors:
+        raise AnswerError(errors)
+    return answer
+
+
+def ranking_pairs(ranking: list[int]) -> set[tuple[int, int]]:
+    """All C(K,2) (better, worse) pairs a ranking implies."""
+    return set(combinations(ranking, 2))
+
+
+def gold_score(kind: str, value, gold) -> float | None:
+    """How well one canonical answer matches the expected one: 1.0 right, 0.0 wrong.
+
+    pairwise: same direction (first better / tie / second better). ranking: the share
+    of response pairs ordered as in the expected ranking. demonstration: no score.
+    """
+    if gold is None or value is None:
+        return None
+    if kind == "pairwise":
+        sign = lambda v: (v > 0) - (v < 0)  # noqa: E731
+        return float(sign(value) == sign(gold))
+    if kind == "ranking":
+        expected = ranking_pairs(gold)
+        return len(ranking_pairs(value) & expected) / len(expected)
+    return None

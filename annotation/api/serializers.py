@@ -1,0 +1,152 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from ..models import Annotation, Item, Membership, Project
+
+User = get_user_model()
+
+
+class UserOut(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "is_staff", "is_active", "date_joined"]
+
+
+class UserIn(serializers.Serializer):
+    username = serializers.RegexField(r"^[\w.@+-]{1,150}$", error_messages={"invalid": "letters, digits and @/./+/-/_ only"})
+    password = serializers.CharField(min_length=8, write_only=True)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    is_staff = serializers.BooleanField(required=False, default=False)
+
+    def validate_username(self, value: str) -> str:
+        if User.objects.filter(username=value).exists():
+            raise serializers.ValidationError("a user with this username already exists")
+        return value
+
+
+class LoginIn(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(write_only=True)
+
+
+class ProjectOut(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+    my_progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = ["id", "name", "kind", "guidelines", "annotations_per_item", "ranking_size", "allow_tie",
+                  "criteria", "gold_ratio", "lease_seconds", "created_at", "role", "my_progress"]
+
+    def get_role(self, project) -> str | None:
+        return self.context.get("roles", {}).get(project.id)
+
+    def get_my_progress(self, project) -> dict | None:
+        return self.context.get("progress", {}).get(project.id)
+
+
+class ProjectIn(serializers.ModelSerializer):
+    class Meta:
+        model = Project
+        fields = ["name", "kind", "guidelines", "annotations_per_item", "ranking_size", "allow_tie",
+                  "criteria", "gold_ratio", "lease_seconds"]
+
+
+class ProjectPatch(ProjectIn):
+    class Meta(ProjectIn.Meta):
+        # The kind decides the shape of every stored answer: it is fixed at creation.
+        read_only_fields = ["kind"]
+
+
+class MembershipOut(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["user", "role"]
+
+
+class MembershipIn(serializers.Serializer):
+    user = serializers.CharField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class ResponseShown(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+
+
+class ItemShown(serializers.Serializer):
+    """The item as an annotator sees it: no gold flag, no other answers."""
+
+    id = serializers.IntegerField()
+    conversation = serializers.JSONField()
+    responses = ResponseShown(many=True)
+
+
+class AssignmentOut(serializers.Serializer):
+    assignment = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    item = ItemShown()
+
+
+class SkipIn(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class AnswerIn(serializers.Serializer):
+    """Documentation only: payloads are validated by annotation.answers.canonicalize."""
+
+    text = serializers.CharField(required=False, help_text="demonstration")
+    chosen = serializers.IntegerField(required=False, help_text="pairwise: id of the better response")
+    strength = serializers.IntegerField(required=False, min_value=1, max_value=3, help_text="pairwise: 1..3")
+    tie = serializers.BooleanField(required=False)
+    both_bad = serializers.BooleanField(required=False)
+    ranking = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="best first")
+    criteria = serializers.DictField(required=False)
+    rationale = serializers.CharField(required=False, allow_blank=True)
+    flags = serializers.ListField(child=serializers.CharField(), required=False)
+    confidence = serializers.IntegerField(required=False, min_value=1, max_value=5)
+    time_spent_ms = serializers.IntegerField(required=False, min_value=0)
+
+
+ANSWER_FIELDS = ["id", "item", "preference", "both_bad", "ranking", "text", "criteria", "rationale", "flags",
+                 "confidence", "time_spent_ms", "shown_order", "created_at", "updated_at"]
+
+
+class MyAnnotationOut(serializers.ModelSerializer):
+    project = serializers.IntegerField(source="project_id")
+
+    class Meta:
+        model = Annotation
+        fields = ["project", *ANSWER_FIELDS]
+
+
+class LeadAnnotationOut(serializers.ModelSerializer):
+    annotator = serializers.CharField(source="annotator.username")
+
+    class Meta:
+        model = Annotation
+        fields = ["annotator", *ANSWER_FIELDS]
+
+
+class ItemLeadOut(serializers.ModelSerializer):
+    external_id = serializers.CharField(source="prompt.external_id")
+    conversation = serializers.JSONField(source="prompt.conversation")
+    status = serializers.CharField()
+
+    class Meta:
+        model = Item
+        fields = ["id", "external_id", "conversation", "response_ids", "is_gold", "gold_answer", "n_submitted",
+                  "n_leased", "status", "agreement", "created_at"]
+
+
+class GoldIn(serializers.Serializer):
+    is_gold = serializers.BooleanField()
+    expected = serializers.JSONField(required=False, allow_null=True, default=None)
+
+
+class ImportResult(serializers.Serializer):
+    created = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    skipped_ids = serializers.ListField(child=serializers.CharField())

@@ -1,0 +1,24 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from . import views_annotate, views_auth, views_projects
+
+router = DefaultRouter(trailing_slash=True)
+router.register("users", views_auth.UserViewSet, basename="user")
+router.register("projects", views_projects.ProjectViewSet, basename="project")
+router.register("me/annotations", views_annotate.MyAnnotationViewSet, basename="my-annotation")
+
+assignment_submit = views_annotate.AssignmentViewSet.as_view({"post": "submit"})
+assignment_skip = views_annotate.AssignmentViewSet.as_view({"post": "skip"})
+
+urlpatterns = [
+    path("auth/csrf/", views_auth.CsrfView.as_view()),
+    path("auth/login/", views_auth.LoginView.as_view()),
+    path("auth/logout/", views_auth.LogoutView.as_view()),
+    path("auth/me/", views_auth.MeView.as_view()),
+    path("auth/token/", views_auth.TokenView.as_view()),
+    path("projects/<int:pk>/next/", views_annotate.NextView.as_view()),
+    path("assignments/<int:pk>/submit/", assignment_submit),
+    path("assignments/<int:pk>/skip/", assignment_skip),
+    *router.urls,
+]

@@ -1,0 +1,79 @@
+"""The annotator's hot path: next, submit, skip; and their own answers."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..models import Assignment, Response as ResponseRow
+from ..selectors import annotation_list_for_annotator, project_list_for_user
+from ..services.annotations import annotation_submit, annotation_update
+from ..services.assignments import assignment_next, assignment_skip
+from .serializers import AnswerIn, AssignmentOut, MyAnnotationOut, SkipIn
+
+
+def assignment_payload(assignment: Assignment) -> dict:
+    item = assignment.item
+    texts = dict(ResponseRow.objects.filter(pk__in=assignment.shown_order).values_list("id", "text"))
+    return {
+        "assignment": assignment.pk,
+        "expires_at": assignment.expires_at,
+        "item": {
+            "id": item.pk,
+            "conversation": item.prompt.conversation,
+            "responses": [{"id": rid, "text": texts[rid]} for rid in assignment.shown_order],
+        },
+    }
+
+
+class NextView(APIView):
+    @extend_schema(request=None, responses={200: AssignmentOut, 204: None},
+                   summary="Lease the caller's next item (or return the lease they hold)")
+    def post(self, request, pk: int):
+        project = get_object_or_404(project_list_for_user(request.user), pk=pk)
+        assignment = assignment_next(project=project, user=request.user)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(AssignmentOut(assignment_payload(assignment)).data)
+
+
+class AssignmentViewSet(viewsets.GenericViewSet):
+    queryset = Assignment.objects.none()
+
+    @extend_schema(
+        request=AnswerIn, responses={201: MyAnnotationOut, 200: MyAnnotationOut},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
+                                     description="Repeat a submit safely: the same key returns the first answer.")],
+        summary="Submit the answer to a leased item",
+    )
+    def submit(self, request, pk=None):
+        key = request.headers.get("Idempotency-Key") or None
+        if key is not None and len(key) > 200:
+            return Response({"errors": [{"field": "Idempotency-Key", "message": "at most 200 characters"}]},
+                            status=status.HTTP_400_BAD_REQUEST)
+        annotation, created = annotation_submit(assignment_id=pk, user=request.user, payload=request.data,
+                                                idempotency_key=key)
+        return Response(MyAnnotationOut(annotation).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=SkipIn, responses={200: None}, summary="Skip a leased item; it will not come back")
+    def skip(self, request, pk=None):
+        data = SkipIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = assignment_skip(assignment_id=pk, user=request.user, reason=data.validated_data["reason"])
+        return Response({"assignment": assignment.pk, "status": assignment.status})
+
+
+class MyAnnotationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = MyAnnotationOut
+
+    def get_queryset(self):
+        project = self.request.query_params.get("project")
+        return annotation_list_for_annotator(self.request.user, project_id=int(project) if project and project.isdigit() else None)
+
+    @extend_schema(request=AnswerIn, responses={200: MyAnnotationOut},
+                   summary="Change one's own answer while its item is not complete")
+    def partial_update(self, request, pk=None):
+        annotation = annotation_update(annotation_id=pk, user=request.user, payload=request.data)
+        return Response(MyAnnotationOut(annotation).data)

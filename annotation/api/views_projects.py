@@ -1,0 +1,193 @@
+from django.conf import settings
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from .. import importing
+from ..models import Item
+from ..selectors import (
+    annotations_for_item,
+    item_list_for_lead,
+    my_progress_for_user,
+    project_list_for_user,
+    project_progress,
+    project_roles_for_user,
+    remaining_for_user,
+)
+from ..services.imports import items_import
+from ..services.projects import item_set_gold, membership_remove, membership_set, project_create, project_update
+from .permissions import IsAdmin, is_lead
+from .serializers import (
+    GoldIn,
+    ImportResult,
+    ItemLeadOut,
+    LeadAnnotationOut,
+    MembershipIn,
+    MembershipOut,
+    ProjectIn,
+    ProjectOut,
+    ProjectPatch,
+)
+
+
+def _bool_param(value: str | None) -> bool | None:
+    if value is None or value == "":
+        return None
+    return value.lower() in ("1", "true", "yes")
+
+
+class ProjectScoped:
+    """Fetch the project from the caller's visible set; a lead-only route answers 404 to others."""
+
+    def get_project(self, *, lead: bool = False):
+        project = get_object_or_404(project_list_for_user(self.request.user), pk=self.kwargs["pk"])
+        if lead and not is_lead(project, self.request.user):
+            raise Http404
+        return project
+
+
+class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ProjectOut
+
+    def get_queryset(self):
+        return project_list_for_user(self.request.user).order_by("id")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        user = self.request.user
+        roles = project_roles_for_user(user)
+        if user.is_staff:
+            roles = {pid: roles.get(pid, "admin") for pid in self.get_queryset().values_list("id", flat=True)}
+        context["roles"] = roles
+        context["progress"] = my_progress_for_user(user, list(roles))
+        if self.action == "retrieve":
+            project = self.get_object()
+            context["progress"].setdefault(project.id, {"done": 0, "skipped": 0})
+            context["progress"][project.id]["remaining"] = remaining_for_user(project, user)
+        return context
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        projects = {p.id: p for p in self.get_queryset()}
+        rows = response.data["results"] if isinstance(response.data, dict) else response.data
+        for row in rows:
+            if row["my_progress"] is not None:
+                row["my_progress"]["remaining"] = remaining_for_user(projects[row["id"]], request.user)
+        return response
+
+    @extend_schema(request=ProjectIn, responses={201: ProjectOut})
+    def create(self, request):
+        IsAdmin().has_permission(request, self) or self.permission_denied(request, message=IsAdmin.message)
+        data = ProjectIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = project_create(created_by=request.user, **data.validated_data)
+        return Response(ProjectOut(project, context={"roles": {project.id: "admin"}}).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ProjectPatch, responses={200: ProjectOut})
+    def partial_update(self, request, pk=None):
+        project = self.get_project(lead=True)
+        data = ProjectPatch(project, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        project = project_update(project=project, **data.validated_data)
+        return Response(ProjectOut(project, context=self.get_serializer_context()).data)
+
+    @extend_schema(methods=["GET"], responses={200: MembershipOut(many=True)})
+    @extend_schema(methods=["POST"], request=MembershipIn, responses={201: MembershipOut})
+    @action(detail=True, methods=["get", "post"])
+    def members(self, request, pk=None):
+        project = self.get_project(lead=True)
+        if request.method == "GET":
+            rows = project.memberships.select_related("user").order_by("user__username")
+            return Response(MembershipOut(rows, many=True).data)
+        data = MembershipIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = membership_set(project=project, username=data.validated_data["user"], role=data.validated_data["role"])
+        return Response(MembershipOut(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"members/(?P<username>[\w.@+-]+)")
+    def member_remove(self, request, pk=None, username=None):
+        project = self.get_project(lead=True)
+        if not membership_remove(project=project, username=username):
+            raise Http404
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request={"application/json": inline_serializer("ImportBody", {"items": serializers.ListField()}),
+                 "multipart/form-data": inline_serializer("ImportFile", {"file": serializers.FileField()})},
+        responses={201: ImportResult},
+        summary="Import prompts and responses (JSON body, or a JSONL / CSV / JSON file upload)",
+    )
+    @action(detail=True, methods=["post"], url_path="import", parser_classes=[JSONParser, MultiPartParser, FormParser])
+    def import_items(self, request, pk=None):
+        project = self.get_project(lead=True)
+        raw = self._import_raw_lines(request)
+        lines = importing.validate_lines(raw, kind=project.kind, responses_per_item=project.responses_per_item)
+        result = items_import(project=project, lines=lines)
+        return Response(result, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _import_raw_lines(request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            return importing.raw_lines_from_body(request.data)
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            limit = settings.IMPORT_MAX_BYTES // (1024 * 1024)
+            raise importing.ImportError_([{"line": 0, "field": "file", "message":
+                                           f"is {upload.size / 1048576:.1f} MB; the limit is {limit} MB: split it into smaller files"}])
+        return importing.parse_upload(upload.read(), upload.name or "upload.jsonl")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=["open", "in_progress", "complete"]),
+                    OpenApiParameter("is_gold", bool), OpenApiParameter("max_agreement", float)],
+        responses={200: ItemLeadOut(many=True)},
+    )
+    @action(detail=True, methods=["get"])
+    def items(self, request, pk=None):
+        project = self.get_project(lead=True)
+        params = request.query_params
+        max_agreement = params.get("max_agreement")
+        try:
+            max_agreement = float(max_agreement) if max_agreement not in (None, "") else None
+        except ValueError:
+            raise serializers.ValidationError({"max_agreement": "must be a number"}) from None
+        items = item_list_for_lead(project, status=params.get("status") or None,
+                                   is_gold=_bool_param(params.get("is_gold")), max_agreement=max_agreement)
+        page = self.paginate_queryset(items)
+        return self.get_paginated_response(ItemLeadOut(page, many=True).data)
+
+    @extend_schema(responses={200: ItemLeadOut})
+    @action(detail=True, methods=["get"], url_path=r"items/(?P<item_id>\d+)")
+    def item_detail(self, request, pk=None, item_id=None):
+        project = self.get_project(lead=True)
+        item = get_object_or_404(Item.objects.select_related("prompt", "project"), pk=item_id, project=project)
+        data = ItemLeadOut(item).data
+        responses = {r.pk: r for r in item.prompt.responses.all()}
+        data["responses"] = [{"id": rid, "text": responses[rid].text, "model": responses[rid].model_name}
+                             for rid in item.response_ids if rid in responses]
+        data["metadata"] = item.prompt.metadata
+        data["answers"] = LeadAnnotationOut(annotations_for_item(item), many=True).data
+        return Response(data)
+
+    @extend_schema(request=GoldIn, responses={200: ItemLeadOut})
+    @action(detail=True, methods=["post"], url_path=r"items/(?P<item_id>\d+)/gold")
+    def item_gold(self, request, pk=None, item_id=None):
+        project = self.get_project(lead=True)
+        item = get_object_or_404(Item.objects.select_related("prompt", "project"), pk=item_id, project=project)
+        data = GoldIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            item = item_set_gold(item=item, **data.validated_data)
+        return Response(ItemLeadOut(item).data)
+
+    @extend_schema(responses={200: inline_serializer("Progress", {"items": serializers.DictField(),
+                                                                  "annotations": serializers.IntegerField(),
+                                                                  "annotators": serializers.ListField()})})
+    @action(detail=True, methods=["get"])
+    def progress(self, request, pk=None):
+        return Response(project_progress(self.get_project(lead=True)))

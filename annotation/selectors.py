@@ -1,0 +1,121 @@
+"""Reads shared by views and tasks. Visibility rules live here: what a user may not see
+is simply not in the queryset, so it answers 404."""
+
+from statistics import median
+
+from django.db.models import Count, Q, QuerySet
+
+from .answers import gold_score
+from .models import Annotation, Assignment, Item, Membership, Project, Response
+
+
+def project_list_for_user(user) -> QuerySet[Project]:
+    if user.is_staff:
+        return Project.objects.all()
+    return Project.objects.filter(memberships__user=user).distinct()
+
+
+def project_role(project: Project, user) -> str | None:
+    """'admin', 'lead', 'annotator' or None."""
+    if user.is_staff:
+        return "admin"
+    return Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+
+
+def project_roles_for_user(user) -> dict[int, str]:
+    return dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
+
+
+def my_progress_for_user(user, project_ids: list[int]) -> dict[int, dict]:
+    rows = (
+        Assignment.objects.filter(annotator=user, project_id__in=project_ids)
+        .values("project_id")
+        .annotate(done=Count("id", filter=Q(status="submitted")), skipped=Count("id", filter=Q(status="skipped")))
+    )
+    out = {pid: {"done": 0, "skipped": 0} for pid in project_ids}
+    for row in rows:
+        out[row["project_id"]] = {"done": row["done"], "skipped": row["skipped"]}
+    return out
+
+
+def remaining_for_user(project: Project, user) -> int:
+    """Non-gold items that still need answers and that this user has not touched."""
+    touched = Assignment.objects.filter(project=project, annotator=user).exclude(status="expired").values("item_id")
+    return Item.objects.filter(project=project, is_gold=False, open_slots__gt=0).exclude(id__in=touched).count()
+
+
+def item_list_for_lead(project: Project, *, status: str | None = None, is_gold: bool | None = None,
+                       max_agreement: float | None = None) -> QuerySet[Item]:
+    items = Item.objects.filter(project=project).select_related("prompt", "project").order_by("id")
+    overlap = project.annotations_per_item
+    if status == "open":
+        items = items.filter(n_submitted=0)
+    elif status == "in_progress":
+        items = items.filter(n_submitted__gt=0, n_submitted__lt=overlap)
+    elif status == "complete":
+        items = items.filter(n_submitted__gte=overlap)
+    if is_gold is not None:
+        items = items.filter(is_gold=is_gold)
+    if max_agreement is not None:
+        items = items.filter(agreement__lte=max_agreement)
+    return items
+
+
+def responses_by_id(ids) -> dict[int, Response]:
+    return {r.pk: r for r in Response.objects.filter(pk__in=list(ids))}
+
+
+def annotations_for_item(item: Item) -> QuerySet[Annotation]:
+    return item.annotations.select_related("annotator").order_by("created_at")
+
+
+def annotation_list_for_annotator(user, *, project_id: int | None = None) -> QuerySet[Annotation]:
+    qs = Annotation.objects.filter(annotator=user).select_related("item", "project").order_by("-created_at")
+    if project_id is not None:
+        qs = qs.filter(project_id=project_id)
+    return qs
+
+
+def project_progress(project: Project) -> dict:
+    overlap = project.annotations_per_item
+    items = Item.objects.filter(project=project).aggregate(
+        total=Count("id"),
+        open=Count("id", filter=Q(n_submitted=0)),
+        complete=Count("id", filter=Q(n_submitted__gte=overlap)),
+    )
+    items["in_progress"] = items["total"] - items["open"] - items["complete"]
+    per_user: dict[int, dict] = {}
+    assignment_counts = (
+        Assignment.objects.filter(project=project)
+        .values("annotator_id", "annotator__username")
+        .annotate(
+            done=Count("id", filter=Q(status="submitted")),
+            skipped=Count("id", filter=Q(status="skipped")),
+            in_progress=Count("id", filter=Q(status="leased")),
+        )
+    )
+    for row in assignment_counts:
+        per_user[row["annotator_id"]] = {
+            "username": row["annotator__username"], "done": row["done"], "skipped": row["skipped"],
+            "in_progress": row["in_progress"], "seconds": [], "gold": [],
+        }
+    answers = Annotation.objects.filter(project=project).values_list(
+        "annotator_id", "time_spent_ms", "created_at", "assignment__created_at",
+        "item__is_gold", "item__gold_answer", "preference", "ranking",
+    )
+    for annotator_id, spent, created, leased_at, is_gold, gold, preference, ranking in answers.iterator(chunk_size=5000):
+        row = per_user[annotator_id]
+        row["seconds"].append(spent / 1000 if spent is not None else (created - leased_at).total_seconds())
+        if is_gold:
+            score = gold_score(project.kind, preference if project.kind == "pairwise" else ranking, gold)
+            if score is not None:
+                row["gold"].append(score)
+    annotators = []
+    for row in sorted(per_user.values(), key=lambda r: r["username"]):
+        seconds, gold = row.pop("seconds"), row.pop("gold")
+        row["median_seconds"] = round(median(seconds), 2) if seconds else None
+        row["gold_answered"] = len(gold)
+        row["gold_accuracy"] = round(sum(gold) / len(gold), 4) if gold else None
+        annotators.append(row)
+    total_answers = sum(r["done"] for r in annotators)
+    return {"items": items, "annotations": total_answers, "annotators": annotators}

@@ -1,0 +1,1 @@
+"""Writes. Every function here is keyword-only and transactional where it writes."""

@@ -1,0 +1,65 @@
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ..answers import AnswerShape, canonicalize
+from ..models import Item, Membership, Project
+from .annotations import answer_shape
+
+User = get_user_model()
+
+
+@transaction.atomic
+def project_create(*, created_by, **fields) -> Project:
+    project = Project(created_by=created_by, **fields)
+    project.full_clean()
+    project.save()
+    return project
+
+
+@transaction.atomic
+def project_update(*, project: Project, **fields) -> Project:
+    for name, value in fields.items():
+        setattr(project, name, value)
+    project.full_clean()
+    project.save()
+    return project
+
+
+@transaction.atomic
+def membership_set(*, project: Project, username: str, role: str) -> Membership:
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise ValidationError({"user": f"no user named {username!r}"})
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": f"must be one of {Membership.Role.values}"})
+    membership, _ = Membership.objects.update_or_create(user=user, project=project, defaults={"role": role})
+    return membership
+
+
+def membership_remove(*, project: Project, username: str) -> int:
+    deleted, _ = Membership.objects.filter(project=project, user__username=username).delete()
+    return deleted
+
+
+def user_create(*, username: str, password: str, email: str = "", is_staff: bool = False):
+    return User.objects.create_user(username=username, password=password, email=email, is_staff=is_staff)
+
+
+@transaction.atomic
+def item_set_gold(*, item: Item, is_gold: bool, expected: dict | None) -> Item:
+    """Mark an item gold with its expected answer (given in the submit payload form)."""
+    project = item.project
+    if is_gold:
+        if project.kind == Project.Kind.DEMONSTRATION:
+            raise ValidationError({"is_gold": "demonstration items have no single right answer to check"})
+        if expected is None:
+            raise ValidationError({"expected": "required when is_gold is true"})
+        shape: AnswerShape = answer_shape(project, item)
+        answer = canonicalize(expected, shape)
+        item.gold_answer = answer.preference if project.kind == Project.Kind.PAIRWISE else answer.ranking
+    else:
+        item.gold_answer = None
+    item.is_gold = is_gold
+    item.save(update_fields=["is_gold", "gold_answer"])
+    return item

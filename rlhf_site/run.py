@@ -1,0 +1,79 @@
+"""`make run`: the web server and a Celery worker (with its beat) together; Ctrl-C stops both.
+
+With no CELERY_BROKER_URL the worker serves kombu's filesystem broker, so one machine
+runs the whole platform with no other server.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+
+DEMO_LOGINS = [("admin", "admin"), ("lead", "lead"), ("alice", "annotator"), ("bob", "annotator"),
+               ("carol", "annotator")]
+
+
+def _commands(port: str) -> dict[str, list[str]]:
+    python = sys.executable
+    return {
+        "web": [python, "-m", "gunicorn", "rlhf_site.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                "--workers", "2", "--threads", "4", "--access-logfile", "-", "--log-level", "warning"],
+        "worker": [python, "-m", "celery", "-A", "rlhf_site", "worker", "--beat", "-Q", "default,gpu",
+                   "--concurrency", "2", "--loglevel", "INFO",
+                   "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+    }
+
+
+def _banner(port: str) -> None:
+    from annotation.management.commands.load_demo import DEMO_PASSWORD
+
+    print(f"\n  RLHF platform running at http://127.0.0.1:{port}/  (API docs: /api/docs/, admin: /admin/)")
+    print("  Demo logins (password for all: %s):" % DEMO_PASSWORD)
+    for name, role in DEMO_LOGINS:
+        print(f"    {name:<6} {role}")
+    broker = "embedded filesystem broker" if settings.CELERY_BROKER_URL == "filesystem://" else settings.CELERY_BROKER_URL
+    print(f"  Database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; queue: {broker}")
+    print("  Ctrl-C stops web and worker.\n", flush=True)
+
+
+def main() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rlhf_site.settings")
+    django.setup()
+    from rlhf_site.celery import ensure_broker_folders
+
+    ensure_broker_folders()
+    port = os.environ.get("PORT", "8000")
+    procs = {name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in _commands(port).items()}
+    _banner(port)
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping:
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                print(f"{name} exited with {proc.returncode}; stopping", file=sys.stderr)
+                stopping = True
+        time.sleep(0.5)
+    for proc in procs.values():
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    print("stopped web and worker")
+
+
+if __name__ == "__main__":
+    main()
