@@ -8,6 +8,7 @@ instead of counting answers. ``open_slots = overlap - n_submitted - n_leased`` a
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -25,13 +26,18 @@ class Project(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     guidelines = models.TextField(blank=True, help_text="Markdown shown to annotators.")
-    annotations_per_item = models.PositiveSmallIntegerField(default=3, help_text="Overlap.")
-    ranking_size = models.PositiveSmallIntegerField(null=True, blank=True, help_text="K, 2..9 (ranking only).")
+    annotations_per_item = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1)], help_text="Overlap.")
+    ranking_size = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(2), MaxValueValidator(9)], help_text="K, 2..9 (ranking only)."
+    )
     allow_tie = models.BooleanField(default=True)
     criteria = models.JSONField(default=default_criteria, blank=True)
-    gold_ratio = models.FloatField(default=0.0, help_text="Share of assignments drawn from gold items.")
-    lease_seconds = models.PositiveIntegerField(default=1800)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    gold_ratio = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of assignments drawn from gold items.",
+    )
+    lease_seconds = models.PositiveIntegerField(default=1800, validators=[MinValueValidator(10)])
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -6,7 +6,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..models import Assignment, Response as ResponseRow
+from ..models import Annotation, Assignment
+from ..models import Response as ResponseRow
 from ..selectors import annotation_list_for_annotator, project_list_for_user
 from ..services.annotations import annotation_submit, annotation_update
 from ..services.assignments import assignment_next, assignment_skip
@@ -69,6 +70,8 @@ class MyAnnotationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     serializer_class = MyAnnotationOut
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
+            return Annotation.objects.none()
         project = self.request.query_params.get("project")
         return annotation_list_for_annotator(self.request.user, project_id=int(project) if project and project.isdigit() else None)
 

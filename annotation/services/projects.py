@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from ..answers import AnswerShape, canonicalize
 from ..models import Item, Membership, Project
@@ -19,10 +20,16 @@ def project_create(*, created_by, **fields) -> Project:
 
 @transaction.atomic
 def project_update(*, project: Project, **fields) -> Project:
+    overlap_before = project.annotations_per_item
     for name, value in fields.items():
         setattr(project, name, value)
     project.full_clean()
     project.save()
+    if project.annotations_per_item != overlap_before:
+        # Keep open_slots = overlap - submitted - leased for every item, under the same lock order as claims.
+        Item.objects.filter(project=project).update(
+            open_slots=project.annotations_per_item - F("n_submitted") - F("n_leased")
+        )
     return project
 
 
