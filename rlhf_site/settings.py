@@ -82,6 +82,10 @@ DATABASES = {
     if _database_url
     else sqlite_database(str(VAR_DIR / "db.sqlite3"))
 }
+# A file, not memory, for the SQLite test database: worker and server subprocesses in tests must see it.
+DATABASES["default"].setdefault("TEST", {})
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"]["NAME"] = str(VAR_DIR / "test-db.sqlite3")
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

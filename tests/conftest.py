@@ -68,3 +68,53 @@ def pairwise_project(db, lead, annotator, annotator2):
 def requires_postgres():
     if not is_postgres():
         pytest.skip("needs PostgreSQL (set DATABASE_URL): row locks under concurrency cannot be tested on SQLite")
+
+
+def test_database_url() -> str:
+    """A DATABASE_URL that points subprocesses (worker, server) at the test database."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def live_worker(transactional_db, tmp_path):
+    """A real `celery worker` process on the configured broker (Redis, or the embedded filesystem one)."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from rlhf_site.celery import app, ensure_broker_folders
+
+    ensure_broker_folders()
+    app.control.purge()
+    env = {**os.environ, "DATABASE_URL": test_database_url(), "HF_HUB_OFFLINE": "1"}
+    log = open(tmp_path / "worker.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "rlhf_site", "worker", "-Q", "default,gpu", "--pool", "solo",
+         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    proc.log_path = tmp_path / "worker.log"
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def wait_for(predicate, *, timeout: float = 60, what: str = "condition", log_path=None):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    tail = open(log_path).read()[-3000:] if log_path else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{tail}")
