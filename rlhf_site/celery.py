@@ -14,7 +14,7 @@ def ensure_broker_folders() -> None:
     """The filesystem transport expects its folders to exist before anyone publishes."""
     from django.conf import settings
 
-    for key in ("data_folder_in", "processed_folder"):
+    for key in ("data_folder_in", "processed_folder", "control_folder"):
         folder = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).get(key)
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
