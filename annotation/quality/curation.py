@@ -1,0 +1,236 @@
+"""Curation: which answers and items survive a lead's rules, with a rule-by-rule preview.
+
+Rules apply in a fixed order, each to what the previous ones left:
+
+ 1. exclude_flagged            answers flagged by their annotator
+ 2. exclude_both_bad           answers marking both responses bad
+ 3. min_annotator_reliability  answers of annotators whose Dawid-Skene reliability is lower
+ 4. min_gold_accuracy          answers of annotators whose gold accuracy is lower
+                               (annotators with no gold answers, or missing from the
+                               stats, are not judged by rules 3-4)
+ 5. min_answers_per_item       items left with fewer answers
+ 6. min_item_agreement         items whose share of agreeing answer pairs (by direction)
+                               is lower; an item with one answer has no defined agreement
+                               and fails this rule when it is active
+    -- the consensus is computed here, once, on the answers still standing --
+ 7. ties                       "drop": items whose consensus is a tie (tie answers still
+                               vote); "keep": nothing
+ 8. min_abs_strength           non-tie items whose strength is lower: the mean value of
+                               their answers measured toward the consensus direction
+                               (mean value x consensus direction), e.g. [-3, -3, +1] with
+                               consensus "first" has strength 5/3
+
+An item disappears when its last answer does; the preview counts it under the rule that
+removed that answer. The preview's last "remaining" figures are the result's sizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from .agreement import direction_table, item_agreement
+from .annotators import gold_hits, rate_by
+from .answers import Answers, group_by
+from .consensus import METHODS, consensus
+from .dawid_skene import dawid_skene
+from .report import json_safe, select_criterion
+
+RULES = ("exclude_flagged", "exclude_both_bad", "min_annotator_reliability", "min_gold_accuracy",
+         "min_answers_per_item", "min_item_agreement", "ties", "min_abs_strength")
+
+
+@dataclass(frozen=True)
+class CurationRules:
+    min_answers_per_item: int | None = None
+    min_item_agreement: float | None = None
+    min_annotator_reliability: float | None = None
+    min_gold_accuracy: float | None = None
+    exclude_flagged: bool = False
+    exclude_both_bad: bool = False
+    ties: str = "keep"
+    min_abs_strength: float | None = None
+    consensus: str = "majority"
+
+    def __post_init__(self) -> None:
+        if self.ties not in ("drop", "keep"):
+            raise ValueError(f"ties: expected 'drop' or 'keep', got {self.ties!r}")
+        if self.consensus not in METHODS:
+            raise ValueError(f"consensus: expected one of {METHODS}, got {self.consensus!r}")
+        for name in ("min_answers_per_item", "min_item_agreement", "min_annotator_reliability",
+                     "min_gold_accuracy", "min_abs_strength"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ValueError(f"{name}: expected a number or null, got {value!r}")
+
+    @classmethod
+    def from_dict(cls, rules: Mapping[str, Any]) -> CurationRules:
+        known = {f.name for f in fields(cls)}
+        for name in rules:
+            if name not in known:
+                raise ValueError(f"{name}: unknown curation rule; expected one of {sorted(known)}")
+        return cls(**rules)
+
+
+@dataclass(frozen=True)
+class CurationResult:
+    answer_mask: np.ndarray  # per input row of the selected answers: survives?
+    answer_ids: np.ndarray  # answer_id of the survivors
+    items: np.ndarray  # surviving item keys, ordered
+    consensus: np.ndarray  # -1 / 0 / +1 per surviving item
+    strength: np.ndarray  # mean value toward the consensus direction
+    confidence: np.ndarray  # vote share (majority) or posterior (Dawid-Skene)
+    initial: dict[str, int]
+    preview: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        items = [{"item": i, "consensus": c, "strength": s, "confidence": p}
+                 for i, c, s, p in zip(self.items.tolist(), self.consensus.tolist(),
+                                       self.strength.tolist(), self.confidence.tolist(), strict=True)]
+        return json_safe({"initial": self.initial, "preview": self.preview,
+                          "answer_ids": self.answer_ids, "items": items})
+
+
+def curate(
+    answers: Answers,
+    rules: CurationRules | Mapping[str, Any],
+    *,
+    annotator_stats: Mapping[int, Mapping[str, Any]] | Sequence[Mapping[str, Any]] | None = None,
+    criterion: str | None = None,
+) -> CurationResult:
+    """Apply `rules` (see the module docstring for the order) and preview each step.
+
+    `annotator_stats` maps annotator code -> {"ds_reliability", "gold_accuracy"}, or is
+    the `annotators` list of `agreement_report` (built without names). When None, the
+    figures are computed from these answers.
+    """
+    rules = rules if isinstance(rules, CurationRules) else CurationRules.from_dict(rules)
+    answers = select_criterion(answers, criterion)
+    tracker = _Tracker(answers)
+    stats = _stats_lookup(answers, annotator_stats, rules)
+    tracker.apply("exclude_flagged", _answer_rule(rules.exclude_flagged, answers.flagged))
+    tracker.apply("exclude_both_bad", _answer_rule(rules.exclude_both_bad, answers.both_bad))
+    tracker.apply("min_annotator_reliability",
+                  _annotator_rule(answers, stats.get("ds_reliability"), rules.min_annotator_reliability))
+    tracker.apply("min_gold_accuracy", _annotator_rule(answers, stats.get("gold_accuracy"), rules.min_gold_accuracy))
+    tracker.apply("min_answers_per_item", _count_rule(tracker, rules.min_answers_per_item))
+    tracker.apply("min_item_agreement", _agreement_rule(tracker, rules.min_item_agreement))
+    agreed = _consensus_of(tracker, rules.consensus)
+    tracker.apply("ties", _item_rule(tracker, agreed, lambda c, s: c != 0, rules.ties == "drop"))
+    tracker.apply("min_abs_strength", _item_rule(
+        tracker, agreed, lambda c, s: (c == 0) | (s >= (rules.min_abs_strength or 0)),
+        rules.min_abs_strength is not None))
+    return tracker.result(agreed)
+
+
+class _Tracker:
+    """Holds the surviving-answer mask and records what each rule removed."""
+
+    def __init__(self, answers: Answers):
+        self.answers = answers
+        self.items = group_by(answers.item)
+        self.alive = np.ones(len(answers), dtype=bool)
+        self.initial = {"answers": len(answers), "items": self.items.n}
+        self.preview: list[dict[str, Any]] = []
+
+    def item_counts(self) -> np.ndarray:
+        return np.bincount(self.items.codes[self.alive], minlength=self.items.n)
+
+    def apply(self, rule: str, keep: np.ndarray | None) -> None:
+        before_answers, before_items = int(self.alive.sum()), int((self.item_counts() > 0).sum())
+        if keep is not None:
+            self.alive &= keep
+        answers, items = int(self.alive.sum()), int((self.item_counts() > 0).sum())
+        self.preview.append({"rule": rule, "active": keep is not None,
+                             "removed_answers": before_answers - answers, "removed_items": before_items - items,
+                             "remaining_answers": answers, "remaining_items": items})
+
+    def result(self, agreed) -> CurationResult:
+        alive_items = self.item_counts() > 0
+        return CurationResult(
+            answer_mask=self.alive.copy(), answer_ids=self.answers.answer_id[self.alive],
+            items=self.items.keys[alive_items], consensus=agreed["direction"][alive_items],
+            strength=agreed["strength"][alive_items], confidence=agreed["confidence"][alive_items],
+            initial=self.initial, preview=self.preview)
+
+
+def _answer_rule(active: bool, column: np.ndarray | None) -> np.ndarray | None:
+    if not active:
+        return None
+    if column is None:
+        raise ValueError("answers: this rule needs a column the answers do not carry")
+    return ~column
+
+
+def _annotator_rule(answers: Answers, figures: dict[int, float] | None, minimum: float | None):
+    if minimum is None:
+        return None
+    lookup = figures or {}
+    raters = group_by(answers.annotator)
+    figure = np.array([lookup.get(code, np.nan) for code in raters.keys.tolist()], dtype=np.float64)
+    figure = np.where(np.isfinite(figure), figure, np.inf)  # unknown: not judged
+    return (figure >= minimum)[raters.codes]
+
+
+def _count_rule(tracker: _Tracker, minimum: int | None):
+    if minimum is None:
+        return None
+    return tracker.item_counts()[tracker.items.codes] >= minimum
+
+
+def _agreement_rule(tracker: _Tracker, minimum: float | None):
+    if minimum is None:
+        return None
+    alive = tracker.alive
+    table = direction_table(tracker.items.codes[alive], tracker.items.n, tracker.answers.direction[alive])
+    agreement = np.nan_to_num(item_agreement(table), nan=-np.inf)
+    return agreement[tracker.items.codes] >= minimum
+
+
+def _consensus_of(tracker: _Tracker, method: str) -> dict[str, np.ndarray]:
+    """Consensus, strength and confidence per item (all items; dead ones get 0 / NaN)."""
+    n = tracker.items.n
+    out = {"direction": np.zeros(n, dtype=np.int64), "strength": np.full(n, np.nan), "confidence": np.full(n, np.nan)}
+    alive = tracker.alive
+    if not alive.any():
+        return out
+    found = consensus(tracker.answers.subset(alive), method)
+    where = np.searchsorted(tracker.items.keys, found.items)
+    out["direction"][where] = found.direction
+    out["confidence"][where] = found.confidence
+    codes = tracker.items.codes[alive]
+    mean = np.bincount(codes, weights=tracker.answers.value[alive], minlength=n) / np.maximum(
+        np.bincount(codes, minlength=n), 1)
+    out["strength"][where] = mean[where] * found.direction
+    return out
+
+
+def _item_rule(tracker: _Tracker, agreed, keeps, active: bool):
+    if not active:
+        return None
+    keep_item = keeps(agreed["direction"], np.nan_to_num(agreed["strength"], nan=-np.inf))
+    return keep_item[tracker.items.codes]
+
+
+def _stats_lookup(answers: Answers, given, rules: CurationRules) -> dict[str, dict[int, float]]:
+    """{"ds_reliability": {code: x}, "gold_accuracy": {code: y}} from the caller or computed."""
+    if given is not None:
+        entries = given.items() if isinstance(given, Mapping) else ((e["annotator"], e) for e in given)
+        out: dict[str, dict[int, float]] = {"ds_reliability": {}, "gold_accuracy": {}}
+        for code, entry in entries:
+            for key in out:
+                if entry.get(key) is not None:
+                    out[key][int(code)] = float(entry[key])
+        return out
+    out = {}
+    if rules.min_annotator_reliability is not None and len(answers):
+        model = dawid_skene(answers.item, answers.annotator, answers.direction)
+        out["ds_reliability"] = dict(zip(model.annotators.tolist(), model.reliability.tolist(), strict=True))
+    if rules.min_gold_accuracy is not None and len(answers):
+        raters = group_by(answers.annotator)
+        gold = rate_by(raters.codes, raters.n, *gold_hits(answers))
+        out["gold_accuracy"] = dict(zip(raters.keys.tolist(), gold.rate.tolist(), strict=True))
+    return out
