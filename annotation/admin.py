@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Annotation, Assignment, Item, Membership, Project, Prompt, Response
+from .models import AgreementReport, Annotation, Assignment, DatasetSnapshot, Item, Membership, Project, Prompt, Response
 
 
 class MembershipInline(admin.TabularInline):
@@ -61,3 +61,19 @@ class AnnotationAdmin(admin.ModelAdmin):
     list_display = ["id", "project", "item", "annotator", "preference", "both_bad", "created_at"]
     list_filter = ["project", "both_bad"]
     raw_id_fields = ["item", "annotator", "project", "assignment"]
+
+
+@admin.register(AgreementReport)
+class AgreementReportAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "status", "stamp", "computed_at", "seconds"]
+    list_filter = ["status"]
+    readonly_fields = ["data"]
+
+
+@admin.register(DatasetSnapshot)
+class DatasetSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "state", "created_by", "created_at"]
+    list_filter = ["state", "project"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # snapshots are immutable

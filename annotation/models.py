@@ -37,6 +37,7 @@ class Project(models.Model):
         help_text="Share of assignments drawn from gold items.",
     )
     lease_seconds = models.PositiveIntegerField(default=1800, validators=[MinValueValidator(10)])
+    curation_rules = models.JSONField(default=dict, blank=True, help_text="The project's saved curation rules.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -225,7 +226,72 @@ class Annotation(models.Model):
                 name="annotation_confidence_1_5",
             ),
         ]
-        indexes = [models.Index(fields=["project", "created_at"], name="annotation_project_time_idx")]
+        indexes = [
+            models.Index(fields=["project", "created_at"], name="annotation_project_time_idx"),
+            models.Index(fields=["project", "updated_at"], name="annotation_project_changed_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"annotation {self.pk} by {self.annotator_id} on {self.item_id}"
+
+
+class AgreementReport(models.Model):
+    """A computed agreement report for one project and one set of filters (criterion, dates, annotators).
+
+    Computed by a worker; ``stamp`` records which answers it saw (their count and latest
+    change), so a reader can tell at once whether it is current.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        READY = "ready"
+        FAILED = "failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="agreement_reports")
+    key = models.CharField(max_length=64, help_text="sha256 of the normalised filters")
+    filters = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    stamp = models.CharField(max_length=100, blank=True, help_text="answers seen: count and last change")
+    data = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "key"], name="agreement_report_unique")]
+
+    def __str__(self) -> str:
+        return f"agreement of {self.project_id} ({self.status})"
+
+
+class DatasetSnapshot(models.Model):
+    """A frozen, hashed export of a project's curated answers. Immutable once ready."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        BUILDING = "building"
+        READY = "ready"
+        FAILED = "failed"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="snapshots")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    rules = models.JSONField(default=dict, blank=True, help_text="Curation rules exactly as given.")
+    options = models.JSONField(default=dict, blank=True, help_text="Export options (ranking pairs, parquet, ...).")
+    test_fraction = models.FloatField(default=0.1, validators=[MinValueValidator(0.0), MaxValueValidator(0.9)])
+    seed = models.BigIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    files = models.JSONField(default=list, blank=True, help_text="[{name, rows, sha256, bytes}]")
+    library_version = models.CharField(max_length=50, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.pk} of {self.project_id} ({self.state})"

@@ -1,9 +1,16 @@
 from celery import shared_task
 
 from .services.assignments import leases_reclaim
+from .services.quality import agreement_run
 
 
 @shared_task(name="annotation.reclaim_expired_leases")
 def reclaim_expired_leases(project_id: int | None = None) -> int:
     """Periodic sweep (beat, every minute): expired leases give their slots back."""
     return leases_reclaim(project_id=project_id)
+
+
+@shared_task(name="annotation.compute_agreement")
+def compute_agreement(report_id: int) -> None:
+    """Recompute one agreement report (heavy: numpy over every answer of the project)."""
+    agreement_run(report_id=report_id)

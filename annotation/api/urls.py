@@ -10,6 +10,8 @@ router.register("me/annotations", views_annotate.MyAnnotationViewSet, basename="
 
 assignment_submit = views_annotate.AssignmentViewSet.as_view({"post": "submit"})
 assignment_skip = views_annotate.AssignmentViewSet.as_view({"post": "skip"})
+curation_rules = views_projects.CurationViewSet.as_view({"get": "rules", "put": "rules"})
+curation_preview = views_projects.CurationViewSet.as_view({"post": "preview"})
 
 urlpatterns = [
     path("auth/csrf/", views_auth.CsrfView.as_view()),
@@ -20,5 +22,7 @@ urlpatterns = [
     path("projects/<int:pk>/next/", views_annotate.NextView.as_view()),
     path("assignments/<int:pk>/submit/", assignment_submit),
     path("assignments/<int:pk>/skip/", assignment_skip),
+    path("projects/<int:pk>/curation/", curation_rules),
+    path("projects/<int:pk>/curation/preview/", curation_preview),
     *router.urls,
 ]

@@ -20,6 +20,8 @@ from ..selectors import (
     remaining_for_user,
 )
 from ..services.imports import items_import
+from ..services.curation import curation_preview, curation_rules_save
+from ..services.quality import agreement_report_get, agreement_request, answers_stamp
 from ..services.projects import item_set_gold, membership_remove, membership_set, project_create, project_update
 from .permissions import IsAdmin, is_lead
 from .serializers import (
@@ -187,9 +189,79 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
             item = item_set_gold(item=item, **data.validated_data)
         return Response(ItemLeadOut(item).data)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("criterion", str), OpenApiParameter("since", str, description="date or date-time"),
+                    OpenApiParameter("until", str), OpenApiParameter("annotators", str, description="comma-separated usernames")],
+        responses={200: inline_serializer("Agreement", {"status": serializers.CharField(), "stale": serializers.BooleanField(),
+                                                        "computed_at": serializers.DateTimeField()}),
+                   202: inline_serializer("AgreementPending", {"status": serializers.CharField()})},
+        summary="Agreement, reliability and bias (computed by a worker; 202 while the first computation runs)",
+    )
+    @action(detail=True, methods=["get"])
+    def agreement(self, request, pk=None):
+        project = self.get_project(lead=True)
+        report = agreement_report_get(project=project, filters=agreement_filters(project, request.query_params))
+        current = report.data is not None and report.stamp == answers_stamp(project)
+        if not current:
+            agreement_request(report=report)
+        if report.data is None:
+            return Response({"status": "pending", "filters": report.filters}, status=status.HTTP_202_ACCEPTED)
+        return Response({"status": "ready" if current else "refreshing", "stale": not current,
+                         "computed_at": report.computed_at, "seconds": report.seconds, "filters": report.filters,
+                         **report.data})
+
     @extend_schema(responses={200: inline_serializer("Progress", {"items": serializers.DictField(),
                                                                   "annotations": serializers.IntegerField(),
                                                                   "annotators": serializers.ListField()})})
     @action(detail=True, methods=["get"])
     def progress(self, request, pk=None):
         return Response(project_progress(self.get_project(lead=True)))
+
+
+def agreement_filters(project, params) -> dict:
+    """Validate the query string into the normalised filters a report is keyed by."""
+    from django.utils.dateparse import parse_date, parse_datetime
+
+    filters, errors = {}, []
+    criterion = params.get("criterion") or None
+    if criterion is not None:
+        if criterion not in (project.criteria or []):
+            errors.append({"field": "criterion", "message": f"unknown criterion; this project has {project.criteria}"})
+        filters["criterion"] = criterion
+    for name in ("since", "until"):
+        raw = params.get(name)
+        if raw:
+            parsed = parse_datetime(raw) or (parse_date(raw) and f"{parse_date(raw).isoformat()}T00:00:00+00:00")
+            if not parsed:
+                errors.append({"field": name, "message": "must be a date (2026-11-25) or an ISO date-time"})
+            else:
+                filters[name] = parsed if isinstance(parsed, str) else parsed.isoformat()
+    if params.get("annotators"):
+        filters["annotators"] = sorted({a.strip() for a in params["annotators"].split(",") if a.strip()})
+    if errors:
+        raise serializers.ValidationError({e["field"]: e["message"] for e in errors})
+    return filters
+
+
+class CurationViewSet(ProjectScoped, viewsets.GenericViewSet):
+    """The project's saved curation rules, and a preview of what any rules keep."""
+
+    queryset = Project.objects.none()
+
+    @extend_schema(request=inline_serializer("CurationRules", {"rules": serializers.DictField()}),
+                   responses={200: inline_serializer("CurationRulesOut", {"rules": serializers.DictField()})})
+    def rules(self, request, pk=None):
+        project = self.get_project(lead=True)
+        if request.method == "PUT":
+            project = curation_rules_save(project=project, rules=request.data.get("rules", request.data))
+        return Response({"rules": project.curation_rules})
+
+    @extend_schema(request=inline_serializer("CurationPreviewIn", {"rules": serializers.DictField()}),
+                   responses={200: inline_serializer("CurationPreview", {"initial": serializers.DictField(),
+                                                                         "preview": serializers.ListField(),
+                                                                         "remaining": serializers.DictField()})},
+                   summary="How many items and answers each rule removes, and what remains")
+    def preview(self, request, pk=None):
+        project = self.get_project(lead=True)
+        rules = request.data.get("rules", project.curation_rules) if isinstance(request.data, dict) else None
+        return Response(curation_preview(project=project, rules=rules))

@@ -1,5 +1,7 @@
 """Recording and changing answers."""
 
+from functools import partial
+
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -7,6 +9,7 @@ from django.utils import timezone
 from ..answers import AnswerShape, CanonicalAnswer, canonicalize
 from ..models import Annotation, Assignment, Item, Project
 from .assignments import AssignmentConflict
+from .quality import agreement_refresh_after_answer
 
 LEASED = Assignment.Status.LEASED
 EXPIRED = Assignment.Status.EXPIRED
@@ -93,6 +96,7 @@ def annotation_submit(
     assignment.status = Assignment.Status.SUBMITTED
     assignment.finished_at = timezone.now()
     assignment.save(update_fields=["status", "finished_at"])
+    transaction.on_commit(partial(agreement_refresh_after_answer, assignment.project_id))
     return annotation, True
 
 
@@ -111,4 +115,5 @@ def annotation_update(*, annotation_id: int, user, payload: dict) -> Annotation:
     for name, value in _canonical_fields(answer).items():
         setattr(annotation, name, value)
     annotation.save()
+    transaction.on_commit(partial(agreement_refresh_after_answer, project.id))
     return annotation

@@ -1,0 +1,96 @@
+"""Curation rules: which answers and items make it into training data.
+
+The rules themselves are applied by the pure ``annotation.quality.curate``; this module
+loads the answers, feeds it the annotator figures of the project's current agreement
+report when there is one (so a preview does not rerun Dawid-Skene), and saves rules.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .. import quality
+from ..models import AgreementReport, Project
+from .quality import DEFAULT_FILTERS, answers_load, answers_stamp, filters_key
+
+
+@dataclass
+class Curated:
+    """The curated view of a project's pairwise answers (rankings: their decomposed pairs)."""
+
+    result: "quality.CurationResult"
+    answers: "quality.Answers"
+    item_agreement: dict[int, float]
+    item_answers: dict[int, int]
+
+
+def curation_rules_parse(rules) -> "quality.CurationRules":
+    if not isinstance(rules, dict):
+        raise ValidationError({"rules": "must be an object of rule names to values"})
+    try:
+        return quality.CurationRules.from_dict(rules)
+    except (TypeError, ValueError) as exc:
+        field, _, message = str(exc).partition(": ")
+        raise ValidationError({field if message else "rules": message or str(exc)}) from None
+
+
+def _current_annotator_stats(project: Project):
+    report = AgreementReport.objects.filter(project=project, key=filters_key(DEFAULT_FILTERS)).first()
+    if report is None or report.data is None or report.stamp != answers_stamp(project):
+        return None
+    names = [row["annotator"] for row in report.data.get("annotators", [])]
+    return names, report.data["annotators"]
+
+
+def _stats_by_code(loaded_names: list[str], current) -> list[dict] | None:
+    if current is None:
+        return None
+    names, rows = current
+    code_of = {name: code for code, name in enumerate(loaded_names)}
+    if set(names) != set(loaded_names):
+        return None
+    return [{**row, "annotator": code_of[row["annotator"]]} for row in rows]
+
+
+def curation_apply(*, project: Project, rules: dict) -> Curated | None:
+    """Apply rules to the project's main answers; None for demonstration projects (nothing to agree on)."""
+    parsed = curation_rules_parse(rules)
+    loaded = answers_load(project)
+    answers = loaded.answers
+    if loaded.rankings is not None:
+        answers = quality.decompose_rankings(loaded.rankings).answers
+    if answers is None:
+        return None
+    stats = _stats_by_code(loaded.names, _current_annotator_stats(project)) if loaded.rankings is None else None
+    result = quality.curate(answers, parsed, annotator_stats=stats)
+    main = quality.report.select_criterion(answers, None)
+    alive = main.subset(result.answer_mask)
+    keys, counts = np.unique(alive.item, return_counts=True)
+    table = quality.agreement.direction_table(np.searchsorted(keys, alive.item), keys.size, alive.direction)
+    agreement = quality.item_agreement(table)
+    return Curated(
+        result=result, answers=main,
+        item_agreement={int(k): (None if not np.isfinite(a) else float(a)) for k, a in zip(keys, agreement)},
+        item_answers={int(k): int(c) for k, c in zip(keys, counts)},
+    )
+
+
+def curation_preview(*, project: Project, rules: dict) -> dict:
+    curated = curation_apply(project=project, rules=rules)
+    if curated is None:
+        return {"kind": project.kind, "initial": None, "preview": [], "remaining": None}
+    r = curated.result
+    distribution = {name: int((r.consensus == d).sum()) for name, d in (("first", -1), ("tie", 0), ("second", 1))}
+    return {"kind": project.kind, "rules": rules, "initial": r.initial, "preview": r.preview,
+            "remaining": {"answers": int(r.answer_mask.sum()), "items": int(r.items.size),
+                          "consensus": distribution}}
+
+
+@transaction.atomic
+def curation_rules_save(*, project: Project, rules: dict) -> Project:
+    curation_rules_parse(rules)
+    project.curation_rules = rules
+    project.save(update_fields=["curation_rules"])
+    return project

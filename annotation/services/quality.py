@@ -1,0 +1,233 @@
+"""From stored answers to the pure statistics in annotation.quality, and back.
+
+Loading turns a project's canonical answers into column arrays; computing runs in a
+worker (tasks.compute_agreement) and stores the result as an AgreementReport, which the
+API serves as it is. Reports are keyed by their filters and stamped with the answers they
+saw, so a reader knows at once whether one is current.
+"""
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Count, Max
+from django.db.models.functions import Length
+from django.utils import timezone
+
+from .. import quality
+from ..models import AgreementReport, Annotation, Item, Project, Response
+
+PENDING, RUNNING, READY, FAILED = (AgreementReport.Status.PENDING, AgreementReport.Status.RUNNING,
+                                   AgreementReport.Status.READY, AgreementReport.Status.FAILED)
+DEFAULT_FILTERS: dict = {}
+N_BOOT = 1000
+CONTESTED = 50
+
+
+def filters_key(filters: dict) -> str:
+    return hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class Loaded:
+    answers: "quality.Answers | None"
+    rankings: "quality.Rankings | None"
+    names: list[str]
+    created: np.ndarray  # answer time, epoch seconds, one per answer row (main criterion rows)
+
+
+def _answer_rows(project: Project, filters: dict):
+    qs = Annotation.objects.filter(project=project)
+    if filters.get("since"):
+        qs = qs.filter(created_at__gte=filters["since"])
+    if filters.get("until"):
+        qs = qs.filter(created_at__lt=filters["until"])
+    if filters.get("annotators"):
+        qs = qs.filter(annotator__username__in=filters["annotators"])
+    return qs.order_by("id").values_list(
+        "id", "item_id", "annotator_id", "annotator__username", "preference", "ranking", "criteria", "shown_order",
+        "item__response_ids", "item__is_gold", "item__gold_answer", "time_spent_ms", "flags", "both_bad",
+        "created_at", "assignment__created_at",
+    ).iterator(chunk_size=10_000)
+
+
+def _lengths(project: Project) -> dict[int, int]:
+    rows = Response.objects.filter(prompt__project=project).annotate(n=Length("text")).values_list("id", "n")
+    return dict(rows.iterator(chunk_size=20_000))
+
+
+def answers_load(project: Project, filters: dict | None = None) -> Loaded:
+    """Every answer (and one row per criterion sub-answer) as arrays for annotation.quality."""
+    filters = filters or {}
+    lengths = _lengths(project) if project.kind == Project.Kind.PAIRWISE else {}
+    cols: dict[str, list] = {k: [] for k in ("answer_id", "item", "annotator", "value", "shown_first", "len_first",
+                                             "len_second", "seconds", "is_gold", "gold", "flagged", "both_bad",
+                                             "criterion", "created")}
+    ranking_rows: list[tuple[int, int, list, str | None]] = []
+    codes: dict[int, int] = {}
+    names: list[str] = []
+    for (aid, item, annotator_id, username, pref, ranking, criteria, shown, response_ids, is_gold, gold, spent,
+         flags, both_bad, created, leased) in _answer_rows(project, filters):
+        code = codes.setdefault(annotator_id, len(codes))
+        if code == len(names):
+            names.append(username)
+        if project.kind == Project.Kind.RANKING:
+            ranking_rows.append((item, code, ranking, None))
+            ranking_rows.extend((item, code, sub, name) for name, sub in (criteria or {}).items())
+            continue
+        seconds = spent / 1000 if spent is not None else (created - leased).total_seconds()
+        first, second = (response_ids + [None, None])[:2]
+        shared = (aid, item, code, shown and shown[0] == first, lengths.get(first, 0), lengths.get(second, 0),
+                  seconds, bool(is_gold), gold if is_gold and gold is not None else np.nan, bool(flags), both_bad,
+                  created.timestamp())
+        for criterion, value in [(None, pref), *((criteria or {}).items())]:
+            for key, v in zip(("answer_id", "item", "annotator", "shown_first", "len_first", "len_second", "seconds",
+                               "is_gold", "gold", "flagged", "both_bad", "created"), shared):
+                cols[key].append(v)
+            cols["value"].append(value)
+            cols["criterion"].append(criterion)
+    if project.kind == Project.Kind.RANKING:
+        return _loaded_rankings(ranking_rows, names, filters.get("criterion"))
+    if project.kind == Project.Kind.DEMONSTRATION or not cols["item"]:
+        return Loaded(None, None, names, np.array([]))
+    answers = quality.Answers(
+        item=np.array(cols["item"], dtype=np.int64), annotator=np.array(cols["annotator"], dtype=np.int64),
+        value=np.array(cols["value"], dtype=np.float64),
+        shown_first_is_stored_first=np.array(cols["shown_first"], dtype=bool),
+        len_first=np.array(cols["len_first"], dtype=np.float64), len_second=np.array(cols["len_second"], dtype=np.float64),
+        seconds=np.array(cols["seconds"], dtype=np.float64), is_gold=np.array(cols["is_gold"], dtype=bool),
+        gold_value=np.array(cols["gold"], dtype=np.float64), flagged=np.array(cols["flagged"], dtype=bool),
+        both_bad=np.array(cols["both_bad"], dtype=bool), criterion=np.array(cols["criterion"], dtype=object),
+        answer_id=np.array(cols["answer_id"], dtype=np.int64),
+    )
+    return Loaded(answers, None, names, np.array(cols["created"], dtype=np.float64))
+
+
+def _loaded_rankings(rows, names, criterion: str | None) -> Loaded:
+    chosen = [(item, code, order) for item, code, order, name in rows if name == criterion and order]
+    if not chosen:
+        return Loaded(None, None, names, np.array([]))
+    items, coders, orders = zip(*chosen)
+    return Loaded(None, quality.Rankings.from_lists(items, coders, orders), names, np.array([]))
+
+
+def answers_stamp(project: Project) -> str:
+    # updated_at is NOT NULL, so counting it equals counting rows and reads only the (project, updated_at) index.
+    agg = Annotation.objects.filter(project=project).aggregate(n=Count("updated_at"), last=Max("updated_at"))
+    return f"{agg['n']}:{agg['last'].isoformat() if agg['last'] else '-'}"
+
+
+def _histogram(values: list) -> dict:
+    finite = np.array([v for v in values if v is not None], dtype=np.float64)
+    counts, edges = np.histogram(finite, bins=10, range=(0.0, 1.0))
+    return {"edges": [round(e, 2) for e in edges.tolist()], "counts": counts.tolist()}
+
+
+def _over_time(loaded: Loaded) -> list[dict]:
+    """Percent agreement of the items whose latest answer fell on each day (last 60 days with data)."""
+    answers = loaded.answers
+    if answers is None:
+        return []
+    main = np.array([c is None for c in answers.criterion])
+    item, value, created = answers.item[main], answers.value[main], loaded.created
+    order = np.argsort(item, kind="stable")
+    uniq, start = np.unique(item[order], return_index=True)
+    last = np.maximum.reduceat(created[order], start) if uniq.size else np.array([])
+    day_of_item = dict(zip(uniq.tolist(), (last // 86400).astype(np.int64).tolist(), strict=True))
+    days = np.array([day_of_item[i] for i in item.tolist()], dtype=np.int64)
+    series = []
+    for day in sorted(set(days.tolist()))[-60:]:
+        mask = days == day
+        figures = quality.percent_agreement(item[mask], value[mask])
+        series.append({"date": datetime.fromtimestamp(day * 86400, tz=UTC).date().isoformat(),
+                       "percent_agreement": None if figures.n_pairs == 0 else figures.with_ties,
+                       "n_pairs": figures.n_pairs, "n_answers": int(mask.sum())})
+    return series
+
+
+def agreement_compute(project: Project, filters: dict) -> tuple[dict, dict[int, float]]:
+    """The report (without per-item rows) and each item's agreement."""
+    loaded = answers_load(project, filters)
+    criterion = filters.get("criterion")
+    if loaded.rankings is not None:
+        report = quality.ranking_report(loaded.rankings, n_boot=N_BOOT, annotator_names=loaded.names)
+        report["consensus_orders"] = report.pop("items", [])[:CONTESTED]
+        return report, {}
+    if loaded.answers is None:
+        return {"n_items": 0, "n_annotations": 0, "criterion": criterion, "kind": project.kind}, {}
+    report = quality.agreement_report(loaded.answers, criterion=criterion, n_boot=N_BOOT, annotator_names=loaded.names)
+    items = report.pop("items", [])
+    per_item = {row["item"]: row["agreement"] for row in items}
+    report["item_agreement_histogram"] = _histogram(list(per_item.values()))
+    contested = sorted((row for row in items if row["agreement"] is not None), key=lambda r: (r["agreement"], r["item"]))
+    report["contested_items"] = contested[:CONTESTED]
+    report["over_time"] = _over_time(loaded) if criterion is None else []
+    return report, per_item
+
+
+def _store_item_agreement(per_item: dict[int, float]) -> None:
+    if not per_item:
+        return
+    ids, values = list(per_item), [v for v in per_item.values()]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Item._meta.db_table} AS i SET agreement = v.a "
+                "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::float8[]) AS a) AS v "
+                "WHERE i.id = v.id AND i.agreement IS DISTINCT FROM v.a",
+                [ids, values],
+            )
+        return
+    rows = [Item(pk=i, agreement=v) for i, v in per_item.items()]
+    Item.objects.bulk_update(rows, ["agreement"], batch_size=500)
+
+
+def agreement_report_get(*, project: Project, filters: dict) -> AgreementReport:
+    report, _ = AgreementReport.objects.get_or_create(project=project, key=filters_key(filters),
+                                                      defaults={"filters": filters, "status": READY})
+    return report
+
+
+def agreement_request(*, report: AgreementReport) -> bool:
+    """Ask a worker to recompute; only the caller that flips the state enqueues (compare-and-set)."""
+    from ..tasks import compute_agreement
+
+    flipped = AgreementReport.objects.filter(pk=report.pk, status__in=[READY, FAILED]).update(
+        status=PENDING, requested_at=timezone.now())
+    if flipped:
+        compute_agreement.delay_on_commit(report.pk)
+    return bool(flipped)
+
+
+def agreement_refresh_after_answer(project_id: int) -> None:
+    """Called after an answer commits: recompute the project's default report if one exists and is idle."""
+    report = AgreementReport.objects.filter(project_id=project_id, key=filters_key(DEFAULT_FILTERS)).only("pk").first()
+    if report is not None:
+        agreement_request(report=report)
+
+
+def agreement_run(*, report_id: int) -> AgreementReport | None:
+    """Worker side: compute and store. Safe to run twice; the last writer wins with the same content."""
+    report = AgreementReport.objects.select_related("project").filter(pk=report_id).first()
+    if report is None:
+        return None
+    stamp = answers_stamp(report.project)
+    AgreementReport.objects.filter(pk=report.pk).update(status=RUNNING)
+    started = time.perf_counter()
+    try:
+        data, per_item = agreement_compute(report.project, report.filters)
+    except Exception as exc:
+        AgreementReport.objects.filter(pk=report.pk).update(status=FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    with transaction.atomic():
+        if report.key == filters_key(DEFAULT_FILTERS):
+            _store_item_agreement(per_item)
+        AgreementReport.objects.filter(pk=report.pk).update(
+            status=READY, stamp=stamp, data=data, error="", computed_at=timezone.now(),
+            seconds=round(time.perf_counter() - started, 3))
+    report.refresh_from_db()
+    return report
