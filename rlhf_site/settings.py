@@ -4,6 +4,7 @@ With nothing set it runs anywhere: SQLite, an embedded filesystem broker served 
 Celery worker, artifacts in ./var/artifacts. Production values come from docker-compose.yml.
 """
 
+import os
 from pathlib import Path
 
 from .env import (
@@ -82,10 +83,13 @@ DATABASES = {
     if _database_url
     else sqlite_database(str(VAR_DIR / "db.sqlite3"))
 }
-# A file, not memory, for the SQLite test database: worker and server subprocesses in tests must see it.
+# Test databases: one per test run (two runs at once must not share one), and for SQLite a file,
+# not memory, so that worker and server subprocesses started by tests can open it.
 DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["TEST"]["NAME"] = str(VAR_DIR / "test-db.sqlite3")
+    DATABASES["default"]["TEST"]["NAME"] = str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")
+else:
+    DATABASES["default"]["TEST"]["NAME"] = f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
