@@ -1,0 +1,389 @@
+"""Dataset snapshots: frozen, hashed exports of a project's curated answers.
+
+`snapshot_create` records the request (state pending) and wakes a worker.
+`snapshot_build` claims it with a compare-and-set, then reads everything it needs inside
+one REPEATABLE READ transaction on PostgreSQL, so that the curated view, the items, the
+responses and the raw answers agree with each other while annotators keep answering. The
+curation is `curation_apply` (the same numbers the preview shows); the items are then
+streamed by id in chunks of CHUNK through the pure writers of `annotation.snapshots`, and
+the folder is published with one rename. A failed build leaves no files behind.
+
+Nothing about a ready snapshot changes: its row is only ever written by the builder, its
+files are read-only, and it never reads the answers again.
+"""
+
+import logging
+import tomllib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .. import quality, snapshots
+from ..models import Annotation, DatasetSnapshot, Item, Membership, Project, Response
+from ..snapshots.rows import Verdict
+from .curation import Curated, curation_apply, curation_rules_parse
+from .quality import answers_load
+
+logger = logging.getLogger(__name__)
+
+PENDING, BUILDING, READY, FAILED = (DatasetSnapshot.State.PENDING, DatasetSnapshot.State.BUILDING,
+                                    DatasetSnapshot.State.READY, DatasetSnapshot.State.FAILED)
+CHUNK = 1000
+RANKING_PAIRS = ("all", "best_vs_rest")
+MAX_TEST_FRACTION = 0.9
+MAX_SEED = 2**63 - 1
+Progress = Callable[[int, int], None]  # (items done, items in all)
+
+
+# --- reads (selectors: they own the visibility rule; kept beside their only writer) ---
+
+def snapshot_list_for_user(user) -> QuerySet[DatasetSnapshot]:
+    """Snapshots the user may see: those of projects they lead; all for admins."""
+    snapshots_ = DatasetSnapshot.objects.select_related("project", "created_by")
+    if user.is_staff:
+        return snapshots_
+    return snapshots_.filter(project__memberships__user=user, project__memberships__role=Membership.Role.LEAD)
+
+
+def snapshot_list_for_project(project: Project) -> QuerySet[DatasetSnapshot]:
+    return DatasetSnapshot.objects.filter(project=project).select_related("project", "created_by")
+
+
+def snapshot_folder(snapshot: DatasetSnapshot) -> Path:
+    return Path(settings.ARTIFACT_ROOT) / "snapshots" / str(snapshot.pk)
+
+
+def snapshot_file_path(*, snapshot: DatasetSnapshot, name: str) -> Path | None:
+    """The path of one of a ready snapshot's files; None for any other name."""
+    if snapshot.state != READY or name not in {f["name"] for f in snapshot.files}:
+        return None
+    return snapshot_folder(snapshot) / name
+
+
+# --- create ---
+
+def snapshot_options_parse(options) -> dict:
+    """Options with their defaults filled in, so the row records exactly what was built."""
+    options = {} if options is None else options
+    if not isinstance(options, dict):
+        raise ValidationError({"options": "must be an object such as {\"parquet\": true}"})
+    unknown = sorted(set(options) - {"parquet", "ranking_pairs"})
+    if unknown:
+        raise ValidationError({f"options.{unknown[0]}": "unknown option; expected parquet or ranking_pairs"})
+    parquet = options.get("parquet", False)
+    if not isinstance(parquet, bool):
+        raise ValidationError({"options.parquet": "must be true or false"})
+    pairs = options.get("ranking_pairs", "all")
+    if pairs not in RANKING_PAIRS:
+        raise ValidationError({"options.ranking_pairs": f"must be one of {list(RANKING_PAIRS)}"})
+    return {"parquet": parquet, "ranking_pairs": pairs}
+
+
+def _check_split(test_fraction, seed) -> None:
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) \
+            or not 0 <= test_fraction <= MAX_TEST_FRACTION:
+        raise ValidationError({"test_fraction": f"must be a number from 0 to {MAX_TEST_FRACTION}"})
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValidationError({"seed": "must be a whole number from 0 to 2^63 - 1"})
+
+
+@transaction.atomic
+def snapshot_create(*, project: Project, created_by, rules: dict | None = None, test_fraction: float = 0.1,
+                    seed: int = 0, options: dict | None = None, enqueue: bool = True) -> DatasetSnapshot:
+    """Record a snapshot request (pending) and wake a worker to build it. Without rules: the project's saved ones."""
+    rules = project.curation_rules if rules is None else rules
+    curation_rules_parse(rules)
+    _check_split(test_fraction, seed)
+    options = snapshot_options_parse(options)
+    snapshot = DatasetSnapshot.objects.create(
+        project=project, rules=rules, options=options, test_fraction=float(test_fraction), seed=seed,
+        created_by=created_by, library_version=library_version(parquet=options["parquet"]),
+    )
+    if enqueue:
+        from ..tasks import build_snapshot
+
+        build_snapshot.delay_on_commit(snapshot.pk)
+    return snapshot
+
+
+@lru_cache(maxsize=1)
+def platform_version() -> str:
+    with open(Path(settings.BASE_DIR) / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["version"]
+
+
+def library_version(*, parquet: bool) -> str:
+    parts = [f"rlhf {platform_version()}", f"numpy {np.__version__}"]
+    if parquet:
+        import pyarrow
+
+        parts.append(f"pyarrow {pyarrow.__version__}")
+    return "; ".join(parts)[:50]
+
+
+# --- build ---
+
+def snapshot_build(*, snapshot_id: int, progress: Progress | None = None) -> DatasetSnapshot | None:
+    """Worker side: build the files of a pending snapshot. Safe to run twice: only one call claims it."""
+    if not DatasetSnapshot.objects.filter(pk=snapshot_id, state=PENDING).update(state=BUILDING):
+        return DatasetSnapshot.objects.filter(pk=snapshot_id).first()
+    snapshot = DatasetSnapshot.objects.select_related("project").get(pk=snapshot_id)
+    files = None
+    try:
+        files = snapshots.SnapshotFiles(snapshot_folder(snapshot).parent, str(snapshot.pk),
+                                        parquet=snapshot.options.get("parquet", False),
+                                        ranking=snapshot.project.kind == Project.Kind.RANKING)
+        with _consistent_reads():
+            counts = _Export(snapshot, files, progress or (lambda done, total: None)).run()
+        infos = files.publish()
+        _finish(snapshot_id, state=READY, counts=counts, files=[info.to_dict() for info in infos])
+    except Exception as exc:
+        logger.exception("snapshot %s failed", snapshot_id)
+        if files is not None:
+            files.discard()
+        _finish(snapshot_id, state=FAILED, error=f"{type(exc).__name__}: {exc}")
+    snapshot.refresh_from_db()
+    return snapshot
+
+
+def _finish(snapshot_id: int, **fields) -> None:
+    DatasetSnapshot.objects.filter(pk=snapshot_id, state=BUILDING).update(finished_at=timezone.now(), **fields)
+
+
+@contextmanager
+def _consistent_reads():
+    """One REPEATABLE READ, READ ONLY transaction on PostgreSQL, so every query sees the same answers.
+
+    Not on SQLite: there transactions begin IMMEDIATE (they take the write lock), and a
+    long build must not stop annotators from answering. Nor inside an outer transaction
+    (tests), where the isolation level can no longer be set.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+class _Item(NamedTuple):
+    id: int
+    prompt_id: int
+    external_id: str
+    conversation: list
+    response_ids: list
+    is_gold: bool
+
+
+ANSWER_FIELDS = ("id", "item_id", "annotator_id", "created_at", "shown_order", "preference", "ranking", "text",
+                 "both_bad", "criteria", "flags", "confidence", "time_spent_ms", "rationale")
+
+
+def _item_chunks(project: Project) -> Iterator[list[_Item]]:
+    """The project's items by id, CHUNK at a time (keyset pagination on item_project_idx)."""
+    last = 0
+    while True:
+        rows = list(Item.objects.filter(project=project, id__gt=last).order_by("id").values_list(
+            "id", "prompt_id", "prompt__external_id", "prompt__conversation", "response_ids", "is_gold")[:CHUNK])
+        if not rows:
+            return
+        yield [_Item(*row) for row in rows]
+        last = rows[-1][0]
+
+
+def _responses_of(chunk: list[_Item]) -> dict[int, tuple[str, str]]:
+    ids = [rid for item in chunk for rid in item.response_ids]
+    return {rid: (text, model) for rid, text, model in
+            Response.objects.filter(id__in=ids).values_list("id", "text", "model_name")} if ids else {}
+
+
+def _answers_of(project: Project, chunk: list[_Item]) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = {}
+    rows = Annotation.objects.filter(project=project, item_id__gte=chunk[0].id, item_id__lte=chunk[-1].id)
+    for row in rows.order_by("item_id", "id").values(*ANSWER_FIELDS):
+        out.setdefault(row["item_id"], []).append(row)
+    return out
+
+
+# --- the curated view, per kind ---
+
+@dataclass
+class _PairwisePlan:
+    """Pairwise: curation's items, their consensus, and which answers survived."""
+
+    curated: Curated | None
+
+    def __post_init__(self):
+        r = self.curated.result if self.curated else None
+        self.items = r.items if r else np.zeros(0, np.int64)
+        self.alive = np.sort(r.answer_ids) if r else np.zeros(0, np.int64)
+
+    def verdict(self, item_id: int) -> Verdict | None:
+        at = int(np.searchsorted(self.items, item_id))
+        if at >= self.items.size or self.items[at] != item_id:
+            return None
+        r = self.curated.result
+        return Verdict(int(r.consensus[at]), float(r.strength[at]), self.curated.item_agreement.get(item_id),
+                       self.curated.item_answers.get(item_id, 0))
+
+    def kept(self, answer_id: int) -> bool:
+        at = int(np.searchsorted(self.alive, answer_id))
+        return at < self.alive.size and self.alive[at] == answer_id
+
+
+@dataclass
+class _RankingPlan:
+    """Rankings: the curated pair verdicts of each item, and its Bradley-Terry consensus ranking."""
+
+    verdicts: dict[int, dict[tuple[int, int], Verdict]] = field(default_factory=dict)
+    orders: dict[int, list[int]] = field(default_factory=dict)
+
+
+def _ranking_plan(project: Project, curated: Curated | None) -> _RankingPlan:
+    if curated is None:
+        return _RankingPlan()
+    # curation_apply keeps only the pair codes; decomposing again (same rows, same
+    # transaction) gives each code its (item, lower id, higher id).
+    units = quality.decompose_rankings(answers_load(project).rankings)
+    if not np.array_equal(units.answers.item, curated.answers.item):
+        raise RuntimeError("the answers changed while the snapshot was being read; build it again")
+    r = curated.result
+    alive = quality.rankings.Decomposed(curated.answers.subset(r.answer_mask), units.unit_item, units.unit_first,
+                                        units.unit_second)
+    plan = _RankingPlan(orders=quality.consensus_orders(quality.bradley_terry(alive)))
+    for unit, direction, strength in zip(r.items.tolist(), r.consensus.tolist(), r.strength.tolist(), strict=True):
+        pair = (int(units.unit_first[unit]), int(units.unit_second[unit]))
+        plan.verdicts.setdefault(int(units.unit_item[unit]), {})[pair] = Verdict(
+            direction, strength, curated.item_agreement.get(unit), curated.item_answers.get(unit, 0))
+    return plan
+
+
+def _curation_summary(curated: Curated | None) -> dict | None:
+    """The preview's own figures for these rules (`POST .../curation/preview/` shows the same)."""
+    if curated is None:
+        return None
+    r = curated.result
+    consensus = {name: int((r.consensus == d).sum()) for name, d in (("first", -1), ("tie", 0), ("second", 1))}
+    return {"initial": r.initial, "steps": r.preview,
+            "remaining": {"answers": int(r.answer_mask.sum()), "items": int(r.items.size), "consensus": consensus}}
+
+
+class _Export:
+    """One pass over the items: every row of every file, and the counts."""
+
+    def __init__(self, snapshot: DatasetSnapshot, files: "snapshots.SnapshotFiles", progress: Progress):
+        self.snapshot, self.project, self.files, self.progress = snapshot, snapshot.project, files, progress
+        self.secret = settings.SECRET_KEY.encode()
+        self.names: dict[int, str] = {}
+        self.seen_prompts: set[int] = set()
+        self.splits = {split: Counter(prompts=0, items=0, answers=0, pairs=0) for split in snapshots.split.SPLITS}
+        self.totals = Counter(items=0, answers=0, pairs=0, skipped_ties=0, raw_answers=0)
+
+    def run(self) -> dict:
+        kind = self.project.kind
+        curated = None if kind == Project.Kind.DEMONSTRATION else curation_apply(project=self.project,
+                                                                                   rules=self.snapshot.rules)
+        self.plan = _ranking_plan(self.project, curated) if kind == Project.Kind.RANKING else _PairwisePlan(curated)
+        emit = {Project.Kind.PAIRWISE: self._pairwise, Project.Kind.RANKING: self._ranking,
+                Project.Kind.DEMONSTRATION: self._demonstration}[kind]
+        total, done = Item.objects.filter(project=self.project).count(), 0
+        for chunk in _item_chunks(self.project):
+            texts, answers = _responses_of(chunk), _answers_of(self.project, chunk)
+            for item in chunk:
+                split = snapshots.split_of(seed=self.snapshot.seed, prompt_key=item.external_id,
+                                           test_fraction=self.snapshot.test_fraction)
+                emit(item, split, texts, answers.get(item.id, []))
+            done += len(chunk)
+            self.progress(done, total)
+        return {**self.totals, "prompts": sum(s["prompts"] for s in self.splits.values()),
+                "splits": {name: dict(c) for name, c in self.splits.items()}, "curation": _curation_summary(curated)}
+
+    def _included(self, item: _Item, split: str, answers: int, pairs: int) -> None:
+        """Count an item that made it into the snapshot, and write its prompt once."""
+        counts = self.splits[split]
+        counts.update(items=1, answers=answers, pairs=pairs)
+        self.totals.update(items=1, answers=answers, pairs=pairs)
+        if item.prompt_id not in self.seen_prompts:
+            self.seen_prompts.add(item.prompt_id)
+            counts["prompts"] += 1
+            self.files.write("prompts", split, snapshots.prompt_row(conversation=item.conversation,
+                                                                    prompt_id=item.external_id))
+
+    def _raw(self, item: _Item, split: str, texts, answers: list[dict], kept: Callable[[dict], bool]) -> None:
+        responses = [{"id": rid, "text": texts[rid][0], "model": texts[rid][1]} for rid in item.response_ids]
+        for answer in answers:
+            name = self.names.get(answer["annotator_id"])
+            if name is None:
+                name = self.names[answer["annotator_id"]] = snapshots.pseudonym(
+                    secret=self.secret, seed=self.snapshot.seed, user_id=answer["annotator_id"])
+            self.files.write("raw", "all", snapshots.raw_row(
+                answer={**answer, "is_gold": item.is_gold}, annotator=name, prompt_id=item.external_id,
+                conversation=item.conversation, responses=responses, split=split, kept=kept(answer)))
+        self.totals["raw_answers"] += len(answers)
+
+    def _pairwise(self, item: _Item, split: str, texts, answers: list[dict]) -> None:
+        verdict = self.plan.verdict(item.id)
+        self._raw(item, split, texts, answers, lambda a: self.plan.kept(a["id"]))
+        if verdict is None:
+            return
+        pairs = 0
+        if verdict.direction == 0:
+            self.totals["skipped_ties"] += 1  # a tie has no chosen side; it stays in raw
+        else:
+            first, second = (texts[rid][0] for rid in item.response_ids[:2])
+            chosen, rejected = (first, second) if verdict.direction < 0 else (second, first)
+            ids = {"prompt_id": item.external_id, "item_id": item.id}
+            self.files.write("preference", split, snapshots.preference_row(
+                conversation=item.conversation, chosen=chosen, rejected=rejected, verdict=verdict, **ids))
+            for row in snapshots.kto_rows_from_pair(conversation=item.conversation, chosen=chosen, rejected=rejected,
+                                                    **ids):
+                self.files.write("kto", split, row)
+            pairs = 1
+        self._included(item, split, verdict.n_annotators, pairs)
+
+    def _ranking(self, item: _Item, split: str, texts, answers: list[dict]) -> None:
+        verdicts = self.plan.verdicts.get(item.id)
+        self._raw(item, split, texts, answers, lambda a: verdicts is not None)
+        if verdicts is None:
+            return
+        order = self.plan.orders[item.id]
+        pairs, ties = snapshots.ranking_pairs(order, verdicts,
+                                              best_vs_rest=self.snapshot.options.get("ranking_pairs") == "best_vs_rest")
+        self.totals["skipped_ties"] += ties
+        ids = {"prompt_id": item.external_id, "item_id": item.id}
+        for pair in pairs:
+            marker = {"ranking_id": item.id, "chosen_rank": pair.chosen_rank, "rejected_rank": pair.rejected_rank,
+                      "ranking_size": len(order)}
+            self.files.write("preference", split, snapshots.preference_row(
+                conversation=item.conversation, chosen=texts[pair.chosen][0], rejected=texts[pair.rejected][0],
+                verdict=pair.verdict, ranking=marker, **ids))
+        decided = {r for (a, b), v in verdicts.items() if v.direction != 0 for r in (a, b)}
+        for row in snapshots.kto_rows_from_ranking(conversation=item.conversation,
+                                                   order=[r for r in order if r in decided],
+                                                   texts={r: texts[r][0] for r in decided}, **ids):
+            self.files.write("kto", split, row)
+        self._included(item, split, sum(v.n_annotators for v in verdicts.values()), len(pairs))
+
+    def _demonstration(self, item: _Item, split: str, texts, answers: list[dict]) -> None:
+        # Of the curation rules only exclude_flagged means anything for demonstrations.
+        drop_flagged = bool(self.snapshot.rules.get("exclude_flagged"))
+        kept = [a for a in answers if not (drop_flagged and a["flags"])]
+        self._raw(item, split, texts, answers, lambda a: not (drop_flagged and a["flags"]))
+        for answer in kept:
+            self.files.write("sft", split, snapshots.sft_row(conversation=item.conversation, reply=answer["text"],
+                                                             prompt_id=item.external_id, item_id=item.id,
+                                                             answer_id=answer["id"]))
+        if kept:
+            self._included(item, split, len(kept), 0)

@@ -1,0 +1,139 @@
+"""Agreement figures, computed by a real worker, served to leads only; curation rules and their preview."""
+
+import random
+
+import pytest
+
+from annotation.models import AgreementReport, Annotation
+from annotation.services.quality import agreement_compute
+from bench import curation_proof
+
+from . import factories
+from .conftest import wait_for
+from .test_assignment import make_annotators, next_item, submit
+
+
+def answer_all(api, project, users, pick):
+    """Every user answers every item; pick(user_index, item) -> (stored index chosen, strength) or 'tie'."""
+    for u_index, user in enumerate(users):
+        while (r := next_item(api(user), project)).status_code == 200:
+            data = r.json()
+            ids = sorted(x["id"] for x in data["item"]["responses"])
+            choice = pick(u_index, data["item"]["id"])
+            payload = {"tie": True} if choice == "tie" else {"chosen": ids[choice[0]], "strength": choice[1]}
+            assert submit(api(user), data["assignment"], payload).status_code == 201
+
+
+@pytest.fixture
+def answered(db, api, lead):
+    """4 items x 3 annotators with known answers: items 1-2 unanimous, item 3 split 2-1, item 4 has a tie."""
+    project = factories.project("pairwise", annotations_per_item=3, members={lead: "lead"})
+    factories.items(project, 4)
+    users = make_annotators(project, 3)
+    items = list(project.items.order_by("id").values_list("id", flat=True))
+    plan = {items[0]: [(0, 2)] * 3, items[1]: [(1, 3)] * 3, items[2]: [(0, 1), (0, 2), (1, 1)],
+            items[3]: [(0, 1), "tie", (0, 3)]}
+    answer_all(api, project, users, lambda u, item: plan[item][u])
+    return project
+
+
+def test_the_agreement_endpoint_is_computed_by_the_worker_and_matches_the_definitions(api, lead, answered, live_worker):
+    url = f"/api/projects/{answered.id}/agreement/"
+    first = api(lead).get(url)
+    assert first.status_code == 202 and first.json()["status"] == "pending"
+    wait_for(lambda: api(lead).get(url).status_code == 200, timeout=120, what="the agreement report",
+             log_path=live_worker.log_path)
+    data = api(lead).get(url).json()
+    assert data["status"] == "ready" and data["stale"] is False
+    assert (data["n_items"], data["n_annotations"]) == (4, 12)
+    # MT-Bench pairs: items 1, 2 agree 3/3; item 3 1/3; item 4: pairs (A,tie) no, (A,A) yes, (tie,A) no -> 1/3.
+    assert data["percent_agreement"]["with_ties"] == pytest.approx(8 / 12)
+    # Without ties, item 4 keeps only the (A, A) pair: 3 + 3 + 1 + 1 agreeing of 3 + 3 + 3 + 1.
+    assert data["percent_agreement"]["without_ties"] == pytest.approx(8 / 10)
+
+    assert all(k["n_items"] == 4 for k in data["cohen_kappa"]) and len(data["cohen_kappa"]) == 3
+    for key in ("fleiss_kappa", "leave_one_out_agreement", "krippendorff_alpha", "confidence_intervals", "annotators",
+                "label_distribution", "item_agreement_histogram", "contested_items", "over_time"):
+        assert key in data, key
+    assert set(data["krippendorff_alpha"]) == {"nominal", "ordinal", "interval", "ratio"}
+    usernames = {a["annotator"] for a in data["annotators"]}
+    assert usernames == set(Annotation.objects.filter(project=answered).values_list("annotator__username", flat=True))
+    # Per-item agreement lands on the items, so leads can list the contested ones.
+    contested = api(lead).get(f"/api/projects/{answered.id}/items/?max_agreement=0.5").json()
+    assert contested["count"] == 2
+
+
+def test_a_new_answer_makes_the_report_stale_and_the_worker_refreshes_it(api, lead, answered, live_worker):
+    url = f"/api/projects/{answered.id}/agreement/"
+    api(lead).get(url)
+    wait_for(lambda: api(lead).get(url).status_code == 200, timeout=120, what="the first report",
+             log_path=live_worker.log_path)
+    late = make_annotators(answered, 1)[0]
+    answered.annotations_per_item = 4
+    answered.save()
+    answered.items.update(open_slots=1)
+    data = next_item(api(late), answered).json()
+    submit(api(late), data["assignment"], {"tie": True})
+    wait_for(lambda: api(lead).get(url).json().get("n_annotations") == 13, timeout=120,
+             what="the refreshed report", log_path=live_worker.log_path)
+    assert AgreementReport.objects.get(project=answered).status == "ready"
+
+
+def test_annotators_and_outsiders_cannot_reach_agreement(api, annotator, outsider, pairwise_project):
+    for user in (annotator, outsider):
+        assert api(user).get(f"/api/projects/{pairwise_project.id}/agreement/").status_code == 404
+
+
+def test_agreement_filters_are_validated_by_name(api, lead, pairwise_project):
+    r = api(lead).get(f"/api/projects/{pairwise_project.id}/agreement/?criterion=beauty&since=yesterday")
+    assert r.status_code == 400
+    assert {e["field"] for e in r.json()["errors"]} == {"criterion", "since"}
+
+
+def test_criterion_and_annotator_filters_change_what_is_counted(db, lead, api, answered):
+    users = sorted(set(Annotation.objects.filter(project=answered).values_list("annotator__username", flat=True)))
+    report, _ = agreement_compute(answered, {"annotators": users[:2]})
+    assert report["n_annotations"] == 8
+    report, _ = agreement_compute(answered, {"criterion": "helpfulness"})
+    assert report["n_annotations"] == 0
+
+
+def test_curation_rules_are_saved_validated_and_previewed(api, lead, answered):
+    url = f"/api/projects/{answered.id}/curation/"
+    bad = api(lead).put(url, {"rules": {"ties": "sometimes"}}, format="json")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "ties"
+    unknown = api(lead).put(url, {"rules": {"min_vibes": 1}}, format="json")
+    assert unknown.json()["errors"][0]["field"] == "min_vibes"
+    rules = {"min_item_agreement": 0.5, "ties": "drop"}
+    assert api(lead).put(url, {"rules": rules}, format="json").json() == {"rules": rules}
+    preview = api(lead).post(url + "preview/", {"rules": rules}, format="json").json()
+    steps = {step["rule"]: step for step in preview["preview"]}
+    assert preview["initial"] == {"answers": 12, "items": 4}
+    assert steps["min_item_agreement"]["removed_items"] == 2 and steps["min_item_agreement"]["removed_answers"] == 6
+    assert preview["remaining"]["items"] == 2 and preview["remaining"]["answers"] == 6
+    assert api(lead).post(url + "preview/", {"rules": {}}, format="json").json()["remaining"]["items"] == 4
+
+
+def test_simulated_annotators_through_the_api_dawid_skene_recovers_accuracy_and_curation_beats_majority(db, api, lead):
+    rng = random.Random(3)
+    project = factories.project("pairwise", annotations_per_item=5, members={lead: "lead"})
+    raw = list(enumerate(curation_proof.import_lines(300, rng), start=1))
+    from annotation.importing import validate_lines
+    from annotation.services.imports import items_import
+
+    items_import(project=project, lines=validate_lines(raw, kind="pairwise", responses_per_item=2))
+    people, clients = [], {}
+    for name, accuracy in curation_proof.ANNOTATORS:
+        user = factories.user(name)
+        project.memberships.create(user=user, role="annotator")
+        people.append(curation_proof.Simulated(name, accuracy))
+        clients[name] = api(user)
+    truth = curation_proof.item_truth(project)
+    assert curation_proof.annotate_until_done(clients, project.id, people, truth, rng) == 1500
+    report, _ = agreement_compute(project, {})
+    actual = curation_proof.empirical_accuracy(project, truth)
+    for row in report["annotators"]:
+        assert row["ds_reliability"] == pytest.approx(actual[row["annotator"]], abs=0.05), row["annotator"]
+    majority = curation_proof.majority_accuracy(project, truth)
+    curated, kept = curation_proof.curated_accuracy(project, truth)
+    assert curated > majority and kept >= 250, (curated, majority, kept)
