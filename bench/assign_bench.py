@@ -1,0 +1,388 @@
+"""Assignment engine under load: next -> submit cycles through gunicorn on PostgreSQL.
+
+    .venv/bin/python bench/assign_bench.py --sizes 10000,100000,1000000 --concurrency 1,8,32 --duration 20
+
+Sets up (in the database ``rlhf_bench``, created and migrated if missing) one pairwise project per
+size, overlap 3, with annotator users and tokens; starts gunicorn on 127.0.0.1; drives K annotator
+threads, each looping POST next -> POST submit for --duration seconds (after --warmup seconds not
+counted); reports cycles/s and next/submit latency p50/p99; then checks the counters in the database
+(no item over the overlap, n_submitted == answers per item, n_leased == live leases, no duplicate
+(item, annotator)). Between cells the project's assignments and answers are deleted and the touched
+items' counters reset, so each cell starts from an untouched project. ``--keep`` reuses an existing
+project of that size (by name) instead of re-importing it. ``--explain`` prints EXPLAIN ANALYZE of the
+claim query of ``next`` for each size. Only talks to localhost.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/rlhf_bench"
+os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
+os.environ.setdefault("SECRET_KEY", "assign-bench-not-secret")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rlhf_site.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+PASSWORD = "bench-password-1"
+OVERLAP = 3
+
+
+def ensure_database() -> None:
+    """Create the bench database if missing and run our migrations against it."""
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+            print(f"created database {name}", flush=True)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+
+
+ensure_database()
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
+
+from annotation import importing  # noqa: E402
+from annotation.models import Annotation, Assignment, Item, Membership, Project  # noqa: E402
+from annotation.services import assignments as engine  # noqa: E402
+from annotation.services.imports import items_import  # noqa: E402
+
+User = get_user_model()
+
+
+# ---------------------------------------------------------------- set-up
+
+def make_lines(n: int, start: int = 0) -> list[dict]:
+    return [
+        {
+            "external_id": f"assign-{i}",
+            "conversation": [{"role": "user", "content": f"Explain topic {i} in two sentences, please."}],
+            "responses": [{"text": f"Topic {i} is about X. It matters because Y.", "model": "sft-v1"},
+                          {"text": f"Topic {i}? Not sure, maybe Z.", "model": "base-7b"}],
+            "metadata": {"n": i},
+        }
+        for i in range(start, start + n)
+    ]
+
+
+def project_for(size: int, keep: bool) -> Project:
+    name = f"assign bench {size}"
+    project = Project.objects.filter(name=name).first()
+    if project and keep and Item.objects.filter(project=project).count() == size:
+        print(f"[{size}] reusing project {project.id}", flush=True)
+        return project
+    if project:
+        print(f"[{size}] deleting old project {project.id}", flush=True)
+        with connection.cursor() as cur:  # ORM cascade over 1M rows is slow; delete in SQL
+            for table in ("annotation_annotation", "annotation_assignment", "annotation_item",
+                          "annotation_membership"):
+                cur.execute(f"DELETE FROM {table} WHERE project_id = %s", [project.id])
+            cur.execute("DELETE FROM annotation_response WHERE prompt_id IN "
+                        "(SELECT id FROM annotation_prompt WHERE project_id = %s)", [project.id])
+            cur.execute("DELETE FROM annotation_prompt WHERE project_id = %s", [project.id])
+        project.delete()
+    project = Project.objects.create(name=name, kind="pairwise", annotations_per_item=OVERLAP)
+    t0 = time.perf_counter()
+    chunk = 200_000
+    for start in range(0, size, chunk):
+        lines = importing.validate_lines(list(enumerate(make_lines(min(chunk, size - start), start), start + 1)), kind="pairwise",
+                                         responses_per_item=2)
+        items_import(project=project, lines=lines)
+    dt = time.perf_counter() - t0
+    with connection.cursor() as cur:
+        for table in ("annotation_item", "annotation_prompt", "annotation_response"):
+            cur.execute(f"ANALYZE {table}")
+    print(f"[{size}] imported {size} items in {dt:.1f} s ({size / dt:,.0f}/s)", flush=True)
+    return project
+
+
+def annotators(project: Project, k: int) -> list[str]:
+    tokens = []
+    for i in range(k):
+        user, created = User.objects.get_or_create(username=f"bench-annotator-{i}")
+        if created:
+            user.set_password(PASSWORD)
+            user.save()
+        Membership.objects.get_or_create(user=user, project=project, defaults={"role": "annotator"})
+        tokens.append(Token.objects.get_or_create(user=user)[0].key)
+    return tokens
+
+
+def reset(project: Project) -> None:
+    """Forget every lease and answer in the project; put the touched items back to untouched."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            "UPDATE annotation_item SET n_submitted = 0, n_leased = 0, open_slots = %s, agreement = NULL "
+            "WHERE id IN (SELECT item_id FROM annotation_assignment WHERE project_id = %s)",
+            [OVERLAP, project.id],
+        )
+        cur.execute("DELETE FROM annotation_annotation WHERE project_id = %s", [project.id])
+        cur.execute("DELETE FROM annotation_assignment WHERE project_id = %s", [project.id])
+    with connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE annotation_item")
+        cur.execute("VACUUM ANALYZE annotation_assignment")
+        cur.execute("VACUUM ANALYZE annotation_annotation")
+
+
+# ---------------------------------------------------------------- server
+
+def gunicorn_start(port: int, workers: int, threads: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "gunicorn", "rlhf_site.wsgi:application", "--bind", f"127.0.0.1:{port}",
+           "--workers", str(workers), "--threads", str(threads), "--keep-alive", "30",
+           "--log-level", "warning"]
+    if threads > 1:
+        cmd += ["--worker-class", "gthread"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/auth/me/")
+            conn.getresponse().read()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit("gunicorn exited at start-up")
+            time.sleep(0.3)
+    gunicorn_stop(proc)
+    raise SystemExit("gunicorn did not answer within 60 s")
+
+
+def gunicorn_stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+# ---------------------------------------------------------------- driver
+
+class Annotator(threading.Thread):
+    def __init__(self, port: int, project_id: int, token: str, t_start: float, t_end: float):
+        super().__init__(daemon=True)
+        self.port, self.project_id, self.t_start, self.t_end = port, project_id, t_start, t_end
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.next_ms: list[float] = []
+        self.submit_ms: list[float] = []
+        self.cycles = 0
+        self.submitted = 0  # includes warm-up: compared with the database
+        self.errors: dict[str, int] = {}
+        self.conn = None
+
+    def call(self, path: str, body: dict | None) -> tuple[int, dict | None]:
+        for attempt in range(2):
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                self.conn.request("POST", path, body=json.dumps(body or {}), headers=self.headers)
+                resp = self.conn.getresponse()
+                data = resp.read()
+                return resp.status, (json.loads(data) if data else None)
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise
+        raise AssertionError
+
+    def error(self, what: str) -> None:
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+    def run(self) -> None:
+        while time.perf_counter() < self.t_end:
+            t0 = time.perf_counter()
+            try:
+                st, data = self.call(f"/api/projects/{self.project_id}/next/", None)
+            except Exception as exc:  # noqa: BLE001 - counted, never silent
+                self.error(f"next {type(exc).__name__}")
+                continue
+            t1 = time.perf_counter()
+            if st == 204:
+                self.error("next 204 (nothing left)")
+                break
+            if st != 200:
+                self.error(f"next {st}")
+                continue
+            chosen = data["item"]["responses"][0]["id"]
+            try:
+                st, _ = self.call(f"/api/assignments/{data['assignment']}/submit/", {"chosen": chosen, "strength": 2})
+            except Exception as exc:  # noqa: BLE001
+                self.error(f"submit {type(exc).__name__}")
+                continue
+            t2 = time.perf_counter()
+            if st != 201:
+                self.error(f"submit {st}")
+                continue
+            self.submitted += 1
+            if t0 >= self.t_start and t2 <= self.t_end:
+                self.cycles += 1
+                self.next_ms.append((t1 - t0) * 1000)
+                self.submit_ms.append((t2 - t1) * 1000)
+        if self.conn:
+            self.conn.close()
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def drive(port: int, project: Project, tokens: list[str], warmup: float, duration: float) -> dict:
+    now = time.perf_counter()
+    t_start = now + warmup
+    t_end = t_start + duration
+    threads = [Annotator(port, project.id, tok, t_start, t_end) for tok in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(duration + warmup + 120)
+    next_ms = [x for t in threads for x in t.next_ms]
+    submit_ms = [x for t in threads for x in t.submit_ms]
+    errors: dict[str, int] = {}
+    for t in threads:
+        for k, v in t.errors.items():
+            errors[k] = errors.get(k, 0) + v
+    return {
+        "cycles": sum(t.cycles for t in threads),
+        "cps": sum(t.cycles for t in threads) / duration,
+        "next_p50": pct(next_ms, 50), "next_p99": pct(next_ms, 99),
+        "next_mean": statistics.fmean(next_ms) if next_ms else float("nan"),
+        "submit_p50": pct(submit_ms, 50), "submit_p99": pct(submit_ms, 99),
+        "submitted": sum(t.submitted for t in threads),
+        "errors": errors,
+    }
+
+
+# ---------------------------------------------------------------- checks
+
+def check(project: Project, client_submitted: int) -> dict:
+    pid = project.id
+    q = {
+        "over_overlap": "SELECT count(*) FROM annotation_item WHERE project_id=%s AND n_submitted > %s",
+        "drift_submitted": """SELECT count(*) FROM annotation_item i LEFT JOIN
+            (SELECT item_id, count(*) n FROM annotation_annotation WHERE project_id=%s GROUP BY item_id) a
+            ON a.item_id = i.id WHERE i.project_id=%s AND i.n_submitted <> coalesce(a.n, 0)""",
+        "drift_leased": """SELECT count(*) FROM annotation_item i LEFT JOIN
+            (SELECT item_id, count(*) n FROM annotation_assignment WHERE project_id=%s AND status='leased'
+             GROUP BY item_id) a ON a.item_id = i.id WHERE i.project_id=%s AND i.n_leased <> coalesce(a.n, 0)""",
+        "bad_open_slots": "SELECT count(*) FROM annotation_item WHERE project_id=%s "
+                          "AND open_slots <> %s - n_submitted - n_leased AND NOT is_gold",
+        "dup_annotations": "SELECT count(*) FROM (SELECT item_id, annotator_id FROM annotation_annotation "
+                           "WHERE project_id=%s GROUP BY 1, 2 HAVING count(*) > 1) d",
+        "dup_assignments": "SELECT count(*) FROM (SELECT item_id, annotator_id FROM annotation_assignment "
+                           "WHERE project_id=%s GROUP BY 1, 2 HAVING count(*) > 1) d",
+        "annotations": "SELECT count(*) FROM annotation_annotation WHERE project_id=%s",
+    }
+    params = {
+        "over_overlap": [pid, OVERLAP], "drift_submitted": [pid, pid], "drift_leased": [pid, pid],
+        "bad_open_slots": [pid, OVERLAP],
+    }
+    out = {}
+    with connection.cursor() as cur:
+        for name, sql in q.items():
+            cur.execute(sql, params.get(name, [pid]))
+            out[name] = cur.fetchone()[0]
+    out["client_submitted"] = client_submitted
+    out["ok"] = (out["over_overlap"] == out["drift_submitted"] == out["drift_leased"] == out["bad_open_slots"]
+                 == out["dup_annotations"] == out["dup_assignments"] == 0
+                 and out["annotations"] == client_submitted)
+    return out
+
+
+def explain(project: Project, username: str) -> str:
+    """EXPLAIN ANALYZE of the claim query `next` runs, as the given annotator, rolled back."""
+    user = User.objects.get(username=username)
+    qs = engine._candidates(project, user, gold=False).select_for_update(skip_locked=True, of=("self",))[:1]
+    with transaction.atomic(), connection.cursor() as cur:
+        sql, params = qs.query.get_compiler("default").as_sql()
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        plan = "\n".join(row[0] for row in cur.fetchall())
+        transaction.set_rollback(True)
+    return plan
+
+
+# ---------------------------------------------------------------- main
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per cell")
+    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before each cell")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread when > 1; sync when 1)")
+    parser.add_argument("--port", type=int, default=8031)
+    parser.add_argument("--keep", action="store_true", help="reuse an existing project of that size")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the claim query")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    levels = [int(k) for k in args.concurrency.split(",")]
+    assert all(0 < k <= 64 for k in levels) and 0 < args.duration <= 600
+
+    print(f"database {connection.settings_dict['NAME']}; gunicorn {args.workers} workers x {args.threads} threads; "
+          f"{args.duration:.0f} s per cell after {args.warmup:.0f} s warm-up", flush=True)
+    projects = {size: project_for(size, args.keep) for size in sizes}
+    tokens = {size: annotators(projects[size], max(levels)) for size in sizes}
+    connection.close()
+    server = gunicorn_start(args.port, args.workers, args.threads)
+    rows, plans = [], {}
+    try:
+        for size in sizes:
+            project = projects[size]
+            for k in levels:
+                reset(project)
+                connection.close()
+                r = drive(args.port, project, tokens[size][:k], args.warmup, args.duration)
+                r.update(size=size, k=k, check=check(project, r["submitted"]))
+                rows.append(r)
+                print(f"[{size} items, {k} annotators] {r['cps']:.1f} cycles/s; next p50 {r['next_p50']:.1f} ms "
+                      f"p99 {r['next_p99']:.1f} ms; submit p50 {r['submit_p50']:.1f} ms p99 {r['submit_p99']:.1f} ms; "
+                      f"errors {r['errors'] or 'none'}; checks {r['check']}", flush=True)
+                if args.explain:
+                    # As annotator 0 in the state the cell left: it has answered many items.
+                    plans[f"{size:,} items, after the {k}-annotator cell"] = explain(project, "bench-annotator-0")
+    finally:
+        gunicorn_stop(server)
+
+    print("\n| items | annotators | cycles/s | next p50 ms | next p99 ms | submit p50 ms | submit p99 ms "
+          "| answers | over overlap | counter drift | duplicates | errors |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        c = r["check"]
+        print(f"| {r['size']:,} | {r['k']} | {r['cps']:.1f} | {r['next_p50']:.1f} | {r['next_p99']:.1f} "
+              f"| {r['submit_p50']:.1f} | {r['submit_p99']:.1f} | {c['annotations']:,} | {c['over_overlap']} "
+              f"| {c['drift_submitted'] + c['drift_leased'] + c['bad_open_slots']} "
+              f"| {c['dup_annotations'] + c['dup_assignments']} | {sum(r['errors'].values())} |")
+    for label, plan in plans.items():
+        print(f"\nEXPLAIN ANALYZE, claim query of next as bench-annotator-0, {label}:\n{plan}")
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "plans": plans}, indent=1, default=str))
+    if not all(r["check"]["ok"] for r in rows):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

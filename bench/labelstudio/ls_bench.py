@@ -1,0 +1,261 @@
+"""Label Studio side of the assignment benchmark: the same cells as bench/assign_bench.py.
+
+    . bench/labelstudio/env.sh
+    .venv/bin/python bench/labelstudio/ls_bench.py --sizes 10000,100000 --concurrency 1,8,32 --duration 20
+
+Talks to a Label Studio already served on 127.0.0.1:$LS_PORT (serve.sh) through its API only:
+creates a pairwise project (maximum_annotations=3, overlap_cohort_percentage=100), imports N tasks
+through POST /api/projects/{id}/import in chunks (reports tasks/s), then drives K annotators, each
+looping GET /api/projects/{id}/next/ -> POST /api/tasks/{id}/annotations/. Before each cell the
+project's annotations and locks are deleted and task counters zeroed in SQL (state reset only);
+after it, the database is checked: tasks over the overlap, total_annotations vs real answer count
+(counter drift), is_labeled vs the count, duplicate (task, annotator). Stdlib + psycopg only.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+
+PORT = int(os.environ.get("LS_PORT", "8032"))
+ADMIN_TOKEN = os.environ.get("LS_ADMIN_TOKEN", "0123456789abcdef0123456789abcdef01234567")
+DB = f"postgresql://postgres@127.0.0.1:5432/{os.environ.get('POSTGRE_NAME', 'labelstudio')}"
+DATA_DIR = Path(os.environ.get("LABEL_STUDIO_BASE_DATA_DIR", "/tmp/ls-data"))
+OVERLAP = 3
+LABEL_CONFIG = """<View>
+  <Header value="$prompt"/>
+  <Text name="answer1" value="$answer1"/>
+  <Text name="answer2" value="$answer2"/>
+  <Pairwise name="comparison" toName="answer1,answer2"/>
+</View>"""
+RESULT = [{"from_name": "comparison", "to_name": "answer1", "type": "pairwise", "value": {"selected": "left"}}]
+
+
+def api(method: str, path: str, body=None, token: str = ADMIN_TOKEN, conn=None, timeout: float = 600):
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", PORT, timeout=timeout)
+    headers = {"Authorization": f"Token {token}"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    conn.request(method, path, body=data, headers=headers)
+    resp = conn.getresponse()
+    raw = resp.read()
+    if own:
+        conn.close()
+    try:
+        return resp.status, json.loads(raw) if raw else None
+    except ValueError:
+        return resp.status, raw[:300]
+
+
+def tasks(start: int, n: int) -> list[dict]:
+    return [{"data": {"prompt": f"Explain topic {i} in two sentences, please.",
+                      "answer1": f"Topic {i} is about X. It matters because Y.",
+                      "answer2": f"Topic {i}? Not sure, maybe Z."}} for i in range(start, start + n)]
+
+
+def project_for(size: int, keep: bool, chunk: int) -> tuple[int, float | None]:
+    title = f"ls bench {size}"
+    st, data = api("GET", "/api/projects/?page_size=1000")
+    found = [p for p in data["results"] if p["title"] == title]
+    with psycopg.connect(DB) as db:
+        for p in found:
+            n = db.execute("SELECT count(*) FROM task WHERE project_id=%s", [p["id"]]).fetchone()[0]
+            if keep and n == size:
+                print(f"[{size}] reusing Label Studio project {p['id']}", flush=True)
+                return p["id"], None
+    for p in found:
+        api("DELETE", f"/api/projects/{p['id']}/")
+    st, p = api("POST", "/api/projects/", {
+        "title": title, "label_config": LABEL_CONFIG, "maximum_annotations": OVERLAP,
+        "overlap_cohort_percentage": 100, "sampling": "Sequential sampling", "show_skip_button": False})
+    assert st == 201, (st, p)
+    t0 = time.perf_counter()
+    for start in range(0, size, chunk):
+        st, r = api("POST", f"/api/projects/{p['id']}/import", tasks(start, min(chunk, size - start)))
+        assert st == 201, (st, r)
+    dt = time.perf_counter() - t0
+    with psycopg.connect(DB) as db:
+        n = db.execute("SELECT count(*) FROM task WHERE project_id=%s", [p["id"]]).fetchone()[0]
+    assert n == size, (n, size)
+    print(f"[{size}] Label Studio import: {size} tasks in {dt:.1f} s = {size / dt:,.0f} tasks/s "
+          f"(chunks of {chunk} per request)", flush=True)
+    return p["id"], size / dt
+
+
+def reset(pid: int) -> None:
+    with psycopg.connect(DB) as db:
+        db.execute("DELETE FROM task_completion WHERE project_id=%s", [pid])
+        db.execute("DELETE FROM tasks_tasklock WHERE task_id IN (SELECT id FROM task WHERE project_id=%s)", [pid])
+        db.execute("DELETE FROM tasks_annotationdraft WHERE task_id IN (SELECT id FROM task WHERE project_id=%s)",
+                   [pid])
+        db.execute("UPDATE task SET total_annotations=0, cancelled_annotations=0, is_labeled=false "
+                   "WHERE project_id=%s AND (total_annotations<>0 OR cancelled_annotations<>0 OR is_labeled)", [pid])
+    with psycopg.connect(DB, autocommit=True) as db:
+        db.execute("VACUUM ANALYZE task")
+        db.execute("VACUUM ANALYZE task_completion")
+
+
+class Annotator(threading.Thread):
+    def __init__(self, pid: int, token: str, t_start: float, t_end: float):
+        super().__init__(daemon=True)
+        self.pid, self.token, self.t_start, self.t_end = pid, token, t_start, t_end
+        self.next_ms, self.submit_ms = [], []
+        self.cycles = self.submitted = 0
+        self.errors: dict[str, int] = {}
+        self.conn = None
+
+    def call(self, method, path, body=None):
+        for attempt in range(2):
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
+                return api(method, path, body, token=self.token, conn=self.conn)
+            except (OSError, http.client.HTTPException):
+                if self.conn:
+                    self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise
+        raise AssertionError
+
+    def error(self, what):
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+    def run(self):
+        while time.perf_counter() < self.t_end:
+            t0 = time.perf_counter()
+            try:
+                st, task = self.call("GET", f"/api/projects/{self.pid}/next/")
+            except Exception as exc:  # noqa: BLE001 - counted
+                self.error(f"next {type(exc).__name__}")
+                continue
+            t1 = time.perf_counter()
+            if st != 200 or not isinstance(task, dict) or "id" not in task:
+                self.error(f"next {st}")
+                if st == 404:  # nothing left
+                    break
+                continue
+            try:
+                st, r = self.call("POST", f"/api/tasks/{task['id']}/annotations/?project={self.pid}",
+                                  {"result": RESULT, "lead_time": 1.0, "project": self.pid})
+            except Exception as exc:  # noqa: BLE001
+                self.error(f"submit {type(exc).__name__}")
+                continue
+            t2 = time.perf_counter()
+            if st != 201:
+                self.error(f"submit {st}")
+                continue
+            self.submitted += 1
+            if t0 >= self.t_start and t2 <= self.t_end:
+                self.cycles += 1
+                self.next_ms.append((t1 - t0) * 1000)
+                self.submit_ms.append((t2 - t1) * 1000)
+
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def drive(pid, tokens, warmup, duration):
+    t_start = time.perf_counter() + warmup
+    t_end = t_start + duration
+    threads = [Annotator(pid, tok, t_start, t_end) for tok in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(duration + warmup + 300)
+    nxt = [x for t in threads for x in t.next_ms]
+    sub = [x for t in threads for x in t.submit_ms]
+    errors = {}
+    for t in threads:
+        for k, v in t.errors.items():
+            errors[k] = errors.get(k, 0) + v
+    return {"cycles": sum(t.cycles for t in threads), "cps": sum(t.cycles for t in threads) / duration,
+            "next_p50": pct(nxt, 50), "next_p99": pct(nxt, 99),
+            "next_mean": statistics.fmean(nxt) if nxt else float("nan"),
+            "submit_p50": pct(sub, 50), "submit_p99": pct(sub, 99),
+            "submitted": sum(t.submitted for t in threads), "errors": errors}
+
+
+def check(pid, client_submitted):
+    q = {
+        "over_overlap": """SELECT count(*) FROM (SELECT task_id FROM task_completion WHERE project_id=%(p)s
+            AND NOT was_cancelled GROUP BY task_id HAVING count(*) > %(o)s) x""",
+        "drift_total_annotations": """SELECT count(*) FROM task t LEFT JOIN (SELECT task_id, count(*) n
+            FROM task_completion WHERE project_id=%(p)s AND NOT was_cancelled GROUP BY task_id) a ON a.task_id=t.id
+            WHERE t.project_id=%(p)s AND t.total_annotations <> coalesce(a.n, 0)""",
+        "drift_is_labeled": """SELECT count(*) FROM task t LEFT JOIN (SELECT task_id, count(*) n
+            FROM task_completion WHERE project_id=%(p)s AND NOT was_cancelled GROUP BY task_id) a ON a.task_id=t.id
+            WHERE t.project_id=%(p)s AND t.is_labeled <> (coalesce(a.n, 0) >= %(o)s)""",
+        "dup_annotations": """SELECT count(*) FROM (SELECT task_id, completed_by_id FROM task_completion
+            WHERE project_id=%(p)s GROUP BY 1, 2 HAVING count(*) > 1) d""",
+        "annotations": "SELECT count(*) FROM task_completion WHERE project_id=%(p)s",
+    }
+    out = {}
+    with psycopg.connect(DB) as db:
+        for name, sql in q.items():
+            out[name] = db.execute(sql, {"p": pid, "o": OVERLAP}).fetchone()[0]
+    out["client_submitted"] = client_submitted
+    out["ok"] = (out["over_overlap"] == out["drift_total_annotations"] == out["drift_is_labeled"]
+                 == out["dup_annotations"] == 0 and out["annotations"] == client_submitted)
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--chunk", type=int, default=10000, help="tasks per import request")
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    levels = [int(k) for k in args.concurrency.split(",")]
+    tokens = [line.split()[1] for line in (DATA_DIR / "annotators.txt").read_text().splitlines() if line.strip()]
+    assert len(tokens) >= max(levels), "run setup.sh with LS_ANNOTATORS >= the highest concurrency"
+    assert all(0 < k <= 64 for k in levels) and 0 < args.duration <= 600
+    rows, imports = [], {}
+    for size in sizes:
+        pid, rate = project_for(size, args.keep, args.chunk)
+        if rate:
+            imports[size] = rate
+        for k in levels:
+            reset(pid)
+            r = drive(pid, tokens[:k], args.warmup, args.duration)
+            r.update(size=size, k=k, check=check(pid, r["submitted"]))
+            rows.append(r)
+            print(f"[LS {size} tasks, {k} annotators] {r['cps']:.1f} cycles/s; next p50 {r['next_p50']:.0f} ms "
+                  f"p99 {r['next_p99']:.0f} ms; submit p50 {r['submit_p50']:.0f} ms p99 {r['submit_p99']:.0f} ms; "
+                  f"errors {r['errors'] or 'none'}; checks {r['check']}", flush=True)
+    print("\n| tasks | annotators | cycles/s | next p50 ms | next p99 ms | submit p50 ms | submit p99 ms | answers "
+          "| over overlap | total_annotations drift | is_labeled drift | duplicates | errors |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        c = r["check"]
+        print(f"| {r['size']:,} | {r['k']} | {r['cps']:.1f} | {r['next_p50']:.0f} | {r['next_p99']:.0f} "
+              f"| {r['submit_p50']:.0f} | {r['submit_p99']:.0f} | {c['annotations']:,} | {c['over_overlap']} "
+              f"| {c['drift_total_annotations']} | {c['drift_is_labeled']} | {c['dup_annotations']} "
+              f"| {sum(r['errors'].values())} |")
+    for size, rate in imports.items():
+        print(f"import {size:,} tasks: {rate:,.0f} tasks/s")
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "imports": imports}, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
