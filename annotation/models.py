@@ -174,6 +174,7 @@ class Assignment(models.Model):
         constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="assignment_once_per_annotator")]
         indexes = [
             models.Index(fields=["annotator", "project", "status"], name="assignment_mine_idx"),
+            models.Index(fields=["annotator", "project"], name="assignment_live_idx", condition=Q(status="leased")),
             models.Index(
                 fields=["project", "expires_at"], name="assignment_lease_idx", condition=Q(status="leased")
             ),

@@ -3,7 +3,7 @@ is simply not in the queryset, so it answers 404."""
 
 from statistics import median
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from .answers import gold_score
 from .models import Annotation, Assignment, Item, Membership, Project, Response
@@ -12,7 +12,7 @@ from .models import Annotation, Assignment, Item, Membership, Project, Response
 def project_list_for_user(user) -> QuerySet[Project]:
     if user.is_staff:
         return Project.objects.all()
-    return Project.objects.filter(memberships__user=user).distinct()
+    return Project.objects.filter(Exists(Membership.objects.filter(project=OuterRef("pk"), user=user)))
 
 
 def project_role(project: Project, user) -> str | None:

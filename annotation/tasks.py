@@ -14,3 +14,11 @@ def reclaim_expired_leases(project_id: int | None = None) -> int:
 def compute_agreement(report_id: int) -> None:
     """Recompute one agreement report (heavy: numpy over every answer of the project)."""
     agreement_run(report_id=report_id)
+
+
+@shared_task(name="annotation.build_snapshot")
+def build_snapshot(snapshot_id: int) -> None:
+    """Build one dataset snapshot's files (streams the project's items and answers)."""
+    from .services.snapshots import snapshot_build  # imported here: the service enqueues this task
+
+    snapshot_build(snapshot_id=snapshot_id)

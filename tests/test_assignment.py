@@ -341,3 +341,18 @@ def test_my_projects_show_done_and_remaining_for_me(api, annotator, pairwise_pro
     row = api(annotator).get("/api/projects/").json()["results"][0]
     assert row["my_progress"] == {"done": 1, "skipped": 0, "remaining": 4}
     assert row["role"] == "annotator"
+
+
+def test_an_annotator_far_ahead_of_the_others_still_gets_every_item_they_have_not_seen(api, annotator, pairwise_project,
+                                                                                       monkeypatch):
+    from annotation.services import assignments
+
+    monkeypatch.setattr(assignments, "WINDOW", 2)  # the bounded window fills with the caller's own items quickly
+    other = make_annotators(pairwise_project, 1)[0]
+    first_of_other = answer_first_shown(api(other), pairwise_project)["item"]["id"]
+    seen = []
+    while (data := answer_first_shown(api(annotator), pairwise_project)) is not None:
+        seen.append(data["item"]["id"])
+    # Breadth-first puts the other annotator's item first; then fresh items; nothing is missed or repeated.
+    assert seen[0] == first_of_other
+    assert sorted(seen) == sorted(pairwise_project.items.values_list("id", flat=True))

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from . import views_annotate, views_auth, views_projects
+from . import views_annotate, views_auth, views_projects, views_snapshots
 
 router = DefaultRouter(trailing_slash=True)
 router.register("users", views_auth.UserViewSet, basename="user")
@@ -12,6 +12,8 @@ assignment_submit = views_annotate.AssignmentViewSet.as_view({"post": "submit"})
 assignment_skip = views_annotate.AssignmentViewSet.as_view({"post": "skip"})
 curation_rules = views_projects.CurationViewSet.as_view({"get": "rules", "put": "rules"})
 curation_preview = views_projects.CurationViewSet.as_view({"post": "preview"})
+project_snapshots = views_snapshots.ProjectSnapshotViewSet.as_view({"get": "list", "post": "create"})
+snapshot_detail = views_snapshots.SnapshotViewSet.as_view({"get": "retrieve"})
 
 urlpatterns = [
     path("auth/csrf/", views_auth.CsrfView.as_view()),
@@ -24,5 +26,8 @@ urlpatterns = [
     path("assignments/<int:pk>/skip/", assignment_skip),
     path("projects/<int:pk>/curation/", curation_rules),
     path("projects/<int:pk>/curation/preview/", curation_preview),
+    path("projects/<int:pk>/snapshots/", project_snapshots),
+    path("snapshots/<int:pk>/", snapshot_detail),
+    path("snapshots/<int:pk>/files/<str:name>", views_snapshots.SnapshotFileView.as_view()),
     *router.urls,
 ]

@@ -81,16 +81,16 @@ def annotation_submit(
     answer = canonicalize(payload, answer_shape(assignment.project, assignment.item))
     _take_slot(assignment)
     try:
-        with transaction.atomic():
-            annotation = Annotation.objects.create(
-                project=assignment.project,
-                item=assignment.item,
-                annotator=user,
-                assignment=assignment,
-                shown_order=assignment.shown_order,
-                idempotency_key=idempotency_key or None,
-                **_canonical_fields(answer),
-            )
+        # No savepoint: a unique violation here fails the whole submit, which is what a conflict means.
+        annotation = Annotation.objects.create(
+            project=assignment.project,
+            item=assignment.item,
+            annotator=user,
+            assignment=assignment,
+            shown_order=assignment.shown_order,
+            idempotency_key=idempotency_key or None,
+            **_canonical_fields(answer),
+        )
     except IntegrityError:
         raise AssignmentConflict("you have already answered this item") from None
     assignment.status = Assignment.Status.SUBMITTED

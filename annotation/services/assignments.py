@@ -58,24 +58,44 @@ def _live_lease(project: Project, user, now) -> Assignment | None:
     )
 
 
-def _candidates(project: Project, user, *, gold: bool):
+WINDOW = 200  # in-progress items looked at before a fresh one: bounds the cost of being ahead of others
+
+
+def _unseen(items, user):
     seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=user).exclude(status=EXPIRED)
-    items = Item.objects.filter(project=project, is_gold=gold).exclude(Exists(seen))
-    if gold:
-        return items.order_by("id")
-    # Breadth-first: the fewest open slots first, so finished items accumulate.
-    return items.filter(open_slots__gt=0).order_by("open_slots", "id")
+    return items.exclude(Exists(seen))
 
 
-def _claim_item(project: Project, user, *, gold: bool) -> Item | None:
-    candidates = _candidates(project, user, gold=gold)
+def _locked_first(candidates) -> Item | None:
     if connection.features.has_select_for_update_skip_locked:
         candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-    if gold:
-        # Spread annotators over the gold set instead of all starting at its first item.
-        count = candidates.count()
-        return candidates[random.randrange(count)] if count else None
-    return candidates.first()
+    return candidates.select_related("prompt").first()
+
+
+def _claim_work_item(project: Project, user) -> Item | None:
+    """Breadth-first: the item closest to completion that the caller has not seen.
+
+    Walking the whole in-progress range would cost as many rows as items the caller has
+    already answered and others have not finished; so look at a bounded window of it,
+    then at fresh items (a range the caller can only have skipped in), and only at the
+    tail of a project, when both come back empty, walk everything.
+    """
+    items = Item.objects.filter(project=project, is_gold=False)
+    overlap = project.annotations_per_item
+    window = items.filter(open_slots__gt=0, open_slots__lt=overlap).order_by("open_slots", "id").values("id")[:WINDOW]
+    in_progress = _unseen(items.filter(id__in=window), user).order_by("open_slots", "id")
+    fresh = _unseen(items.filter(open_slots=overlap), user).order_by("id")
+    anywhere = _unseen(items.filter(open_slots__gt=0), user).order_by("open_slots", "id")
+    return _locked_first(in_progress) or _locked_first(fresh) or _locked_first(anywhere)
+
+
+def _claim_gold_item(project: Project, user) -> Item | None:
+    candidates = _unseen(Item.objects.filter(project=project, is_gold=True), user).order_by("id")
+    if connection.features.has_select_for_update_skip_locked:
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+    # Spread annotators over the gold set instead of all starting at its first item.
+    count = candidates.count()
+    return candidates.select_related("prompt")[random.randrange(count)] if count else None
 
 
 def _gold_first(project: Project) -> bool:
@@ -91,22 +111,20 @@ def assignment_next(*, project: Project, user, now=None) -> Assignment | None:
         return live
     leases_reclaim(project_id=project.id, now=now)
     # Gold is mixed into real work; when the real work is done, so is the annotator.
-    item = (_claim_item(project, user, gold=True) if _gold_first(project) else None) or _claim_item(
-        project, user, gold=False
-    )
+    item = (_claim_gold_item(project, user) if _gold_first(project) else None) or _claim_work_item(project, user)
     if item is None:
         return None
     Item.objects.filter(pk=item.pk).update(n_leased=F("n_leased") + 1, open_slots=F("open_slots") - 1)
-    shown = random.sample(item.response_ids, len(item.response_ids))
-    expires = now + timedelta(seconds=project.lease_seconds)
-    assignment, _ = Assignment.objects.update_or_create(
-        item=item,
-        annotator=user,
-        defaults={"project": project, "status": LEASED, "shown_order": shown, "expires_at": expires,
-                  "created_at": now, "finished_at": None, "skip_reason": ""},
+    lease = Assignment(project=project, item=item, annotator=user, status=LEASED, created_at=now,
+                       shown_order=random.sample(item.response_ids, len(item.response_ids)),
+                       expires_at=now + timedelta(seconds=project.lease_seconds), finished_at=None, skip_reason="")
+    # One statement: a new lease, or the caller's own expired one on this item taken up again.
+    (lease,) = Assignment.objects.bulk_create(
+        [lease], update_conflicts=True, unique_fields=["item", "annotator"],
+        update_fields=["status", "shown_order", "expires_at", "created_at", "finished_at", "skip_reason"],
     )
-    assignment.item = item
-    return assignment
+    lease.item = item
+    return lease
 
 
 @transaction.atomic

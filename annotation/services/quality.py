@@ -192,22 +192,29 @@ def agreement_report_get(*, project: Project, filters: dict) -> AgreementReport:
     return report
 
 
-def agreement_request(*, report: AgreementReport) -> bool:
-    """Ask a worker to recompute; only the caller that flips the state enqueues (compare-and-set)."""
+def _enqueue(report_id: int) -> None:
     from ..tasks import compute_agreement
 
+    compute_agreement.delay_on_commit(report_id)
+
+
+def agreement_request(*, report: AgreementReport) -> bool:
+    """Ask a worker to recompute; only the caller that flips the state enqueues (compare-and-set)."""
     flipped = AgreementReport.objects.filter(pk=report.pk, status__in=[READY, FAILED]).update(
         status=PENDING, requested_at=timezone.now())
     if flipped:
-        compute_agreement.delay_on_commit(report.pk)
+        _enqueue(report.pk)
     return bool(flipped)
 
 
 def agreement_refresh_after_answer(project_id: int) -> None:
-    """Called after an answer commits: recompute the project's default report if one exists and is idle."""
-    report = AgreementReport.objects.filter(project_id=project_id, key=filters_key(DEFAULT_FILTERS)).only("pk").first()
-    if report is not None:
-        agreement_request(report=report)
+    """After an answer commits: mark the project's default report for recompute, if it exists and is idle.
+
+    One conditional UPDATE on the submit path; the row is only read when this call won the flip.
+    """
+    reports = AgreementReport.objects.filter(project_id=project_id, key=filters_key(DEFAULT_FILTERS))
+    if reports.filter(status__in=[READY, FAILED]).update(status=PENDING, requested_at=timezone.now()):
+        _enqueue(reports.values_list("pk", flat=True).get())
 
 
 def agreement_run(*, report_id: int) -> AgreementReport | None:

@@ -26,7 +26,7 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
 from .. import quality, snapshots
@@ -240,7 +240,7 @@ class _PairwisePlan:
 
     def kept(self, answer_id: int) -> bool:
         at = int(np.searchsorted(self.alive, answer_id))
-        return at < self.alive.size and self.alive[at] == answer_id
+        return bool(at < self.alive.size and self.alive[at] == answer_id)
 
 
 @dataclass
@@ -287,7 +287,10 @@ class _Export:
         self.snapshot, self.project, self.files, self.progress = snapshot, snapshot.project, files, progress
         self.secret = settings.SECRET_KEY.encode()
         self.names: dict[int, str] = {}
-        self.seen_prompts: set[int] = set()
+        bounds = Item.objects.filter(project=self.project).aggregate(low=Min("prompt_id"), high=Max("prompt_id"))
+        self.prompt_low = bounds["low"] or 0
+        # One bit per prompt id of the project's range: "written yet?" without a set that grows with the project.
+        self.seen_prompts = bytearray(((bounds["high"] or 0) - self.prompt_low) // 8 + 1)
         self.splits = {split: Counter(prompts=0, items=0, answers=0, pairs=0) for split in snapshots.split.SPLITS}
         self.totals = Counter(items=0, answers=0, pairs=0, skipped_ties=0, raw_answers=0)
 
@@ -315,8 +318,9 @@ class _Export:
         counts = self.splits[split]
         counts.update(items=1, answers=answers, pairs=pairs)
         self.totals.update(items=1, answers=answers, pairs=pairs)
-        if item.prompt_id not in self.seen_prompts:
-            self.seen_prompts.add(item.prompt_id)
+        byte, bit = divmod(item.prompt_id - self.prompt_low, 8)
+        if not self.seen_prompts[byte] & (1 << bit):
+            self.seen_prompts[byte] |= 1 << bit
             counts["prompts"] += 1
             self.files.write("prompts", split, snapshots.prompt_row(conversation=item.conversation,
                                                                     prompt_id=item.external_id))
