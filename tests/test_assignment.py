@@ -356,3 +356,18 @@ def test_an_annotator_far_ahead_of_the_others_still_gets_every_item_they_have_no
     # Breadth-first puts the other annotator's item first; then fresh items; nothing is missed or repeated.
     assert seen[0] == first_of_other
     assert sorted(seen) == sorted(pairwise_project.items.values_list("id", flat=True))
+
+
+def test_when_the_window_holds_only_the_callers_items_and_nothing_is_fresh_it_walks_the_rest(api, annotator,
+                                                                                             pairwise_project, monkeypatch):
+    from annotation.services import assignments
+
+    monkeypatch.setattr(assignments, "WINDOW", 1)
+    project_update(project=pairwise_project, annotations_per_item=1)
+    for other in make_annotators(pairwise_project, 5):  # one answer on each item from someone else
+        answer_first_shown(api(other), pairwise_project)
+    project_update(project=pairwise_project, annotations_per_item=3)  # every item in progress, none fresh
+    seen = []
+    while (data := answer_first_shown(api(annotator), pairwise_project)) is not None:
+        seen.append(data["item"]["id"])
+    assert sorted(seen) == sorted(pairwise_project.items.values_list("id", flat=True))
