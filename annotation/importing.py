@@ -16,6 +16,8 @@ import io
 import json
 from dataclasses import dataclass, field
 
+import orjson  # 3-4x faster than json for the per-line parse of large imports
+
 ROLES = ("system", "user", "assistant")
 MAX_ERRORS = 200
 MAX_ID = 200
@@ -55,9 +57,14 @@ def raw_lines_from_jsonl(text: str) -> list[tuple[int, object]]:
         if not raw.strip():
             continue
         try:
-            out.append((number, json.loads(raw)))
-        except json.JSONDecodeError as exc:
-            errors.append(_error(number, "line", f"malformed JSON: {exc.msg} at column {exc.colno}"))
+            out.append((number, orjson.loads(raw)))
+        except orjson.JSONDecodeError:
+            try:  # orjson's messages are terse; the standard parser names the column
+                json.loads(raw)
+            except json.JSONDecodeError as exc:
+                errors.append(_error(number, "line", f"malformed JSON: {exc.msg} at column {exc.colno}"))
+            else:  # accepted by json but not orjson (e.g. NaN): refuse it, it would not round-trip
+                errors.append(_error(number, "line", "malformed JSON: non-standard value (NaN, Infinity or a lone surrogate)"))
     if errors:
         raise ImportError_(errors[:MAX_ERRORS])
     return out
@@ -120,7 +127,7 @@ def _conversation(number: int, obj: dict, errors: list) -> list[dict] | None:
         errors.append(_error(number, "conversation", "must be a non-empty list of {role, content} messages"))
         return None
     for i, msg in enumerate(conv):
-        if not isinstance(msg, dict) or set(msg) - {"role", "content"} or msg.get("role") not in ROLES:
+        if not isinstance(msg, dict) or len(msg) != 2 or msg.get("role") not in ROLES:
             errors.append(_error(number, f"conversation[{i}]", f"must be {{role, content}} with role one of {list(ROLES)}"))
             return None
         if not isinstance(msg.get("content"), str) or not msg["content"].strip():
@@ -129,7 +136,7 @@ def _conversation(number: int, obj: dict, errors: list) -> list[dict] | None:
     if conv[-1]["role"] != "user":
         errors.append(_error(number, "conversation", "the last message must be the user's turn"))
         return None
-    return [{"role": m["role"], "content": m["content"]} for m in conv]
+    return conv  # exactly {role, content} each, checked above
 
 
 def _responses(number: int, obj: dict, expected: int, kind: str, errors: list) -> list[dict] | None:
