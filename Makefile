@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test venv deps test-deps frontend migrate demo 
+.PHONY: run test venv deps test-deps frontend migrate demo browser
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,15 @@ run: deps frontend demo
 	@$(PY) manage.py check --deploy --fail-level CRITICAL -v 0 >/dev/null
 	@PORT=$(PORT) $(PY) -m rlhf_site.run
 
-test: test-deps frontend
+# The browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "WARNING: /usr/bin/chromium missing and not root: browser tests will be skipped (apt-get install chromium)"; fi; \
+	fi
+
+test: test-deps frontend browser
 	cd frontend && npm test --silent
 	$(PY) -m pytest $(PYTEST_ARGS)
