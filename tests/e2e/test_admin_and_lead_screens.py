@@ -50,6 +50,7 @@ def test_an_admin_creates_a_user_and_a_project_and_the_lead_imports_and_marks_go
     page.wait_for_selector("[data-testid=members-table] >> text=newbie")
     shot(page, "14-members")
     assert Membership.objects.get(project=project, user=lead).role == "lead"
+    assert Membership.objects.get(project=project, user__username="newbie").role == "annotator"
 
     lead_page = new_page().page
     login(lead_page, base, lead.username, factories.PASSWORD)

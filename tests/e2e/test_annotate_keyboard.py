@@ -123,3 +123,17 @@ def test_an_annotator_answers_every_kind_by_keyboard_and_the_lead_sees_the_answe
     lead_page.goto(f"{base}/projects/{projects['demonstration'].id}/items/{demo_answer.item_id}")
     lead_page.wait_for_selector("[data-testid=answer] >> text=Four.")
     assert lead_page.locator("[data-testid=answer] code.hljs").count() == 1
+
+
+def test_a_ranking_card_dragged_with_the_mouse_lands_where_it_is_dropped(live_server, new_page, projects, annotator):
+    page = new_page().page
+    login(page, live_server.url, annotator.username, factories.PASSWORD)
+    first = open_annotation(page, live_server.url, projects["ranking"])
+    shown = [int(x) for x in page.eval_on_selector_all(".rank-card", "cards => cards.map(c => c.dataset.response)")]
+    page.drag_and_drop(".rank-card:nth-child(4)", ".rank-card:nth-child(1)", source_position={"x": 20, "y": 20},
+                       target_position={"x": 20, "y": 4})
+    page.wait_for_selector(".decision-summary >> text=Order: D > A > B > C")
+    page.click("button:text('Submit ranking')")
+    wait_for_new_item(page, first)
+    answer = Annotation.objects.get(annotator=annotator, project=projects["ranking"])
+    assert answer.ranking == [shown[3], *shown[:3]]

@@ -1,0 +1,75 @@
+import { isLead, useSession } from './lib/auth'
+import { rows } from './lib/api'
+import { errorText, useFetch } from './lib/hooks'
+import { Link } from './lib/router'
+import type { Project } from './lib/types'
+import { ProgressBar } from './components/ui'
+
+const KIND_LABEL = { pairwise: 'Pairwise', ranking: 'Ranking', demonstration: 'Demonstration' } as const
+
+export function ProjectsPage() {
+  const { me } = useSession()
+  const { data, error, loading } = useFetch<Project[] | { results: Project[] }>('/api/projects/')
+  const projects = rows(data)
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>My projects</h1>
+        {me.is_staff && (
+          <Link href="/manage/projects/new" className="btn btn-primary">
+            New project
+          </Link>
+        )}
+      </div>
+      {error != null && <p className="form-error">Could not load projects: {errorText(error)}</p>}
+      {loading && !data && <p className="muted">Loading…</p>}
+      {data && projects.length === 0 && (
+        <div className="empty">You are not a member of any project yet. Ask a project lead to add you.</div>
+      )}
+      <div className="project-grid">
+        {projects.map((p) => (
+          <ProjectCard key={p.id} project={p} canLead={isLead(me, p.id) || p.role === 'lead'} />
+        ))}
+      </div>
+    </div>
+  )
+}
+
+function ProjectCard({ project, canLead }: { project: Project; canLead: boolean }) {
+  const progress = project.my_progress
+  const total = progress ? progress.done + progress.remaining : 0
+  const annotates = project.role === 'annotator' || project.role === 'lead'
+  return (
+    <article className="card project-card" data-testid={`project-${project.id}`}>
+      <div className="project-card-head">
+        <h2>{project.name}</h2>
+        <span className={`tag tag-${project.kind}`}>{KIND_LABEL[project.kind] ?? project.kind}</span>
+      </div>
+      <p className="muted small">
+        {project.role ? `You are ${project.role === 'lead' ? 'a lead' : 'an annotator'}` : 'Admin access'} ·{' '}
+        {project.annotations_per_item} {project.annotations_per_item === 1 ? 'answer' : 'answers'} per item
+      </p>
+      {progress && (
+        <div className="project-progress">
+          <ProgressBar value={progress.done} max={total} />
+          <div className="small">
+            <strong>{progress.done}</strong> done · <strong>{progress.remaining}</strong> remaining for you
+            {progress.skipped > 0 && <> · {progress.skipped} skipped</>}
+          </div>
+        </div>
+      )}
+      <div className="card-actions">
+        {annotates && (
+          <Link href={`/projects/${project.id}/annotate`} className="btn btn-primary" aria-label={`Annotate ${project.name}`}>
+            {progress && progress.remaining === 0 ? 'Open' : progress && progress.done > 0 ? 'Continue' : 'Start'}
+          </Link>
+        )}
+        {canLead && (
+          <Link href={`/projects/${project.id}`} className="btn">
+            Dashboard
+          </Link>
+        )}
+      </div>
+    </article>
+  )
+}

@@ -1,0 +1,278 @@
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
+import { Markdown } from '../components/Markdown'
+import { ProgressBar, Timer } from '../components/ui'
+import { ApiError, NetworkError, request, uuid4, type FieldError } from '../lib/api'
+import { useSession } from '../lib/auth'
+import { errorText, isTypingTarget, pushNotice, useKeydown, useProject } from '../lib/hooks'
+import { Link } from '../lib/router'
+import type { NextAssignment, Project } from '../lib/types'
+import { DemonstrationTask } from './DemonstrationTask'
+import { PairwiseTask } from './PairwiseTask'
+import { answerQueue, describeErrors } from './queue'
+import { RankingTask } from './RankingTask'
+import type { Outcome } from './retryQueue'
+import { SkipDialog } from './SkipDialog'
+import type { TaskProps } from './taskTypes'
+
+const TASKS: Record<Project['kind'], (props: TaskProps) => ReactNode> = {
+  pairwise: PairwiseTask,
+  ranking: RankingTask,
+  demonstration: DemonstrationTask,
+}
+
+export function AnnotatePage({ projectId }: { projectId: number }) {
+  const { data: project, error } = useProject(projectId)
+  if (error) return <div className="page form-error">Could not open this project: {errorText(error)}</div>
+  if (!project) return <div className="page muted">Loading…</div>
+  return <AnnotationSession project={project} />
+}
+
+type Phase = 'loading' | 'ready' | 'sending' | 'waiting' | 'done' | 'failed'
+
+function AnnotationSession({ project }: { project: Project }) {
+  const { me, refresh } = useSession()
+  const [current, setCurrent] = useState<NextAssignment | null>(null)
+  const [phase, setPhase] = useState<Phase>('loading')
+  const [failure, setFailure] = useState('')
+  const [errors, setErrors] = useState<FieldError[]>([])
+  const [progress, setProgress] = useState(project.my_progress ?? { done: 0, skipped: 0, remaining: 0 })
+  const [guidelinesOpen, setGuidelinesOpen] = useState(false)
+  const [skipOpen, setSkipOpen] = useState(false)
+  const startedAt = useRef(performance.now())
+  const alive = useRef(true)
+
+  const loadNext = useCallback(async () => {
+    setPhase('loading')
+    await answerQueue.drained() // a pending answer (maybe from before a reload) goes first
+    for (let attempt = 0; alive.current; attempt++) {
+      try {
+        const response = await request<NextAssignment>('POST', `/api/projects/${project.id}/next/`)
+        if (!alive.current) return
+        startedAt.current = performance.now()
+        setErrors([])
+        if (response.status === 204 || !response.data) {
+          setCurrent(null)
+          setPhase('done')
+        } else {
+          setCurrent(response.data)
+          setPhase('ready')
+        }
+        return
+      } catch (err) {
+        const transient = err instanceof NetworkError || (err instanceof ApiError && err.status >= 500)
+        if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+          refresh() // the session may have ended: the app shows the login screen if so
+        }
+        if (!transient) {
+          setFailure(errorText(err))
+          setPhase('failed')
+          return
+        }
+        setPhase('waiting')
+        await sleep(Math.min(15000, 1000 * 2 ** attempt))
+      }
+    }
+  }, [project.id, refresh])
+
+  useEffect(() => {
+    alive.current = true
+    loadNext()
+    return () => {
+      alive.current = false
+    }
+  }, [loadNext])
+
+  const settle = useCallback(
+    (outcome: Outcome, kind: 'submit' | 'skip') => {
+      if (outcome.status === 'invalid') {
+        setErrors(outcome.errors.length ? outcome.errors : [{ message: 'The server rejected this answer.' }])
+        setPhase('ready')
+        return
+      }
+      if (outcome.status === 'ok') {
+        setProgress((p) => ({
+          done: p.done + (kind === 'submit' ? 1 : 0),
+          skipped: p.skipped + (kind === 'skip' ? 1 : 0),
+          remaining: Math.max(0, p.remaining - 1),
+        }))
+      } else if (outcome.status === 'conflict') {
+        pushNotice('warn', 'Your time on that item ran out and it went to someone else, so that answer was not recorded. Here is a new item.')
+      } else {
+        pushNotice('error', `The server refused that ${kind === 'submit' ? 'answer' : 'skip'}: ${describeErrors(outcome) || `HTTP ${outcome.httpStatus}`}.`, 0)
+      }
+      loadNext()
+    },
+    [loadNext],
+  )
+
+  const send = useCallback(
+    async (kind: 'submit' | 'skip', body: Record<string, unknown>) => {
+      if (!current || phase !== 'ready') return
+      setPhase('sending')
+      setErrors([])
+      const outcome = await answerQueue.enqueue({
+        key: uuid4(),
+        user: me.username,
+        project: project.id,
+        assignment: current.assignment,
+        kind,
+        body,
+        createdAt: Date.now(),
+      })
+      if (alive.current) settle(outcome, kind)
+    },
+    [current, phase, me.username, project.id, settle],
+  )
+
+  const onSubmit = useCallback(
+    (body: Record<string, unknown>) => send('submit', { ...body, time_spent_ms: Math.round(performance.now() - startedAt.current) }),
+    [send],
+  )
+
+  useKeydown((event) => {
+    if (event.key === 'Escape' && event.target instanceof HTMLTextAreaElement) {
+      event.target.blur() // so S and G work again without reaching for the mouse
+      return
+    }
+    if (isTypingTarget(event.target) || event.ctrlKey || event.metaKey || event.altKey) return
+    if (event.key === 'g' || event.key === 'G') setGuidelinesOpen((v) => !v)
+    else if ((event.key === 's' || event.key === 'S') && phase === 'ready') {
+      event.preventDefault()
+      setSkipOpen(true)
+    }
+  }, !skipOpen)
+
+  const Task = TASKS[project.kind]
+  const total = progress.done + progress.remaining
+  return (
+    <div className={guidelinesOpen ? 'annotate with-guidelines' : 'annotate'}>
+      <div className="annotate-toolbar">
+        <div className="toolbar-title">
+          <Link href="/" className="muted small">
+            ← Projects
+          </Link>
+          <h1>{project.name}</h1>
+        </div>
+        <div className="toolbar-progress" aria-label="Your progress">
+          <ProgressBar value={progress.done} max={total} label="Items done" />
+          <span className="small" data-testid="progress-text">
+            {progress.done} done · {progress.remaining} left
+          </span>
+        </div>
+        {current && phase !== 'done' && <Timer startedAt={startedAt.current} running={phase === 'ready'} key={current.assignment} />}
+        <button type="button" className={guidelinesOpen ? 'btn btn-sm on' : 'btn btn-sm'} aria-pressed={guidelinesOpen} onClick={() => setGuidelinesOpen((v) => !v)}>
+          Guidelines <kbd>G</kbd>
+        </button>
+        <button type="button" className="btn btn-sm" disabled={phase !== 'ready'} onClick={() => setSkipOpen(true)}>
+          Skip <kbd>S</kbd>
+        </button>
+      </div>
+
+      <div className="annotate-body">
+        <div className="annotate-main" aria-busy={phase === 'loading' || phase === 'sending'}>
+          {phase === 'done' && (
+            <div className="empty" data-testid="all-done">
+              <h2>All done</h2>
+              <p>There is nothing left for you in this project right now. Thank you!</p>
+              <Link href="/" className="btn btn-primary">
+                Back to projects
+              </Link>
+            </div>
+          )}
+          {phase === 'failed' && <div className="banner banner-error">Could not get the next item: {failure}</div>}
+          {phase === 'waiting' && <div className="banner banner-warn">Waiting for the server to get the next item…</div>}
+          {current && phase !== 'done' && phase !== 'failed' && (
+            <div className={phase === 'loading' || phase === 'sending' ? 'task-wrap busy' : 'task-wrap'}>
+              <Task key={current.assignment} project={project} assignment={current} onSubmit={onSubmit} active={phase === 'ready' && !skipOpen} errors={errors} />
+            </div>
+          )}
+          {!current && phase === 'loading' && <p className="muted">Loading the next item…</p>}
+          <KeyHints kind={project.kind} allowTie={project.allow_tie} />
+        </div>
+        {guidelinesOpen && (
+          <aside className="guidelines" aria-label="Guidelines">
+            <div className="guidelines-head">
+              <h2>Guidelines</h2>
+              <button type="button" className="btn btn-ghost btn-sm" onClick={() => setGuidelinesOpen(false)} aria-label="Close guidelines">
+                ×
+              </button>
+            </div>
+            {project.guidelines ? <Markdown>{project.guidelines}</Markdown> : <p className="muted">This project has no guidelines yet.</p>}
+          </aside>
+        )}
+      </div>
+
+      {skipOpen && (
+        <SkipDialog
+          onCancel={() => setSkipOpen(false)}
+          onConfirm={(reason) => {
+            setSkipOpen(false)
+            send('skip', reason ? { reason } : {})
+          }}
+        />
+      )}
+    </div>
+  )
+}
+
+function KeyHints({ kind, allowTie }: { kind: Project['kind']; allowTie: boolean }) {
+  return (
+    <footer className="key-hints" aria-label="Keyboard shortcuts">
+      {kind === 'pairwise' && (
+        <>
+          <span>
+            <kbd>1</kbd>–<kbd>3</kbd> A better
+          </span>
+          {allowTie && (
+            <span>
+              <kbd>4</kbd> tie
+            </span>
+          )}
+          <span>
+            <kbd>5</kbd>–<kbd>7</kbd> B better
+          </span>
+          <span>
+            <kbd>B</kbd> both bad
+          </span>
+          <span>
+            <kbd>Enter</kbd> submit
+          </span>
+        </>
+      )}
+      {kind === 'ranking' && (
+        <>
+          <span>
+            <kbd>1</kbd>…<kbd>K</kbd> pick card
+          </span>
+          <span>
+            <kbd>↑</kbd>
+            <kbd>↓</kbd> move
+          </span>
+          <span>
+            <kbd>Enter</kbd> submit
+          </span>
+        </>
+      )}
+      {kind === 'demonstration' && (
+        <>
+          <span>
+            <kbd>Ctrl</kbd>+<kbd>Enter</kbd> submit
+          </span>
+          <span>
+            <kbd>Esc</kbd> leave the editor
+          </span>
+        </>
+      )}
+      <span>
+        <kbd>S</kbd> skip
+      </span>
+      <span>
+        <kbd>G</kbd> guidelines
+      </span>
+    </footer>
+  )
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

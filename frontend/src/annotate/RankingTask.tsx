@@ -1,0 +1,128 @@
+import { useState, type DragEvent } from 'react'
+import { FieldErrors } from '../components/Banners'
+import { Markdown } from '../components/Markdown'
+import { isTypingTarget, useKeydown } from '../lib/hooks'
+import { Conversation } from './Conversation'
+import { moveBy, moveTo, rankingKey, type RankingState } from './ranking'
+import { enterSubmits, type TaskProps } from './taskTypes'
+
+const LETTERS = 'ABCDEFGHIJ'
+
+export function RankingTask({ assignment, onSubmit, active, errors }: TaskProps) {
+  const { item } = assignment
+  const byId = new Map(item.responses.map((r, i) => [r.id, { ...r, letter: LETTERS[i] ?? String(i + 1) }]))
+  const [state, setState] = useState<RankingState>({ order: item.responses.map((r) => r.id), selected: null })
+  const [dragging, setDragging] = useState<number | null>(null)
+  const [dropIndex, setDropIndex] = useState<number | null>(null)
+
+  const submit = () => onSubmit({ ranking: state.order })
+
+  useKeydown((event) => {
+    if (isTypingTarget(event.target) || event.ctrlKey || event.metaKey || event.altKey) return
+    if (event.key === 'Enter') {
+      if (!enterSubmits(event.target)) return
+      event.preventDefault()
+      submit()
+      return
+    }
+    const next = rankingKey(state, event.key)
+    if (next) {
+      event.preventDefault() // arrows would scroll the page
+      setState(next)
+    }
+  }, active)
+
+  function move(id: number, delta: number) {
+    setState((s) => ({ selected: id, order: moveBy(s.order, s.order.indexOf(id), delta) }))
+  }
+
+  function onDragOver(event: DragEvent, index: number) {
+    if (dragging === null) return
+    event.preventDefault()
+    event.dataTransfer.dropEffect = 'move'
+    const box = event.currentTarget.getBoundingClientRect()
+    const after = event.clientY > box.top + box.height / 2
+    setDropIndex(index + (after ? 1 : 0))
+  }
+
+  function onDrop(event: DragEvent) {
+    event.preventDefault()
+    if (dragging !== null && dropIndex !== null) {
+      setState((s) => {
+        const from = s.order.indexOf(dragging)
+        const to = dropIndex > from ? dropIndex - 1 : dropIndex
+        return { selected: dragging, order: moveTo(s.order, from, to) }
+      })
+    }
+    setDragging(null)
+    setDropIndex(null)
+  }
+
+  return (
+    <div className="task task-ranking" data-assignment={assignment.assignment} data-item={item.id}>
+      <Conversation turns={item.conversation} />
+      <p className="task-instructions">
+        Order the responses <strong>best first</strong>. Drag a card, or press its number <kbd>1</kbd>–<kbd>{state.order.length}</kbd> then{' '}
+        <kbd>↑</kbd>/<kbd>↓</kbd> to move it. <kbd>Enter</kbd> submits.
+      </p>
+      <ol className="rank-list" aria-label="Ranking, best first" onDrop={onDrop} onDragOver={(e) => dragging !== null && e.preventDefault()}>
+        {state.order.map((id, index) => {
+          const response = byId.get(id)!
+          const selected = state.selected === id
+          const classes = ['rank-card', selected && 'selected', dragging === id && 'dragging', dropIndex === index && 'drop-before', dropIndex === index + 1 && index === state.order.length - 1 && 'drop-after']
+          return (
+            <li
+              key={id}
+              className={classes.filter(Boolean).join(' ')}
+              draggable
+              aria-selected={selected}
+              data-response={id}
+              onDragStart={(e) => {
+                setDragging(id)
+                e.dataTransfer.effectAllowed = 'move'
+                e.dataTransfer.setData('text/plain', String(id))
+              }}
+              onDragEnd={() => (setDragging(null), setDropIndex(null))}
+              onDragOver={(e) => onDragOver(e, index)}
+              onClick={() => setState((s) => ({ ...s, selected: id }))}
+            >
+              <div className="rank-side">
+                <span className="rank-pos" aria-label={`Rank ${index + 1}`}>
+                  {index + 1}
+                </span>
+                <span className="drag-handle" aria-hidden="true">
+                  ⋮⋮
+                </span>
+              </div>
+              <div className="rank-body">
+                <header className="response-head">
+                  Response {response.letter}
+                  <span className="rank-buttons">
+                    <button type="button" className="btn btn-ghost btn-sm" aria-label={`Move response ${response.letter} up`} disabled={index === 0} onClick={(e) => (e.stopPropagation(), move(id, -1))}>
+                      ↑
+                    </button>
+                    <button type="button" className="btn btn-ghost btn-sm" aria-label={`Move response ${response.letter} down`} disabled={index === state.order.length - 1} onClick={(e) => (e.stopPropagation(), move(id, 1))}>
+                      ↓
+                    </button>
+                  </span>
+                </header>
+                <Markdown>{response.text}</Markdown>
+              </div>
+            </li>
+          )
+        })}
+      </ol>
+      <div className="decision-bar">
+        <div className="decision-row">
+          <span className="decision-summary">
+            Order: {state.order.map((id) => byId.get(id)!.letter).join(' > ')}
+          </span>
+          <button type="button" className="btn btn-primary" onClick={submit} disabled={!active}>
+            Submit ranking <kbd>Enter</kbd>
+          </button>
+        </div>
+        <FieldErrors errors={errors} />
+      </div>
+    </div>
+  )
+}

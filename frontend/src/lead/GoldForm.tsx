@@ -1,0 +1,81 @@
+import { useState } from 'react'
+import { FieldErrors } from '../components/Banners'
+import { ScaleBar } from '../annotate/ScaleBar'
+import { pointToChoice, type ScalePoint } from '../annotate/scale'
+import { moveBy } from '../annotate/ranking'
+import { api, ApiError, type FieldError } from '../lib/api'
+import { errorText, pushNotice } from '../lib/hooks'
+import type { Project } from '../lib/types'
+import { letter, type LeadItem } from './answers'
+
+/** Mark an item gold with its expected answer, sent in the submit payload form (A = first stored response). */
+export function GoldForm({ project, item, onSaved }: { project: Project; item: LeadItem; onSaved: () => void }) {
+  const ids = (item.responses ?? []).map((r) => r.id)
+  const gold = item.gold_answer
+  const [point, setPoint] = useState<ScalePoint | null>(() => (typeof gold === 'number' ? ((4 + gold) as ScalePoint) : null))
+  const [order, setOrder] = useState<number[]>(() => (Array.isArray(gold) ? gold : ids))
+  const [errors, setErrors] = useState<FieldError[]>([])
+  const [busy, setBusy] = useState(false)
+
+  function expected(): Record<string, unknown> | null {
+    if (project.kind === 'pairwise') return point === null ? null : { ...pointToChoice(point, ids) }
+    return { ranking: order }
+  }
+
+  async function save(isGold: boolean) {
+    const payload = isGold ? expected() : null
+    if (isGold && !payload) {
+      setErrors([{ field: 'expected', message: 'choose the expected answer on the scale first' }])
+      return
+    }
+    setBusy(true)
+    setErrors([])
+    try {
+      await api.post(`/api/projects/${project.id}/items/${item.id}/gold/`, isGold ? { is_gold: true, expected: payload } : { is_gold: false })
+      pushNotice('ok', isGold ? `Item #${item.id} is now gold.` : `Item #${item.id} is no longer gold.`)
+      onSaved()
+    } catch (err) {
+      setErrors(err instanceof ApiError ? err.errors : [{ message: errorText(err) }])
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <section className="card gold-form" aria-labelledby="gold-title" data-testid="gold-form">
+      <h2 id="gold-title">Gold answer</h2>
+      <p className="muted small">Gold items are mixed into annotators' queues; their answers are scored against this expected answer.</p>
+      {project.kind === 'pairwise' && ids.length === 2 && (
+        <ScaleBar label="Expected preference" allowTie={project.allow_tie} value={point} onChange={setPoint} />
+      )}
+      {project.kind === 'ranking' && (
+        <ol className="gold-ranking" aria-label="Expected ranking, best first">
+          {order.map((id, i) => (
+            <li key={id}>
+              <span>
+                Response {letter(ids.indexOf(id))} <span className="muted">#{id}</span>
+              </span>
+              <button type="button" className="btn btn-ghost btn-sm" disabled={i === 0} aria-label={`Move response ${letter(ids.indexOf(id))} up`} onClick={() => setOrder((o) => moveBy(o, i, -1))}>
+                ↑
+              </button>
+              <button type="button" className="btn btn-ghost btn-sm" disabled={i === order.length - 1} aria-label={`Move response ${letter(ids.indexOf(id))} down`} onClick={() => setOrder((o) => moveBy(o, i, 1))}>
+                ↓
+              </button>
+            </li>
+          ))}
+        </ol>
+      )}
+      <FieldErrors errors={errors} />
+      <div className="card-actions">
+        <button type="button" className="btn btn-primary" disabled={busy} onClick={() => save(true)}>
+          {item.is_gold ? 'Update gold answer' : 'Mark as gold'}
+        </button>
+        {item.is_gold && (
+          <button type="button" className="btn" disabled={busy} onClick={() => save(false)}>
+            Unmark gold
+          </button>
+        )}
+      </div>
+    </section>
+  )
+}

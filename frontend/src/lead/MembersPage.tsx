@@ -1,0 +1,98 @@
+import { useState, type FormEvent } from 'react'
+import { FieldErrors } from '../components/Banners'
+import { api, ApiError, rows, type FieldError } from '../lib/api'
+import { errorText, useFetch } from '../lib/hooks'
+import type { Project, Role } from '../lib/types'
+import { LeadFrame } from './ProjectHeader'
+
+interface Member {
+  user: string | { username: string }
+  role: Role
+}
+
+const username = (m: Member) => (typeof m.user === 'string' ? m.user : m.user.username)
+
+export function MembersPage({ projectId }: { projectId: number }) {
+  return <LeadFrame projectId={projectId}>{(project) => <Members project={project} />}</LeadFrame>
+}
+
+function Members({ project }: { project: Project }) {
+  const path = `/api/projects/${project.id}/members/`
+  const { data, error, reload } = useFetch<Member[] | { results: Member[] }>(path)
+  const [user, setUser] = useState('')
+  const [role, setRole] = useState<Role>('annotator')
+  const [errors, setErrors] = useState<FieldError[]>([])
+
+  async function add(event: FormEvent) {
+    event.preventDefault()
+    setErrors([])
+    try {
+      await api.post(path, { user: user.trim(), role })
+      setUser('')
+      setRole('annotator') // a lead is the exception: never carry the choice over by accident
+      reload()
+    } catch (err) {
+      setErrors(err instanceof ApiError ? err.errors : [{ message: errorText(err) }])
+    }
+  }
+
+  async function remove(name: string) {
+    if (!window.confirm(`Remove ${name} from ${project.name}?`)) return
+    try {
+      await api.delete(`${path}${encodeURIComponent(name)}/`)
+      reload()
+    } catch (err) {
+      setErrors(err instanceof ApiError ? err.errors : [{ message: errorText(err) }])
+    }
+  }
+
+  return (
+    <div className="card">
+      <h2>Members</h2>
+      <form className="inline-form" onSubmit={add}>
+        <label className="field-inline">
+          Username
+          <input value={user} onChange={(e) => setUser(e.target.value)} required placeholder="username" />
+        </label>
+        <label className="field-inline">
+          Role
+          <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+            <option value="annotator">Annotator</option>
+            <option value="lead">Lead</option>
+          </select>
+        </label>
+        <button type="submit" className="btn btn-primary">
+          Add member
+        </button>
+      </form>
+      <FieldErrors errors={errors} />
+      {error != null && <p className="form-error">Could not load members: {errorText(error)}</p>}
+      {data && (
+        <table className="table" data-testid="members-table">
+          <thead>
+            <tr>
+              <th>User</th>
+              <th>Role</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {rows(data).map((m) => (
+              <tr key={username(m)}>
+                <td>{username(m)}</td>
+                <td>
+                  <span className={`tag tag-role-${m.role}`}>{m.role}</span>
+                </td>
+                <td className="num">
+                  <button type="button" className="btn btn-ghost btn-sm" onClick={() => remove(username(m))}>
+                    Remove
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  )
+}
