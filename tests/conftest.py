@@ -90,16 +90,21 @@ def live_worker(transactional_db, tmp_path):
     from rlhf_site.celery import app, ensure_broker_folders
 
     ensure_broker_folders()
-    app.control.purge()
+    # A queue of this test run's own: two runs on one broker (a developer and CI, say) must not take
+    # each other's tasks, whose rows live in the other run's test database.
+    queue = f"test-{os.getpid()}"
+    default_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
     env = {**os.environ, "DATABASE_URL": test_database_url(), "HF_HUB_OFFLINE": "1"}
     log = open(tmp_path / "worker.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "rlhf_site", "worker", "-Q", "default,gpu", "--pool", "solo",
+        [sys.executable, "-m", "celery", "-A", "rlhf_site", "worker", "-Q", queue, "--pool", "solo",
          "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     proc.log_path = tmp_path / "worker.log"
     yield proc
+    app.conf.task_default_queue = default_queue
     proc.terminate()
     try:
         proc.wait(timeout=20)
