@@ -364,9 +364,12 @@ function AnnotatorQuality({ data }: { data: Agreement }) {
             <th className="num">Answers</th>
             <th className="num">Agrees with others</th>
             <th className="num">Gold accuracy</th>
-            <th className="num">Position bias</th>
+            <th className="num" title="Dawid–Skene estimate of how often this annotator is right">Reliability</th>
+            <th className="num" title="How often the response shown first is chosen (50% = none)">Position bias</th>
+            <th className="num" title="How often the longer response is chosen (50% = none)">Length bias</th>
             <th className="num">Tie rate</th>
-            <th className="num">Too fast</th>
+            <th className="num">Median time</th>
+            <th className="num" title="Answers faster than the reading-time floor">Too fast</th>
           </tr>
         </thead>
         <tbody>
@@ -376,8 +379,11 @@ function AnnotatorQuality({ data }: { data: Agreement }) {
               <td className="num">{String(a.n_answers ?? '—')}</td>
               <td className="num">{pct(a.loo_agreement)}</td>
               <td className="num">{pct(a.gold_accuracy)}</td>
+              <td className="num">{pct(a.ds_reliability)}</td>
               <td className="num">{pct(a.position_bias)}</td>
+              <td className="num">{pct(a.length_bias)}</td>
               <td className="num">{pct(a.tie_rate)}</td>
+              <td className="num">{typeof a.median_seconds === 'number' ? `${a.median_seconds.toFixed(1)} s` : '—'}</td>
               <td className="num">{String(a.too_fast ?? '—')}</td>
             </tr>
           ))}
