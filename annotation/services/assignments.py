@@ -34,7 +34,8 @@ class AssignmentConflict(Exception):
 def leases_reclaim(*, project_id: int | None = None, now=None) -> int:
     """Return the slots of expired leases to the pool. Safe to run concurrently and twice."""
     now = now or timezone.now()
-    with transaction.atomic():
+    # No savepoint when called inside `next`'s transaction: two round trips saved on the hottest path.
+    with transaction.atomic(savepoint=False):
         expired = Assignment.objects.filter(status=LEASED, expires_at__lte=now)
         if project_id is not None:
             expired = expired.filter(project_id=project_id)
