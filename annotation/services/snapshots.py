@@ -147,7 +147,8 @@ def snapshot_build(*, snapshot_id: int, progress: Progress | None = None) -> Dat
         with _consistent_reads():
             counts = _Export(snapshot, files, progress or (lambda done, total: None)).run()
         infos = files.publish()
-        _finish(snapshot_id, state=READY, counts=counts, files=[info.to_dict() for info in infos])
+        _finish(snapshot_id, state=READY, counts=counts, files=[info.to_dict() for info in infos],
+                library_version=library_version(parquet=files.parquet))  # the builder's versions, not the web's
     except Exception as exc:
         logger.exception("snapshot %s failed", snapshot_id)
         if files is not None:

@@ -1,0 +1,136 @@
+"""The pure snapshot writers: split, pseudonyms, row shapes, canonical bytes, atomic publish."""
+
+import hashlib
+import json
+import stat
+from datetime import UTC, datetime
+
+import pytest
+
+from annotation import snapshots
+from annotation.snapshots.rows import Verdict
+
+CONVERSATION = [{"role": "user", "content": "Wie spät ist es?"}]
+
+
+def verdict(direction: int, strength: float = 1.0) -> Verdict:
+    return Verdict(direction=direction, strength=strength, agreement=1.0, n_annotators=1)
+
+
+def test_the_split_is_fixed_by_seed_and_prompt_and_holds_out_about_the_asked_fraction():
+    keys = [f"p-{i}" for i in range(10_000)]
+    first = [snapshots.split_of(seed=7, prompt_key=k, test_fraction=0.2) for k in keys]
+    again = [snapshots.split_of(seed=7, prompt_key=k, test_fraction=0.2) for k in keys]
+    other_seed = [snapshots.split_of(seed=8, prompt_key=k, test_fraction=0.2) for k in keys]
+    assert first == again
+    assert abs(first.count("test") / len(keys) - 0.2) < 0.02
+    assert first != other_seed
+    assert {snapshots.split_of(seed=7, prompt_key=k, test_fraction=0.0) for k in keys} == {"train"}
+
+
+def test_pseudonyms_are_stable_per_seed_and_reveal_neither_name_nor_id():
+    name = snapshots.pseudonym(secret=b"k", seed=1, user_id=42)
+    assert name == snapshots.pseudonym(secret=b"k", seed=1, user_id=42)
+    assert name.startswith("annotator-") and len(name) == len("annotator-") + 10
+    assert name != snapshots.pseudonym(secret=b"k", seed=2, user_id=42)
+    assert name != snapshots.pseudonym(secret=b"other", seed=1, user_id=42)
+    assert name != "annotator-" + hashlib.sha256(b"1:42").hexdigest()[:10]  # not guessable from seed and id alone
+
+
+def test_canonical_json_sorts_keys_keeps_unicode_and_refuses_nan():
+    assert snapshots.canonical_json({"b": 1, "a": "spät"}) == '{"a":"spät","b":1}'
+    with pytest.raises(ValueError):
+        snapshots.canonical_json({"margin": float("nan")})
+
+
+def test_a_ranking_of_four_expands_to_six_pairs_oriented_best_first():
+    order = [30, 10, 40, 20]  # best first
+    # a ranked above b: the lower id is better (-1) exactly when a is the lower id
+    verdicts = {(min(a, b), max(a, b)): verdict(-1 if a < b else 1) for i, a in enumerate(order) for b in order[i + 1:]}
+    pairs, ties = snapshots.ranking_pairs(order, verdicts)
+    assert ties == 0 and len(pairs) == 6
+    assert [(p.chosen, p.rejected) for p in pairs] == [(30, 10), (30, 40), (30, 20), (10, 40), (10, 20), (40, 20)]
+    assert [(p.chosen_rank, p.rejected_rank) for p in pairs] == [(1, 2), (1, 3), (1, 4), (2, 3), (2, 4), (3, 4)]
+    best, _ = snapshots.ranking_pairs(order, verdicts, best_vs_rest=True)
+    assert [(p.chosen, p.rejected) for p in best] == [(30, 10), (30, 40), (30, 20)]
+
+
+def test_ranking_pairs_leave_out_pairs_curation_removed_and_count_tied_ones():
+    order = [1, 2, 3]
+    pairs, ties = snapshots.ranking_pairs(order, {(1, 2): verdict(-1), (2, 3): verdict(0)})
+    assert [(p.chosen, p.rejected) for p in pairs] == [(1, 2)] and ties == 1
+
+
+def test_a_pair_whose_majority_goes_against_the_ranking_follows_its_own_consensus():
+    pairs, _ = snapshots.ranking_pairs([1, 2], {(1, 2): verdict(+1)})
+    assert (pairs[0].chosen, pairs[0].rejected, pairs[0].chosen_rank, pairs[0].rejected_rank) == (2, 1, 2, 1)
+
+
+def test_kto_from_a_ranking_labels_the_better_half_desirable_and_leaves_out_an_odd_middle():
+    rows = snapshots.kto_rows_from_ranking(conversation=CONVERSATION, order=[5, 4, 3, 2, 1],
+                                           texts={i: f"r{i}" for i in range(1, 6)}, prompt_id="p", item_id=1)
+    assert [(r["completion"][0]["content"], r["label"]) for r in rows] == [
+        ("r5", True), ("r4", True), ("r2", False), ("r1", False)]
+
+
+def test_rows_have_the_shapes_trl_trainers_take():
+    pref = snapshots.preference_row(conversation=CONVERSATION, chosen="a", rejected="b",
+                                    verdict=Verdict(-1, 5 / 3, 1 / 3, 3), prompt_id="p", item_id=1)
+    assert pref["chosen"] == [{"role": "assistant", "content": "a"}] and pref["prompt"] == CONVERSATION
+    assert (pref["margin"], pref["agreement"], pref["n_annotators"]) == (1.666667, 0.333333, 3)
+    sft = snapshots.sft_row(conversation=CONVERSATION, reply="Halb drei.", prompt_id="p", item_id=1, answer_id=9)
+    assert sft["messages"] == [*CONVERSATION, {"role": "assistant", "content": "Halb drei."}]
+    kto = snapshots.kto_rows_from_pair(conversation=CONVERSATION, chosen="a", rejected="b", prompt_id="p", item_id=1)
+    assert [(r["completion"][0]["content"], r["label"]) for r in kto] == [("a", True), ("b", False)]
+
+
+def _raw_answer(**extra):
+    answer = {"id": 1, "item_id": 2, "created_at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "shown_order": [4, 3],
+              "preference": -2, "ranking": None, "text": "", "both_bad": False, "criteria": {"honesty": 1},
+              "flags": [], "confidence": None, "time_spent_ms": 1500, "rationale": "", "is_gold": False}
+    return {**answer, **extra}
+
+
+def test_a_raw_row_keeps_time_display_order_and_criteria():
+    row = snapshots.raw_row(answer=_raw_answer(), annotator="annotator-x", prompt_id="p", conversation=CONVERSATION,
+                            responses=[{"id": 3, "text": "a", "model": ""}], split="test", kept=True)
+    assert row["created_at"] == "2026-01-02T03:04:05Z" and row["shown_order"] == [4, 3]
+    assert row["criteria"] == {"honesty": 1} and row["annotator"] == "annotator-x" and row["split"] == "test"
+
+
+def _write(root, name, parquet=False):
+    files = snapshots.SnapshotFiles(root, name, parquet=parquet, batch_rows=2)
+    for i in range(5):
+        files.write("preference", "train", snapshots.preference_row(
+            conversation=CONVERSATION, chosen=f"a{i}", rejected="b", verdict=verdict(-1), prompt_id=f"p{i}", item_id=i))
+    files.write("raw", "all", snapshots.raw_row(answer=_raw_answer(), annotator="annotator-x", prompt_id="p",
+                                                conversation=CONVERSATION, responses=[], split="train", kept=True))
+    return files
+
+
+def test_publish_moves_the_whole_folder_into_place_read_only_with_the_hashes_of_its_bytes(tmp_path):
+    files = _write(tmp_path, "7")
+    assert not (tmp_path / "7").exists()
+    infos = files.publish()
+    assert [i.name for i in infos] == ["preference-train.jsonl", "raw-all.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["7"]  # no temporary folder left
+    for info in infos:
+        path = tmp_path / "7" / info.name
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == info.sha256 and path.stat().st_size == info.bytes
+        assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    lines = (tmp_path / "7" / "preference-train.jsonl").read_text().splitlines()
+    assert len(lines) == infos[0].rows == 5 and json.loads(lines[0])["chosen"][0]["content"] == "a0"
+
+
+def test_identical_rows_give_identical_bytes_in_jsonl_and_parquet(tmp_path):
+    first = {i.name: i.sha256 for i in _write(tmp_path, "1", parquet=True).publish()}
+    second = {i.name: i.sha256 for i in _write(tmp_path, "2", parquet=True).publish()}
+    assert first == second and "preference-train.parquet" in first
+
+
+def test_a_discarded_build_leaves_nothing_and_a_folder_is_never_overwritten(tmp_path):
+    _write(tmp_path, "1").discard()
+    assert list(tmp_path.iterdir()) == []
+    _write(tmp_path, "2").publish()
+    with pytest.raises(FileExistsError):
+        snapshots.SnapshotFiles(tmp_path, "2")

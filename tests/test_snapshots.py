@@ -1,0 +1,363 @@
+"""Dataset snapshots: immutable, hashed, reproducible exports of the curated answers."""
+
+import hashlib
+import io
+import json
+import stat
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db.models import F
+from django.utils import timezone
+
+from annotation.models import Annotation, Assignment, DatasetSnapshot, Item, Prompt, Response
+from annotation.services.annotations import annotation_submit
+from annotation.services.snapshots import snapshot_build, snapshot_create, snapshot_folder
+
+from . import factories
+from .conftest import wait_for
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """These tests create many users; hashing their passwords properly is not what they test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def artifacts(settings, tmp_path, monkeypatch):
+    """A private ARTIFACT_ROOT, for this process and for any worker it starts."""
+    root = tmp_path / "artifacts"
+    settings.ARTIFACT_ROOT = root
+    monkeypatch.setenv("ARTIFACT_ROOT", str(root))
+    return root
+
+
+def answer(user, item: Item, payload: dict) -> Annotation:
+    """Submit an answer to a chosen item through the same service the API uses."""
+    assignment = Assignment.objects.create(project=item.project, item=item, annotator=user,
+                                           shown_order=list(reversed(item.response_ids)),
+                                           expires_at=timezone.now() + timedelta(hours=1))
+    Item.objects.filter(pk=item.pk).update(n_leased=F("n_leased") + 1, open_slots=F("open_slots") - 1)
+    return annotation_submit(assignment_id=assignment.pk, user=user, payload=payload)[0]
+
+
+def prefer(item: Item, value: int, **extra) -> dict:
+    """The payload for a canonical preference (-3..3 relative to stored order; 0 a tie)."""
+    if value == 0:
+        return {"tie": True, **extra}
+    return {"chosen": item.response_ids[0 if value < 0 else 1], "strength": abs(value), **extra}
+
+
+def annotators(project, n: int) -> list:
+    users = [factories.user() for _ in range(n)]
+    for u in users:
+        project.memberships.create(user=u, role="annotator")
+    return users
+
+
+def build(project, user, **kw) -> DatasetSnapshot:
+    snapshot = snapshot_create(project=project, created_by=user, enqueue=False, **kw)
+    return snapshot_build(snapshot_id=snapshot.pk)
+
+
+def rows(snapshot: DatasetSnapshot, name: str) -> list[dict]:
+    path = snapshot_folder(snapshot) / name
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def file_hashes(snapshot: DatasetSnapshot) -> dict[str, str]:
+    return {f["name"]: f["sha256"] for f in snapshot.files}
+
+
+@pytest.fixture
+def answered(pairwise_project, lead):
+    """Five items, three annotators: a clear win, a weak win, a tie, a both-bad vote, and a lone answer."""
+    a, b, c = annotators(pairwise_project, 3)
+    items = list(Item.objects.filter(project=pairwise_project).order_by("id"))
+    votes = {0: [-3, -3, 1], 1: [2, 1, 3], 2: [0, -1, 1], 3: [-2, -1, -1], 4: [3]}
+    for index, values in votes.items():
+        for user, value in zip((a, b, c), values, strict=False):
+            extra = {"both_bad": True} if (index, user) == (3, a) else {}
+            answer(user, items[index], prefer(items[index], value, **extra))
+    return pairwise_project, items, (a, b, c)
+
+
+@pytest.mark.worker
+def test_post_answers_202_at_once_and_a_real_worker_builds_the_snapshot(artifacts, live_worker, api, lead, annotator,
+                                                                        outsider, admin_user):
+    project = factories.project("pairwise", members={lead: "lead", annotator: "annotator"}, annotations_per_item=1)
+    factories.items(project, 4)
+    client = api(annotator)
+    while (r := client.post(f"/api/projects/{project.id}/next/")).status_code == 200:
+        data = r.json()
+        chosen = data["item"]["responses"][0]["id"]
+        assert client.post(f"/api/assignments/{data['assignment']}/submit/", {"chosen": chosen, "strength": 2},
+                           format="json").status_code == 201
+
+    r = api(lead).post(f"/api/projects/{project.id}/snapshots/", {"rules": {}, "test_fraction": 0.5, "seed": 3},
+                       format="json")
+    assert r.status_code == 202 and r.json()["state"] == "pending" and r.json()["files"] == []
+    url = f"/api/snapshots/{r.json()['id']}/"
+    wait_for(lambda: api(lead).get(url).json()["state"] in ("ready", "failed"), timeout=60,
+             what="the worker to build the snapshot", log_path=live_worker.log_path)
+
+    snapshot = api(lead).get(url).json()
+    assert snapshot["state"] == "ready", snapshot["error"]
+    assert snapshot["counts"]["items"] == 4 and snapshot["counts"]["pairs"] == 4
+    assert {"raw-all.jsonl", "prompts-test.jsonl", "prompts-train.jsonl"} <= {f["name"] for f in snapshot["files"]}
+    for f in snapshot["files"]:
+        download = api(lead).get(f["url"])
+        assert download.status_code == 200
+        assert hashlib.sha256(b"".join(download.streaming_content)).hexdigest() == f["sha256"]
+    assert api(admin_user).get(url).status_code == 200
+    for user in (annotator, outsider):
+        assert api(user).get(url).status_code == 404
+        assert api(user).get(snapshot["files"][0]["url"]).status_code == 404
+
+
+def test_only_leads_and_admins_list_and_create_a_projects_snapshots(artifacts, api, pairwise_project, lead,
+                                                                    annotator, outsider, admin_user):
+    url = f"/api/projects/{pairwise_project.id}/snapshots/"
+    for user in (annotator, outsider):
+        assert api(user).get(url).status_code == 404
+        assert api(user).post(url, {}, format="json").status_code == 404
+    created = api(admin_user).post(url, {"seed": 1}, format="json")
+    assert created.status_code == 202
+    listed = api(lead).get(url)
+    assert listed.status_code == 200 and [s["id"] for s in listed.json()] == [created.json()["id"]]
+    assert listed.json()[0]["created_by"] == "admin1" and listed.json()[0]["rules"] == {}
+
+
+def test_same_rules_and_seed_give_byte_identical_files(artifacts, answered, lead):
+    project, _, _ = answered
+    rules = {"ties": "keep"}
+    first = build(project, lead, rules=rules, seed=11, test_fraction=0.4, options={"parquet": True})
+    again = build(project, lead, rules=rules, seed=11, test_fraction=0.4, options={"parquet": True})
+    assert first.state == again.state == "ready"
+    assert file_hashes(first) == file_hashes(again) and len(first.files) >= 8
+    assert first.library_version.startswith("rlhf 0.1.0; numpy ") and "pyarrow" in first.library_version
+    for f in first.files:
+        assert (snapshot_folder(first) / f["name"]).read_bytes() == (snapshot_folder(again) / f["name"]).read_bytes()
+    other_seed = build(project, lead, rules=rules, seed=12, test_fraction=0.4)
+    assert file_hashes(other_seed)["raw-all.jsonl"] != file_hashes(first)["raw-all.jsonl"]  # new pseudonyms
+
+
+def test_no_prompt_appears_in_both_train_and_test(artifacts, lead, annotator):
+    project = factories.project("pairwise", members={lead: "lead", annotator: "annotator"}, annotations_per_item=1)
+    factories.items(project, 40)
+    for prompt in Prompt.objects.filter(project=project).order_by("id")[:20]:  # a second round of responses
+        new = [Response.objects.create(prompt=prompt, text=f"Round 2, {k}: {prompt.external_id}").pk for k in (1, 2)]
+        Item.objects.create(project=project, prompt=prompt, response_ids=new, open_slots=1)
+    for item in Item.objects.filter(project=project):
+        answer(annotator, item, prefer(item, -1 if item.id % 2 else 2))
+    snapshot = build(project, lead, test_fraction=0.3, seed=5)
+    assert snapshot.counts["items"] == 60
+    prompt_ids = {split: set() for split in ("train", "test")}
+    for f in snapshot.files:
+        fmt, split = f["name"].split(".")[0].split("-")
+        if split != "all":
+            prompt_ids[split] |= {row["prompt_id"] for row in rows(snapshot, f["name"])}
+    assert prompt_ids["train"] and prompt_ids["test"]
+    assert not prompt_ids["train"] & prompt_ids["test"]
+    assert len(prompt_ids["train"]) + len(prompt_ids["test"]) == 40
+    written = [row["prompt_id"] for split in ("train", "test") for row in rows(snapshot, f"prompts-{split}.jsonl")]
+    assert sorted(written) == sorted(prompt_ids["train"] | prompt_ids["test"])  # each prompt once
+    splits = snapshot.counts["splits"]
+    assert (splits["train"]["prompts"], splits["test"]["prompts"]) == (len(prompt_ids["train"]), len(prompt_ids["test"]))
+    raw_split = {row["prompt_id"]: row["split"] for row in rows(snapshot, "raw-all.jsonl")}
+    assert {p for p, s in raw_split.items() if s == "test"} == prompt_ids["test"]
+
+
+def test_a_ranking_of_four_yields_six_pairs_with_the_right_chosen_and_rejected(artifacts, lead, annotator):
+    project = factories.project("ranking", members={lead: "lead", annotator: "annotator"}, annotations_per_item=1)
+    factories.items(project, 1)
+    item = Item.objects.get(project=project)
+    ranking = [item.response_ids[2], item.response_ids[0], item.response_ids[3], item.response_ids[1]]
+    answer(annotator, item, {"ranking": ranking})
+    text = dict(item.prompt.responses.values_list("id", "text"))
+    place = {text[r]: i for i, r in enumerate(ranking)}
+
+    snapshot = build(project, lead, test_fraction=0.0)
+    pairs = rows(snapshot, "preference-train.jsonl")
+    assert len(pairs) == 6 and snapshot.counts["pairs"] == 6
+    for row in pairs:
+        chosen, rejected = row["chosen"][0]["content"], row["rejected"][0]["content"]
+        assert place[chosen] < place[rejected]
+        assert (row["chosen_rank"], row["rejected_rank"]) == (place[chosen] + 1, place[rejected] + 1)
+        assert row["ranking_id"] == item.id and row["ranking_size"] == 4
+    assert len({(r["chosen"][0]["content"], r["rejected"][0]["content"]) for r in pairs}) == 6
+    kto = rows(snapshot, "kto-train.jsonl")
+    assert [(r["completion"][0]["content"], r["label"]) for r in kto] == [
+        (text[ranking[0]], True), (text[ranking[1]], True), (text[ranking[2]], False), (text[ranking[3]], False)]
+
+    best = build(project, lead, test_fraction=0.0, options={"ranking_pairs": "best_vs_rest"})
+    best_pairs = rows(best, "preference-train.jsonl")
+    assert len(best_pairs) == 3 and {r["chosen"][0]["content"] for r in best_pairs} == {text[ranking[0]]}
+
+
+@pytest.mark.parametrize("rules", [{}, {"ties": "drop", "exclude_both_bad": True, "min_answers_per_item": 2},
+                                   {"min_item_agreement": 0.5, "min_abs_strength": 1.5}])
+def test_rules_change_counts_exactly_as_the_preview_said(artifacts, api, answered, lead, rules):
+    project, _, _ = answered
+    preview = api(lead).post(f"/api/projects/{project.id}/curation/preview/", {"rules": rules}, format="json").json()
+    snapshot = build(project, lead, rules=rules, test_fraction=0.5, seed=1)
+    remaining, counts = preview["remaining"], snapshot.counts
+    assert counts["curation"]["remaining"] == remaining
+    assert (counts["answers"], counts["items"]) == (remaining["answers"], remaining["items"])
+    assert counts["pairs"] == remaining["consensus"]["first"] + remaining["consensus"]["second"]
+    assert counts["skipped_ties"] == remaining["consensus"]["tie"]
+    written = sum(f["rows"] for f in snapshot.files if f["name"].startswith("preference-"))
+    assert written == counts["pairs"] == sum(s["pairs"] for s in counts["splits"].values())
+    assert counts["raw_answers"] == Annotation.objects.filter(project=project).count() == 13
+    if rules:
+        assert counts["answers"] < 13  # these rules do remove answers
+
+
+def test_preference_rows_carry_the_consensus_margin_agreement_and_annotator_count(artifacts, answered, lead):
+    project, items, _ = answered
+    snapshot = build(project, lead, test_fraction=0.0)
+    by_item = {row["item_id"]: row for row in rows(snapshot, "preference-train.jsonl")}
+    texts = dict(items[0].prompt.responses.values_list("id", "text"))
+    clear = by_item[items[0].id]  # answers -3, -3, +1: first response wins
+    assert clear["chosen"] == [{"role": "assistant", "content": texts[items[0].response_ids[0]]}]
+    assert clear["rejected"] == [{"role": "assistant", "content": texts[items[0].response_ids[1]]}]
+    assert clear["prompt"] == items[0].prompt.conversation
+    assert (clear["margin"], clear["agreement"], clear["n_annotators"]) == (round(5 / 3, 6), round(1 / 3, 6), 3)
+    assert items[2].id not in by_item and snapshot.counts["skipped_ties"] == 1  # the tie: no chosen side
+    assert by_item[items[4].id]["agreement"] is None  # a lone answer has no agreement
+    kto = rows(snapshot, "kto-train.jsonl")
+    assert len(kto) == 2 * len(by_item) and {r["label"] for r in kto} == {True, False}
+
+
+def test_raw_keeps_every_answer_with_a_pseudonym_its_time_and_display_order(artifacts, answered, lead):
+    project, items, users = answered
+    snapshot = build(project, lead, rules={"exclude_both_bad": True}, test_fraction=0.0)
+    raw = rows(snapshot, "raw-all.jsonl")
+    assert len(raw) == 13 and [r["answer_id"] for r in raw] == sorted(r["answer_id"] for r in raw)
+    names = {r["annotator"] for r in raw}
+    assert len(names) == 3 and all(n.startswith("annotator-") for n in names)
+    assert not names & {u.username for u in users}
+    stored = {a.pk: a for a in Annotation.objects.filter(project=project)}
+    for row in raw:
+        assert row["shown_order"] == stored[row["answer_id"]].shown_order
+        assert row["created_at"].endswith("Z") and row["created_at"][:19] == stored[row["answer_id"]].created_at.strftime("%Y-%m-%dT%H:%M:%S")
+        assert row["kept"] is not row["both_bad"]
+    assert [r["split"] for r in raw] == ["train"] * 13
+
+
+def test_sft_rows_are_the_conversation_plus_the_written_reply(artifacts, lead, annotator):
+    project = factories.project("demonstration", members={lead: "lead", annotator: "annotator"})
+    factories.items(project, 2)
+    for item in Item.objects.filter(project=project):
+        answer(annotator, item, {"text": f"Reply to {item.prompt.external_id}", "flags": ["pii"] if item.prompt.external_id == "p-1" else []})
+    snapshot = build(project, lead, rules={"exclude_flagged": True}, test_fraction=0.0)
+    sft = rows(snapshot, "sft-train.jsonl")
+    prompt = Item.objects.get(project=project, prompt__external_id="p-0").prompt
+    assert sft == [{"messages": [*prompt.conversation, {"role": "assistant", "content": "Reply to p-0"}],
+                    "prompt_id": "p-0", "item_id": sft[0]["item_id"], "answer_id": sft[0]["answer_id"]}]
+    assert len(rows(snapshot, "raw-all.jsonl")) == 2 and snapshot.counts["answers"] == 1
+
+
+def test_datasets_load_every_file(artifacts, answered, lead, annotator, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    project, _, _ = answered
+    demo = factories.project("demonstration", members={lead: "lead", annotator: "annotator"})
+    factories.items(demo, 3)
+    for item in Item.objects.filter(project=demo):
+        answer(annotator, item, {"text": "A demonstration."})
+    snapshots_ = [build(project, lead, test_fraction=0.5, seed=2, options={"parquet": True}),
+                  build(demo, lead, test_fraction=0.5, seed=2)]
+    loaded = 0
+    for snapshot in snapshots_:
+        for f in snapshot.files:
+            builder = "parquet" if f["name"].endswith(".parquet") else "json"
+            ds = datasets.load_dataset(builder, data_files=str(snapshot_folder(snapshot) / f["name"]), split="train",
+                                       cache_dir=str(tmp_path / "hf"))
+            assert ds.num_rows == f["rows"], f["name"]
+            loaded += 1
+    assert loaded >= 12
+    pref = datasets.load_dataset("json", data_files=str(snapshot_folder(snapshots_[0]) / "preference-train.jsonl"),
+                                 split="train", cache_dir=str(tmp_path / "hf"))
+    assert {"prompt", "chosen", "rejected", "margin"} <= set(pref.column_names)
+
+
+def test_deleting_answers_later_does_not_alter_the_snapshot(artifacts, api, answered, lead):
+    project, _, _ = answered
+    snapshot = build(project, lead, test_fraction=0.5)
+    before = api(lead).get(f"/api/snapshots/{snapshot.pk}/").json()
+    contents = {f["name"]: (snapshot_folder(snapshot) / f["name"]).read_bytes() for f in snapshot.files}
+    Annotation.objects.filter(project=project).delete()
+    after = api(lead).get(f"/api/snapshots/{snapshot.pk}/").json()
+    assert after == before and after["counts"]["answers"] > 0
+    for name, data in contents.items():
+        assert (snapshot_folder(snapshot) / name).read_bytes() == data
+
+
+def test_snapshot_files_are_read_only_and_the_api_never_changes_or_deletes_a_snapshot(artifacts, api, answered, lead,
+                                                                                      admin_user):
+    project, _, _ = answered
+    snapshot = build(project, lead)
+    for f in snapshot.files:
+        assert stat.S_IMODE((snapshot_folder(snapshot) / f["name"]).stat().st_mode) == 0o444
+    url = f"/api/snapshots/{snapshot.pk}/"
+    for user in (lead, admin_user):
+        assert api(user).patch(url, {"seed": 9}, format="json").status_code == 405
+        assert api(user).put(url, {"seed": 9}, format="json").status_code == 405
+        assert api(user).delete(url).status_code == 405
+        assert api(user).delete(f"{url}files/raw-all.jsonl").status_code == 405
+    assert api(lead).get(f"{url}files/..%2F..%2Fsecrets").status_code == 404
+    assert api(lead).get(f"{url}files/nope.jsonl").status_code == 404
+    snapshot.refresh_from_db()
+    assert snapshot.seed == 0 and snapshot.state == "ready"
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"test_fraction": 1.5}, "test_fraction"),
+    ({"test_fraction": "lots"}, "test_fraction"),
+    ({"seed": -1}, "seed"),
+    ({"rules": {"min_votes": 2}}, "min_votes"),
+    ({"rules": {"ties": "sometimes"}}, "ties"),
+    ({"options": {"parquet": "yes"}}, "options.parquet"),
+    ({"options": {"ranking_pairs": "some"}}, "options.ranking_pairs"),
+    ({"options": {"zip": True}}, "options.zip"),
+])
+def test_bad_input_is_refused_naming_the_field(artifacts, api, pairwise_project, lead, body, field):
+    r = api(lead).post(f"/api/projects/{pairwise_project.id}/snapshots/", body, format="json")
+    assert r.status_code == 400
+    assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert not DatasetSnapshot.objects.exists()
+
+
+def test_a_failed_build_leaves_no_files_and_says_why(artifacts, answered, lead, monkeypatch):
+    project, _, _ = answered
+
+    def full_disk(**kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("annotation.snapshots.kto_rows_from_pair", full_disk)
+    snapshot = build(project, lead, options={"parquet": True})
+    assert snapshot.state == "failed" and "No space left on device" in snapshot.error
+    assert snapshot.files == [] and snapshot.finished_at is not None
+    assert list((artifacts / "snapshots").iterdir()) == []
+
+
+def test_building_twice_builds_once(artifacts, answered, lead):
+    project, _, _ = answered
+    snapshot = build(project, lead)
+    again = snapshot_build(snapshot_id=snapshot.pk)
+    assert (again.state, again.finished_at, again.files) == ("ready", snapshot.finished_at, snapshot.files)
+    assert snapshot_build(snapshot_id=10**9) is None
+
+
+def test_export_snapshot_command_builds_and_prints_the_hashes(artifacts, answered, lead, tmp_path):
+    project, _, _ = answered
+    out = io.StringIO()
+    call_command("export_snapshot", str(project.id), "--rules", '{"ties": "drop"}', "--seed", "4",
+                 "--user", lead.username, "--out", str(tmp_path / "copy"), stdout=out, stderr=io.StringIO())
+    snapshot = DatasetSnapshot.objects.get()
+    assert snapshot.state == "ready" and snapshot.rules == {"ties": "drop"} and snapshot.created_by == lead
+    for f in snapshot.files:
+        assert f"{f['sha256']}  {f['name']}" in out.getvalue()
+        assert hashlib.sha256((tmp_path / "copy" / f["name"]).read_bytes()).hexdigest() == f["sha256"]
