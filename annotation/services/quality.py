@@ -60,13 +60,39 @@ def _lengths(project: Project) -> dict[int, int]:
     return dict(rows.iterator(chunk_size=20_000))
 
 
+COLUMNS = {"answer_id": np.int64, "item": np.int64, "annotator": np.int64, "value": np.float64, "shown_first": bool,
+           "len_first": np.float64, "len_second": np.float64, "seconds": np.float64, "is_gold": bool,
+           "gold": np.float64, "flagged": bool, "both_bad": bool, "criterion": object, "created": np.float64}
+
+
+class _Columns:
+    """Rows gathered a chunk at a time and frozen into numpy arrays: a million answers cost their
+    arrays (~100 MB), not a million Python tuples."""
+
+    def __init__(self, chunk: int = 50_000):
+        self.chunk, self.rows, self.frozen = chunk, [], []
+
+    def append(self, row: tuple) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.chunk:
+            self._freeze()
+
+    def _freeze(self) -> None:
+        if self.rows:
+            self.frozen.append([np.array(col, dtype=dtype) for col, dtype in zip(zip(*self.rows), COLUMNS.values())])
+            self.rows = []
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        self._freeze()
+        return {name: np.concatenate([chunk[i] for chunk in self.frozen]) if self.frozen else np.array([], dtype=dtype)
+                for i, (name, dtype) in enumerate(COLUMNS.items())}
+
+
 def answers_load(project: Project, filters: dict | None = None) -> Loaded:
     """Every answer (and one row per criterion sub-answer) as arrays for annotation.quality."""
     filters = filters or {}
     lengths = _lengths(project) if project.kind == Project.Kind.PAIRWISE else {}
-    cols: dict[str, list] = {k: [] for k in ("answer_id", "item", "annotator", "value", "shown_first", "len_first",
-                                             "len_second", "seconds", "is_gold", "gold", "flagged", "both_bad",
-                                             "criterion", "created")}
+    columns = _Columns()
     ranking_rows: list[tuple[int, int, list, str | None]] = []
     codes: dict[int, int] = {}
     names: list[str] = []
@@ -81,30 +107,23 @@ def answers_load(project: Project, filters: dict | None = None) -> Loaded:
             continue
         seconds = spent / 1000 if spent is not None else (created - leased).total_seconds()
         first, second = (response_ids + [None, None])[:2]
-        shared = (aid, item, code, shown and shown[0] == first, lengths.get(first, 0), lengths.get(second, 0),
-                  seconds, bool(is_gold), gold if is_gold and gold is not None else np.nan, bool(flags), both_bad,
-                  created.timestamp())
+        gold_value = gold if is_gold and gold is not None else np.nan
+        shown_first = bool(shown) and shown[0] == first
         for criterion, value in [(None, pref), *((criteria or {}).items())]:
-            for key, v in zip(("answer_id", "item", "annotator", "shown_first", "len_first", "len_second", "seconds",
-                               "is_gold", "gold", "flagged", "both_bad", "created"), shared):
-                cols[key].append(v)
-            cols["value"].append(value)
-            cols["criterion"].append(criterion)
+            columns.append((aid, item, code, value, shown_first, lengths.get(first, 0), lengths.get(second, 0), seconds,
+                            bool(is_gold), gold_value, bool(flags), both_bad, criterion, created.timestamp()))
     if project.kind == Project.Kind.RANKING:
         return _loaded_rankings(ranking_rows, names, filters.get("criterion"))
-    if project.kind == Project.Kind.DEMONSTRATION or not cols["item"]:
+    cols = columns.arrays()
+    if project.kind == Project.Kind.DEMONSTRATION or not cols["item"].size:
         return Loaded(None, None, names, np.array([]))
     answers = quality.Answers(
-        item=np.array(cols["item"], dtype=np.int64), annotator=np.array(cols["annotator"], dtype=np.int64),
-        value=np.array(cols["value"], dtype=np.float64),
-        shown_first_is_stored_first=np.array(cols["shown_first"], dtype=bool),
-        len_first=np.array(cols["len_first"], dtype=np.float64), len_second=np.array(cols["len_second"], dtype=np.float64),
-        seconds=np.array(cols["seconds"], dtype=np.float64), is_gold=np.array(cols["is_gold"], dtype=bool),
-        gold_value=np.array(cols["gold"], dtype=np.float64), flagged=np.array(cols["flagged"], dtype=bool),
-        both_bad=np.array(cols["both_bad"], dtype=bool), criterion=np.array(cols["criterion"], dtype=object),
-        answer_id=np.array(cols["answer_id"], dtype=np.int64),
+        item=cols["item"], annotator=cols["annotator"], value=cols["value"],
+        shown_first_is_stored_first=cols["shown_first"], len_first=cols["len_first"], len_second=cols["len_second"],
+        seconds=cols["seconds"], is_gold=cols["is_gold"], gold_value=cols["gold"], flagged=cols["flagged"],
+        both_bad=cols["both_bad"], criterion=cols["criterion"], answer_id=cols["answer_id"],
     )
-    return Loaded(answers, None, names, np.array(cols["created"], dtype=np.float64))
+    return Loaded(answers, None, names, cols["created"])
 
 
 def _loaded_rankings(rows, names, criterion: str | None) -> Loaded:
