@@ -22,3 +22,11 @@ def build_snapshot(snapshot_id: int) -> None:
     from .services.snapshots import snapshot_build  # imported here: the service enqueues this task
 
     snapshot_build(snapshot_id=snapshot_id)
+
+
+@shared_task(name="annotation.reconcile_snapshots")
+def reconcile_snapshots() -> list[int]:
+    """Periodic (beat, every minute): a snapshot whose builder died is marked failed, never left building."""
+    from .services.snapshots import snapshots_reconcile
+
+    return snapshots_reconcile()

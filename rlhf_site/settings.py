@@ -166,6 +166,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "reclaim-expired-leases": {"task": "annotation.reclaim_expired_leases", "schedule": 60.0},
+    "reconcile-snapshots": {"task": "annotation.reconcile_snapshots", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

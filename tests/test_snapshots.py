@@ -361,3 +361,41 @@ def test_export_snapshot_command_builds_and_prints_the_hashes(artifacts, answere
     for f in snapshot.files:
         assert f"{f['sha256']}  {f['name']}" in out.getvalue()
         assert hashlib.sha256((tmp_path / "copy" / f["name"]).read_bytes()).hexdigest() == f["sha256"]
+
+
+def test_a_build_whose_worker_died_is_marked_failed_and_a_live_one_is_left_alone(artifacts, answered, lead):
+    import os
+    import subprocess
+    import sys
+
+    from annotation.services.snapshots import snapshots_reconcile
+
+    from .conftest import test_database_url
+
+    project, _, _ = answered
+    live = snapshot_create(project=project, created_by=lead)
+    dead = snapshot_create(project=project, created_by=lead)
+    DatasetSnapshot.objects.filter(pk__in=[live.pk, dead.pk]).update(state="building")
+    script = ("import django, sys, time; django.setup()\n"
+              "from annotation.services.snapshots import builder_lock\n"
+              "with builder_lock(int(sys.argv[1]), wait=True):\n"
+              "    print('locked', flush=True); time.sleep(120)\n")
+    env = {**os.environ, "DATABASE_URL": test_database_url(), "ARTIFACT_ROOT": str(artifacts),
+           "DJANGO_SETTINGS_MODULE": "rlhf_site.settings"}
+    builders = {s.pk: subprocess.Popen([sys.executable, "-c", script, str(s.pk)], env=env, stdout=subprocess.PIPE,
+                                       text=True) for s in (live, dead)}
+    try:
+        for proc in builders.values():
+            assert proc.stdout.readline().strip() == "locked"
+        builders[dead.pk].kill()  # the worker dies mid-build: no chance to clean up
+        builders[dead.pk].wait()
+        assert snapshots_reconcile() == [dead.pk]
+        dead.refresh_from_db()
+        live.refresh_from_db()
+        assert dead.state == "failed" and "stopped" in dead.error
+        assert live.state == "building"
+        assert snapshots_reconcile() == []  # safe to run twice
+    finally:
+        for proc in builders.values():
+            proc.kill()
+            proc.wait()

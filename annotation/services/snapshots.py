@@ -12,7 +12,9 @@ Nothing about a ready snapshot changes: its row is only ever written by the buil
 files are read-only, and it never reads the answers again.
 """
 
+import fcntl
 import logging
+import shutil
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -135,9 +137,18 @@ def library_version(*, parquet: bool) -> str:
 # --- build ---
 
 def snapshot_build(*, snapshot_id: int, progress: Progress | None = None) -> DatasetSnapshot | None:
-    """Worker side: build the files of a pending snapshot. Safe to run twice: only one call claims it."""
-    if not DatasetSnapshot.objects.filter(pk=snapshot_id, state=PENDING).update(state=BUILDING):
-        return DatasetSnapshot.objects.filter(pk=snapshot_id).first()
+    """Worker side: build the files of a pending snapshot. Safe to run twice: only one call claims it.
+
+    The builder holds a lock that dies with its process (see `builder_lock`) from before the claim to
+    the end, so `snapshots_reconcile` can tell a dead build from a slow one.
+    """
+    with builder_lock(snapshot_id, wait=True):
+        if not DatasetSnapshot.objects.filter(pk=snapshot_id, state=PENDING).update(state=BUILDING):
+            return DatasetSnapshot.objects.filter(pk=snapshot_id).first()
+        return _build_claimed(snapshot_id, progress)
+
+
+def _build_claimed(snapshot_id: int, progress: Progress | None) -> DatasetSnapshot:
     snapshot = DatasetSnapshot.objects.select_related("project").get(pk=snapshot_id)
     files = None
     try:
@@ -156,6 +167,58 @@ def snapshot_build(*, snapshot_id: int, progress: Progress | None = None) -> Dat
         _finish(snapshot_id, state=FAILED, error=f"{type(exc).__name__}: {exc}")
     snapshot.refresh_from_db()
     return snapshot
+
+
+LOCK_NAMESPACE = 7301  # first key of PostgreSQL's two-key advisory locks: "snapshot builds"
+
+
+@contextmanager
+def builder_lock(snapshot_id: int, *, wait: bool):
+    """A lock released by the operating system or the database when its holder dies.
+
+    PostgreSQL: a session advisory lock (gone when the worker's connection closes). Elsewhere
+    (the embedded single-machine setup): flock on a file beside the artifacts. Yields whether it
+    was acquired (always True with wait=True).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {'pg_advisory_lock' if wait else 'pg_try_advisory_lock'}(%s, %s)",
+                           [LOCK_NAMESPACE, snapshot_id])
+            acquired = wait or bool(cursor.fetchone()[0])
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, snapshot_id])
+        return
+    folder = Path(settings.ARTIFACT_ROOT) / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"snapshot-{snapshot_id}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            acquired = True
+        except BlockingIOError:
+            acquired = False
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def snapshots_reconcile() -> list[int]:
+    """Fail builds whose builder died (its lock is free while the row still says building). Safe to run twice."""
+    failed = []
+    for snapshot_id in DatasetSnapshot.objects.filter(state=BUILDING).values_list("pk", flat=True):
+        with builder_lock(snapshot_id, wait=False) as free:
+            if free and DatasetSnapshot.objects.filter(pk=snapshot_id, state=BUILDING).update(
+                    state=FAILED, finished_at=timezone.now(),
+                    error="the worker building this snapshot stopped before it finished; create it again"):
+                for partial in snapshot_folder(DatasetSnapshot(pk=snapshot_id)).parent.glob(f".{snapshot_id}-building-*"):
+                    shutil.rmtree(partial, ignore_errors=True)  # the dead builder's half-written files
+                failed.append(snapshot_id)
+    return failed
 
 
 def _finish(snapshot_id: int, **fields) -> None:
