@@ -44,7 +44,7 @@ demo: migrate
 	$(PY) manage.py load_demo
 
 run: deps frontend demo
-	@$(PY) manage.py check --deploy --fail-level CRITICAL -v 0 >/dev/null
+	@$(PY) manage.py check -v 0
 	@PORT=$(PORT) $(PY) -m rlhf_site.run
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
