@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from .models import AgreementReport, Annotation, Assignment, DatasetSnapshot, Item, Membership, Project, Prompt, Response
+from .models import (
+    AgreementReport,
+    Annotation,
+    Assignment,
+    DatasetSnapshot,
+    Item,
+    Membership,
+    Project,
+    Prompt,
+    Response,
+)
 
 
 class MembershipInline(admin.TabularInline):

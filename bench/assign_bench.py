@@ -60,7 +60,7 @@ from django.db import connection, transaction  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from annotation import importing  # noqa: E402
-from annotation.models import Annotation, Assignment, Item, Membership, Project  # noqa: E402
+from annotation.models import Item, Membership, Project  # noqa: E402
 from annotation.services import assignments as engine  # noqa: E402
 from annotation.services.imports import items_import  # noqa: E402
 

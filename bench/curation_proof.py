@@ -102,7 +102,7 @@ def curated_accuracy(project, truth: dict[int, int]) -> tuple[float, int]:
 
     curated = curation_apply(project=project, rules=CURATION)
     result = curated.result
-    right = [int(c) == true_direction(truth[int(i)]) for i, c in zip(result.items, result.consensus)]
+    right = [int(c) == true_direction(truth[int(i)]) for i, c in zip(result.items, result.consensus, strict=True)]
     return sum(right) / len(right), len(right)
 
 

@@ -84,7 +84,6 @@ def live_worker(transactional_db, tmp_path):
     """A real `celery worker` process on the configured broker (Redis, or the embedded filesystem one)."""
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     from rlhf_site.celery import app, ensure_broker_folders

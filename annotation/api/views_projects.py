@@ -19,10 +19,10 @@ from ..selectors import (
     project_roles_for_user,
     remaining_for_user,
 )
-from ..services.imports import items_import
 from ..services.curation import curation_preview, curation_rules_save
-from ..services.quality import agreement_report_get, agreement_request, answers_stamp
+from ..services.imports import items_import
 from ..services.projects import item_set_gold, membership_remove, membership_set, project_create, project_update
+from ..services.quality import agreement_report_get, agreement_request, answers_stamp
 from .permissions import IsAdmin, is_lead
 from .serializers import (
     GoldIn,

@@ -72,8 +72,8 @@ def curation_apply(*, project: Project, rules: dict) -> Curated | None:
     agreement = quality.item_agreement(table)
     return Curated(
         result=result, answers=main,
-        item_agreement={int(k): (None if not np.isfinite(a) else float(a)) for k, a in zip(keys, agreement)},
-        item_answers={int(k): int(c) for k, c in zip(keys, counts)},
+        item_agreement={int(k): (None if not np.isfinite(a) else float(a)) for k, a in zip(keys, agreement, strict=True)},
+        item_answers={int(k): int(c) for k, c in zip(keys, counts, strict=True)},
     )
 
 

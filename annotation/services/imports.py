@@ -39,7 +39,7 @@ def _write_batch_orm(project: Project, lines: list[ImportLine]) -> None:
         [Prompt(project=project, external_id=ln.external_id, conversation=ln.conversation, metadata=ln.metadata) for ln in lines]
     )
     responses = Response.objects.bulk_create(
-        [Response(prompt=prompt, text=r["text"], model_name=r["model"]) for prompt, ln in zip(prompts, lines) for r in ln.responses]
+        [Response(prompt=prompt, text=r["text"], model_name=r["model"]) for prompt, ln in zip(prompts, lines, strict=True) for r in ln.responses]
     )
     k = project.responses_per_item
     Item.objects.bulk_create(
@@ -76,16 +76,16 @@ def _write_batch_copy(project: Project, lines: list[ImportLine]) -> None:
         item_ids = _next_ids(cursor, Item, len(lines))
         _copy(cursor, Prompt, ["id", "project_id", "external_id", "conversation", "metadata", "created_at"],
               ((pid, project.id, ln.external_id, json.dumps(ln.conversation), json.dumps(ln.metadata), now)
-               for pid, ln in zip(prompt_ids, lines)))
+               for pid, ln in zip(prompt_ids, lines, strict=True)))
         if k:
             _copy(cursor, Response, ["id", "prompt_id", "text", "model_name", "source"],
                   ((response_ids[i * k + j], pid, r["text"], r["model"], Response.Source.IMPORTED)
-                   for i, (pid, ln) in enumerate(zip(prompt_ids, lines)) for j, r in enumerate(ln.responses)))
+                   for i, (pid, ln) in enumerate(zip(prompt_ids, lines, strict=True)) for j, r in enumerate(ln.responses)))
         _copy(cursor, Item, ["id", "project_id", "prompt_id", "response_ids", "is_gold", "n_submitted", "n_leased",
                              "open_slots", "created_at"],
               ((iid, project.id, pid, json.dumps(response_ids[i * k : (i + 1) * k]), False, 0, 0,
                 project.annotations_per_item, now)
-               for i, (iid, pid) in enumerate(zip(item_ids, prompt_ids))))
+               for i, (iid, pid) in enumerate(zip(item_ids, prompt_ids, strict=True))))
 
 
 @transaction.atomic

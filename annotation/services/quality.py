@@ -79,7 +79,7 @@ class _Columns:
 
     def _freeze(self) -> None:
         if self.rows:
-            self.frozen.append([np.array(col, dtype=dtype) for col, dtype in zip(zip(*self.rows), COLUMNS.values())])
+            self.frozen.append([np.array(col, dtype=dtype) for col, dtype in zip(zip(*self.rows, strict=True), COLUMNS.values(), strict=True)])
             self.rows = []
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -130,7 +130,7 @@ def _loaded_rankings(rows, names, criterion: str | None) -> Loaded:
     chosen = [(item, code, order) for item, code, order, name in rows if name == criterion and order]
     if not chosen:
         return Loaded(None, None, names, np.array([]))
-    items, coders, orders = zip(*chosen)
+    items, coders, orders = zip(*chosen, strict=True)
     return Loaded(None, quality.Rankings.from_lists(items, coders, orders), names, np.array([]))
 
 
