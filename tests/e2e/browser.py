@@ -115,22 +115,32 @@ class ServerProcess:
     def api(self, method: str, path: str, *, token: str | None = None, body: dict | None = None,
             headers: dict | None = None) -> tuple[int, object]:
         """One JSON request; returns (status, parsed body)."""
-        request = urllib.request.Request(self.url + path, method=method,
-                                         data=None if body is None else json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json", "Accept": "application/json",
-                                                  **(headers or {})})
-        if token:
-            request.add_header("Authorization", f"Token {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
-        return status, (json.loads(raw) if raw else None)
+        return api_request(self.url, method, path, token=token, body=body, headers=headers)
 
     def token(self, username: str, password: str) -> str:
-        status, data = self.api("POST", "/api/auth/token/", body={"username": username, "password": password})
-        assert status == 200, data
-        return data["token"]
+        return api_token(self.url, username, password)
+
+
+def api_request(base_url: str, method: str, path: str, *, token: str | None = None, body: dict | None = None,
+                headers: dict | None = None) -> tuple[int, object]:
+    """One JSON request to a running server (a ServerProcess, or pytest-django's live_server); (status, body)."""
+    request = urllib.request.Request(base_url + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", "Accept": "application/json",
+                                              **(headers or {})})
+    if token:
+        request.add_header("Authorization", f"Token {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    return status, (json.loads(raw) if raw else None)
+
+
+def api_token(base_url: str, username: str, password: str) -> str:
+    status, data = api_request(base_url, "POST", "/api/auth/token/", body={"username": username, "password": password})
+    assert status == 200, data
+    return data["token"]
 
 
