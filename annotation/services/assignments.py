@@ -84,7 +84,9 @@ def _claim_work_item(project: Project, user) -> Item | None:
     items = Item.objects.filter(project=project, is_gold=False)
     overlap = project.annotations_per_item
     window = items.filter(open_slots__gt=0, open_slots__lt=overlap).order_by("open_slots", "id").values("id")[:WINDOW]
-    in_progress = _unseen(items.filter(id__in=window), user).order_by("open_slots", "id")
+    # open_slots is tested again outside the window's subquery: PostgreSQL re-checks only the outer
+    # conditions on the row version it locks, and the window may have been read before a rival's commit.
+    in_progress = _unseen(items.filter(id__in=window, open_slots__gt=0), user).order_by("open_slots", "id")
     fresh = _unseen(items.filter(open_slots=overlap), user).order_by("id")
     anywhere = _unseen(items.filter(open_slots__gt=0), user).order_by("open_slots", "id")
     return _locked_first(in_progress) or _locked_first(fresh) or _locked_first(anywhere)
@@ -115,7 +117,10 @@ def assignment_next(*, project: Project, user, now=None) -> Assignment | None:
     item = (_claim_gold_item(project, user) if _gold_first(project) else None) or _claim_work_item(project, user)
     if item is None:
         return None
-    Item.objects.filter(pk=item.pk).update(n_leased=F("n_leased") + 1, open_slots=F("open_slots") - 1)
+    # The claim holds the row lock, so this cannot miss; the guard makes over-assignment impossible regardless.
+    if not Item.objects.filter(pk=item.pk, open_slots__gt=0).update(n_leased=F("n_leased") + 1,
+                                                                    open_slots=F("open_slots") - 1) and not item.is_gold:
+        raise AssignmentConflict("the item was taken while it was being assigned; ask for the next item again")
     lease = Assignment(project=project, item=item, annotator=user, status=LEASED, created_at=now,
                        shown_order=random.sample(item.response_ids, len(item.response_ids)),
                        expires_at=now + timedelta(seconds=project.lease_seconds), finished_at=None, skip_reason="")
