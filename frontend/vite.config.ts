@@ -16,6 +16,8 @@ export default defineConfig(({ command }) => ({
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
+    // Two cores run a dozen test files at once; a first render (markdown, highlighter) can take seconds there.
+    testTimeout: 15_000,
     setupFiles: ['src/test-setup.ts'],
   },
 }))

@@ -137,3 +137,15 @@ def test_simulated_annotators_through_the_api_dawid_skene_recovers_accuracy_and_
     majority = curation_proof.majority_accuracy(project, truth)
     curated, kept = curation_proof.curated_accuracy(project, truth)
     assert curated > majority and kept >= 250, (curated, majority, kept)
+
+
+@pytest.mark.parametrize("rules, field", [
+    ({"min_item_agreement": 2}, "min_item_agreement"),
+    ({"min_answers_per_item": 2.5}, "min_answers_per_item"),
+    ({"min_abs_strength": -1}, "min_abs_strength"),
+    ({"exclude_flagged": "yes"}, "exclude_flagged"),
+    ({"consensus": "vibes"}, "consensus"),
+])
+def test_out_of_range_curation_rules_are_refused_naming_the_rule(api, lead, pairwise_project, rules, field):
+    r = api(lead).post(f"/api/projects/{pairwise_project.id}/curation/preview/", {"rules": rules}, format="json")
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == field

@@ -43,6 +43,10 @@ RULES = ("exclude_flagged", "exclude_both_bad", "min_annotator_reliability", "mi
          "min_answers_per_item", "min_item_agreement", "ties", "min_abs_strength")
 
 
+RANGES = {"min_answers_per_item": (1, 1000), "min_item_agreement": (0.0, 1.0), "min_annotator_reliability": (0.0, 1.0),
+          "min_gold_accuracy": (0.0, 1.0), "min_abs_strength": (0.0, 3.0)}
+
+
 @dataclass(frozen=True)
 class CurationRules:
     min_answers_per_item: int | None = None
@@ -65,6 +69,14 @@ class CurationRules:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 raise ValueError(f"{name}: expected a number or null, got {value!r}")
+            low, high = RANGES[name]
+            if value is not None and not low <= value <= high:
+                raise ValueError(f"{name}: expected a value from {low} to {high}, got {value!r}")
+        if self.min_answers_per_item is not None and self.min_answers_per_item != int(self.min_answers_per_item):
+            raise ValueError(f"min_answers_per_item: expected a whole number, got {self.min_answers_per_item!r}")
+        for name in ("exclude_flagged", "exclude_both_bad"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: expected true or false, got {getattr(self, name)!r}")
 
     @classmethod
     def from_dict(cls, rules: Mapping[str, Any]) -> CurationRules:

@@ -5,11 +5,13 @@ import { answerQueue } from './annotate/queue'
 import { AnnotatePage } from './annotate/AnnotatePage'
 import { NetworkBanner, Notices } from './components/Banners'
 import { LoginPage } from './components/LoginPage'
+import { CurationPage } from './lead/CurationPage'
 import { DashboardPage } from './lead/DashboardPage'
 import { ImportPage } from './lead/ImportPage'
 import { ItemDetailPage } from './lead/ItemDetailPage'
 import { ItemsPage } from './lead/ItemsPage'
 import { MembersPage } from './lead/MembersPage'
+import { SnapshotsPage } from './lead/SnapshotsPage'
 import { ProjectsPage } from './ProjectsPage'
 import { api, ApiError } from './lib/api'
 import { SessionContext, type Session } from './lib/auth'
@@ -153,6 +155,8 @@ const ROUTES: [string, (p: Record<string, string>) => ReactNode][] = [
   ['/projects/:id', (p) => <DashboardPage key={p.id} projectId={Number(p.id)} />],
   ['/projects/:id/items', (p) => <ItemsPage key={p.id} projectId={Number(p.id)} />],
   ['/projects/:id/items/:itemId', (p) => <ItemDetailPage key={p.itemId} projectId={Number(p.id)} itemId={Number(p.itemId)} />],
+  ['/projects/:id/curation', (p) => <CurationPage key={p.id} projectId={Number(p.id)} />],
+  ['/projects/:id/snapshots', (p) => <SnapshotsPage key={p.id} projectId={Number(p.id)} />],
   ['/projects/:id/import', (p) => <ImportPage projectId={Number(p.id)} />],
   ['/projects/:id/members', (p) => <MembersPage projectId={Number(p.id)} />],
   ['/projects/:id/settings', (p) => <ProjectFormPage key={p.id} projectId={Number(p.id)} />],

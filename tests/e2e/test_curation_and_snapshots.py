@@ -72,8 +72,10 @@ def preview(base: str, token: str, project_id: int, rules: dict) -> dict:
 def shown_counts(page) -> dict:
     """What the preview table shows: per rule row, its removed and remaining figures."""
     return page.evaluate("""() => Object.fromEntries(
-        [...document.querySelectorAll('[data-testid=curation-preview] tr[data-rule]')].map(tr => [tr.dataset.rule,
-            Object.fromEntries([...tr.querySelectorAll('[data-count]')].map(td => [td.dataset.count, td.textContent]))]))""")
+        [...document.querySelectorAll('[data-testid=curation-preview] tr[data-rule]')].map(tr => [
+            tr.dataset.rule,
+            Object.fromEntries([...tr.querySelectorAll('[data-count]')].map(td => [td.dataset.count, td.textContent])),
+        ]))""")
 
 
 def dismiss_notices(page) -> None:

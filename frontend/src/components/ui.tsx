@@ -68,3 +68,58 @@ export function ClockIcon() {
     </svg>
   )
 }
+
+/** Copy text to the clipboard; plain http on a LAN host has no Clipboard API, so fall back to a selection. */
+export async function copyText(text: string): Promise<boolean> {
+  if (navigator.clipboard && globalThis.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text)
+      return true
+    } catch {
+      // fall through to the selection copy
+    }
+  }
+  const area = document.createElement('textarea')
+  area.value = text
+  area.setAttribute('readonly', '')
+  area.style.position = 'fixed'
+  area.style.opacity = '0'
+  document.body.appendChild(area)
+  area.select()
+  const ok = document.execCommand('copy')
+  area.remove()
+  return ok
+}
+
+/** A long hash shown short; the whole value is in the tooltip and one click copies it. */
+export function Hash({ value, chars = 12, label = 'sha256' }: { value: string; chars?: number; label?: string }) {
+  const [copied, setCopied] = useState(false)
+  useEffect(() => {
+    if (!copied) return
+    const timer = setTimeout(() => setCopied(false), 1500)
+    return () => clearTimeout(timer)
+  }, [copied])
+  return (
+    <span className="hash">
+      <code title={value} data-full={value}>
+        {value.length > chars ? `${value.slice(0, chars)}…` : value}
+      </code>
+      <button type="button" className="btn btn-ghost btn-xs" aria-label={`Copy the full ${label}`} title={`Copy the full ${label}`} onClick={async () => setCopied(await copyText(value))}>
+        {copied ? 'Copied' : 'Copy'}
+      </button>
+    </span>
+  )
+}
+
+/** Bytes in binary units, one decimal from KiB up. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let value = n / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(1)} ${units[unit]}`
+}

@@ -16,6 +16,8 @@ export function LeadFrame({ projectId, children }: { projectId: number; children
   const tabs: Tab[] = [
     { href: base, label: 'Overview' },
     { href: `${base}/items`, label: 'Items' },
+    { href: `${base}/curation`, label: 'Curation' },
+    { href: `${base}/snapshots`, label: 'Snapshots' },
     { href: `${base}/import`, label: 'Import' },
     { href: `${base}/members`, label: 'Members' },
     { href: `${base}/settings`, label: 'Settings' },

@@ -111,6 +111,7 @@ export const api = {
   post: <T>(path: string, body?: unknown, headers?: Record<string, string>) =>
     request<T>('POST', path, { body, headers }),
   patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, { body }).then((r) => r.data),
+  put: <T>(path: string, body: unknown) => request<T>('PUT', path, { body }).then((r) => r.data),
   delete: (path: string) => request('DELETE', path).then(() => undefined),
 }
 

@@ -78,3 +78,84 @@ export interface Agreement {
   item_agreement?: unknown
   per_item?: unknown
 }
+
+/** A project's curation rules as the API stores them; a null number is a rule that is off. */
+export interface CurationRules {
+  min_answers_per_item: number | null
+  min_item_agreement: number | null
+  min_annotator_reliability: number | null
+  min_gold_accuracy: number | null
+  exclude_flagged: boolean
+  exclude_both_bad: boolean
+  ties: 'drop' | 'keep'
+  min_abs_strength: number | null
+  consensus: 'majority' | 'dawid_skene'
+}
+
+export interface CurationStep {
+  rule: string
+  active: boolean
+  removed_answers: number
+  removed_items: number
+  remaining_answers: number
+  remaining_items: number
+}
+
+export interface CurationRemaining {
+  answers: number
+  items: number
+  consensus: { first: number; tie: number; second: number }
+}
+
+/** `POST /curation/preview/`; `initial` is null where curation does not apply (demonstrations). */
+export interface CurationPreview {
+  initial: { answers: number; items: number } | null
+  preview: CurationStep[]
+  remaining: CurationRemaining | null
+}
+
+export type SnapshotState = 'pending' | 'building' | 'ready' | 'failed'
+
+export interface SnapshotFile {
+  name: string
+  rows: number
+  sha256: string
+  bytes: number
+  url: string
+}
+
+export interface SplitCounts {
+  prompts: number
+  items: number
+  answers: number
+  pairs: number
+}
+
+export interface SnapshotCounts {
+  items?: number
+  answers?: number
+  pairs?: number
+  skipped_ties?: number
+  prompts?: number
+  raw_answers?: number
+  splits?: Record<string, SplitCounts>
+  curation?: { initial: { answers: number; items: number }; steps: CurationStep[]; remaining: CurationRemaining } | null
+}
+
+export interface Snapshot {
+  id: number
+  project: number
+  state: SnapshotState
+  rules: Partial<CurationRules>
+  options: { parquet?: boolean; ranking_pairs?: 'all' | 'best_vs_rest' }
+  test_fraction: number
+  seed: number
+  counts: SnapshotCounts | null
+  files: SnapshotFile[]
+  fingerprint: string | null
+  library_version: string
+  error: string
+  created_by: string | null
+  created_at: string
+  finished_at: string | null
+}
