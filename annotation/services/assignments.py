@@ -83,13 +83,23 @@ def _claim_work_item(project: Project, user) -> Item | None:
     """
     items = Item.objects.filter(project=project, is_gold=False)
     overlap = project.annotations_per_item
-    window = items.filter(open_slots__gt=0, open_slots__lt=overlap).order_by("open_slots", "id").values("id")[:WINDOW]
-    # open_slots is tested again outside the window's subquery: PostgreSQL re-checks only the outer
-    # conditions on the row version it locks, and the window may have been read before a rival's commit.
-    in_progress = _unseen(items.filter(id__in=window, open_slots__gt=0), user).order_by("open_slots", "id")
-    fresh = _unseen(items.filter(open_slots=overlap), user).order_by("id")
+    # The window's ids are fetched first: as a subquery the planner may walk the whole index testing
+    # membership, which at 1M items costs more than this extra round trip.
+    window = list(items.filter(open_slots__gt=0, open_slots__lt=overlap)
+                  .order_by("open_slots", "id").values_list("id", flat=True)[:WINDOW])
+    # open_slots is tested again in the locking query: PostgreSQL re-checks only that query's conditions
+    # on the row version it locks, and the window may have been read before a rival's commit.
+    # Ordered by an expression on purpose: ordered by the bare columns, PostgreSQL walks item_next_idx in
+    # order and tests each entry against the window (the whole index when none qualifies); this way it
+    # fetches the window's rows by primary key and sorts at most WINDOW of them.
+    in_progress = _unseen(items.filter(id__in=window, open_slots__gt=0), user).order_by(F("open_slots") + 0, "id")
+    # Fresh: open_slots == overlap, written as >= (it is never more) so that the ordering below is not
+    # reduced to "id" alone; the planner then walks this project's fresh range of item_next_idx instead
+    # of the primary key past every other project's items.
+    fresh = _unseen(items.filter(open_slots__gte=overlap), user).order_by("open_slots", "id")
     anywhere = _unseen(items.filter(open_slots__gt=0), user).order_by("open_slots", "id")
-    return _locked_first(in_progress) or _locked_first(fresh) or _locked_first(anywhere)
+    return ((_locked_first(in_progress) if window else None) or _locked_first(fresh)
+            or (_locked_first(anywhere) if len(window) == WINDOW else None))
 
 
 def _claim_gold_item(project: Project, user) -> Item | None:
