@@ -312,15 +312,22 @@ def check(project: Project, client_submitted: int) -> dict:
 
 
 def explain(project: Project, username: str) -> str:
-    """EXPLAIN ANALYZE of the claim query `next` runs, as the given annotator, rolled back."""
+    """EXPLAIN ANALYZE of every SELECT that `next` runs for this annotator (the call itself rolled back)."""
+    from django.test.utils import CaptureQueriesContext
+
     user = User.objects.get(username=username)
-    qs = engine._candidates(project, user, gold=False).select_for_update(skip_locked=True, of=("self",))[:1]
-    with transaction.atomic(), connection.cursor() as cur:
-        sql, params = qs.query.get_compiler("default").as_sql()
-        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-        plan = "\n".join(row[0] for row in cur.fetchall())
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as captured:
+            engine.assignment_next(project=project, user=user)
         transaction.set_rollback(True)
-    return plan
+    plans = []
+    with transaction.atomic(), connection.cursor() as cur:
+        for query in captured.captured_queries:
+            if query["sql"].startswith("SELECT"):
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
+                plans.append(query["sql"][:200] + " ...\n" + "\n".join(row[0] for row in cur.fetchall()))
+        transaction.set_rollback(True)
+    return "\n\n".join(plans)
 
 
 # ---------------------------------------------------------------- main
