@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from ..models import Annotation, Item, Membership, Project
+from ..selectors import remaining_for_user
 
 User = get_user_model()
 
@@ -42,7 +43,11 @@ class ProjectOut(serializers.ModelSerializer):
         return self.context.get("roles", {}).get(project.id)
 
     def get_my_progress(self, project) -> dict | None:
-        return self.context.get("progress", {}).get(project.id)
+        progress = self.context.get("progress", {}).get(project.id)
+        request = self.context.get("request")
+        if progress is None or request is None:
+            return progress
+        return {**progress, "remaining": remaining_for_user(project, request.user)}
 
 
 class ProjectIn(serializers.ModelSerializer):

@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -17,7 +16,6 @@ from ..selectors import (
     project_list_for_user,
     project_progress,
     project_roles_for_user,
-    remaining_for_user,
 )
 from ..services.curation import curation_preview, curation_rules_save
 from ..services.imports import items_import
@@ -69,20 +67,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
             roles = {pid: roles.get(pid, "admin") for pid in self.get_queryset().values_list("id", flat=True)}
         context["roles"] = roles
         context["progress"] = my_progress_for_user(user, list(roles))
-        if self.action == "retrieve":
-            project = self.get_object()
-            context["progress"].setdefault(project.id, {"done": 0, "skipped": 0})
-            context["progress"][project.id]["remaining"] = remaining_for_user(project, user)
         return context
-
-    def list(self, request, *args, **kwargs):
-        response = super().list(request, *args, **kwargs)
-        projects = {p.id: p for p in self.get_queryset()}
-        rows = response.data["results"] if isinstance(response.data, dict) else response.data
-        for row in rows:
-            if row["my_progress"] is not None:
-                row["my_progress"]["remaining"] = remaining_for_user(projects[row["id"]], request.user)
-        return response
 
     @extend_schema(request=ProjectIn, responses={201: ProjectOut})
     def create(self, request):
@@ -185,8 +170,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
         item = get_object_or_404(Item.objects.select_related("prompt", "project"), pk=item_id, project=project)
         data = GoldIn(data=request.data)
         data.is_valid(raise_exception=True)
-        with transaction.atomic():
-            item = item_set_gold(item=item, **data.validated_data)
+        item = item_set_gold(item=item, **data.validated_data)
         return Response(ItemLeadOut(item).data)
 
     @extend_schema(
