@@ -7,12 +7,36 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from .answers import gold_score
 from .models import Annotation, Assignment, Item, Membership, Project, Response
+from .services.sql import from_db_json, rows
 
 
 def project_list_for_user(user) -> QuerySet[Project]:
     if user.is_staff:
         return Project.objects.all()
     return Project.objects.filter(Exists(Membership.objects.filter(project=OuterRef("pk"), user=user)))
+
+
+def project_for_member(user, project_id: int) -> Project | None:
+    """The project if the user may see it, in one query: the hot path of `next` starts here."""
+    found = Project.objects.raw(
+        "SELECT p.* FROM annotation_project p WHERE p.id = %s AND (%s OR EXISTS ("
+        "SELECT 1 FROM annotation_membership m WHERE m.project_id = p.id AND m.user_id = %s))",
+        [project_id, user.is_staff, user.pk],
+    )
+    return next(iter(found), None)
+
+
+def item_shown(item_id: int) -> tuple[list, dict[int, str]]:
+    """What an annotator sees of an item: its conversation and its responses' texts by id, in one query."""
+    found = rows(
+        "SELECT p.conversation, r.id, r.text FROM annotation_item i "
+        "JOIN annotation_prompt p ON p.id = i.prompt_id "
+        "LEFT JOIN annotation_response r ON r.prompt_id = p.id WHERE i.id = %s",
+        [item_id],
+    )
+    if not found:
+        raise Item.DoesNotExist(f"item {item_id} does not exist")
+    return from_db_json(found[0][0]), {rid: text for _, rid, text in found if rid is not None}
 
 
 def project_role(project: Project, user) -> str | None:

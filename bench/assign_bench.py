@@ -159,7 +159,7 @@ def gunicorn_start(port: int, workers: int, threads: int) -> subprocess.Popen:
             return proc
         except OSError:
             if proc.poll() is not None:
-                raise SystemExit("gunicorn exited at start-up")
+                raise SystemExit("gunicorn exited at start-up") from None
             time.sleep(0.3)
     gunicorn_stop(proc)
     raise SystemExit("gunicorn did not answer within 60 s")
@@ -323,7 +323,7 @@ def explain(project: Project, username: str) -> str:
     plans = []
     with transaction.atomic(), connection.cursor() as cur:
         for query in captured.captured_queries:
-            if query["sql"].startswith("SELECT"):
+            if query["sql"].lstrip().startswith(("SELECT", "WITH")):
                 cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
                 plans.append(query["sql"][:200] + " ...\n" + "\n".join(row[0] for row in cur.fetchall()))
         transaction.set_rollback(True)

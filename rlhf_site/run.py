@@ -31,7 +31,7 @@ def _banner(port: str) -> None:
     from annotation.management.commands.load_demo import DEMO_PASSWORD
 
     print(f"\n  RLHF platform running at http://127.0.0.1:{port}/  (API docs: /api/docs/, admin: /admin/)")
-    print("  Demo logins (password for all: %s):" % DEMO_PASSWORD)
+    print(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
     for name, role in DEMO_LOGINS:
         print(f"    {name:<6} {role}")
     broker = "embedded filesystem broker" if settings.CELERY_BROKER_URL == "filesystem://" else settings.CELERY_BROKER_URL

@@ -1,29 +1,27 @@
 """The annotator's hot path: next, submit, skip; and their own answers."""
 
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..models import Annotation, Assignment
-from ..models import Response as ResponseRow
-from ..selectors import annotation_list_for_annotator, project_list_for_user
+from ..selectors import annotation_list_for_annotator, item_shown, project_for_member
 from ..services.annotations import annotation_submit, annotation_update
-from ..services.assignments import assignment_next, assignment_skip
+from ..services.assignments import Lease, assignment_next, assignment_skip
 from .serializers import AnswerIn, AssignmentOut, MyAnnotationOut, SkipIn
 
 
-def assignment_payload(assignment: Assignment) -> dict:
-    item = assignment.item
-    texts = dict(ResponseRow.objects.filter(pk__in=assignment.shown_order).values_list("id", "text"))
+def assignment_payload(lease: Lease) -> dict:
+    conversation, texts = item_shown(lease.item_id)
     return {
-        "assignment": assignment.pk,
-        "expires_at": assignment.expires_at,
+        "assignment": lease.pk,
+        "expires_at": lease.expires_at,
         "item": {
-            "id": item.pk,
-            "conversation": item.prompt.conversation,
-            "responses": [{"id": rid, "text": texts[rid]} for rid in assignment.shown_order],
+            "id": lease.item_id,
+            "conversation": conversation,
+            "responses": [{"id": rid, "text": texts[rid]} for rid in lease.shown_order],
         },
     }
 
@@ -32,11 +30,13 @@ class NextView(APIView):
     @extend_schema(request=None, responses={200: AssignmentOut, 204: None},
                    summary="Lease the caller's next item (or return the lease they hold)")
     def post(self, request, pk: int):
-        project = get_object_or_404(project_list_for_user(request.user), pk=pk)
-        assignment = assignment_next(project=project, user=request.user)
-        if assignment is None:
+        project = project_for_member(request.user, pk)
+        if project is None:
+            raise Http404
+        lease = assignment_next(project=project, user=request.user)
+        if lease is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(AssignmentOut(assignment_payload(assignment)).data)
+        return Response(AssignmentOut(assignment_payload(lease)).data)
 
 
 class AssignmentViewSet(viewsets.GenericViewSet):

@@ -2,17 +2,18 @@
 
 from functools import partial
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ..answers import AnswerShape, CanonicalAnswer, canonicalize
 from ..models import Annotation, Assignment, Item, Project
 from .assignments import AssignmentConflict
 from .quality import agreement_refresh_after_answer
+from .sql import changed, db_json, db_time, from_db_json, rows
 
 LEASED = Assignment.Status.LEASED
 EXPIRED = Assignment.Status.EXPIRED
+SUBMITTED = Assignment.Status.SUBMITTED
 
 
 def answer_shape(project: Project, item: Item) -> AnswerShape:
@@ -38,65 +39,93 @@ def _canonical_fields(answer: CanonicalAnswer) -> dict:
     }
 
 
-def _take_slot(assignment: Assignment) -> None:
-    """Turn the assignment's lease into a submitted answer on the item's counters."""
-    items = Item.objects.filter(pk=assignment.item_id)
-    if assignment.status == LEASED:
-        # Even past expires_at, a lease not yet reclaimed still holds its slot.
-        items.update(n_leased=F("n_leased") - 1, n_submitted=F("n_submitted") + 1)
-        return
-    if assignment.item.is_gold:
-        items.update(n_submitted=F("n_submitted") + 1, open_slots=F("open_slots") - 1)
-        return
-    if not items.filter(open_slots__gt=0).update(n_submitted=F("n_submitted") + 1, open_slots=F("open_slots") - 1):
-        raise AssignmentConflict(
-            "your lease on this item expired and its slot has been taken by another annotator; "
-            "your answer was not stored, ask for the next item"
-        )
+_LOCK_ASSIGNMENT = """
+    SELECT a.status, a.project_id, a.item_id, a.shown_order, i.response_ids, i.is_gold,
+           p.kind, p.allow_tie, p.criteria,
+           (SELECT an.id FROM annotation_annotation an WHERE an.annotator_id = %s AND an.idempotency_key = %s)
+    FROM annotation_assignment a
+    JOIN annotation_item i ON i.id = a.item_id
+    JOIN annotation_project p ON p.id = a.project_id
+    WHERE a.id = %s AND a.annotator_id = %s{lock}"""
+
+# Turning the assignment's lease into a submitted answer on the item's counters.
+_SLOT_FROM_LEASE = """
+    UPDATE annotation_item SET n_leased = n_leased - 1, n_submitted = n_submitted + 1 WHERE id = %s"""
+_SLOT_FROM_POOL = """
+    UPDATE annotation_item SET n_submitted = n_submitted + 1, open_slots = open_slots - 1
+    WHERE id = %s AND (open_slots > 0 OR %s)"""
+
+_ANSWER_FIELDS = ("preference", "both_bad", "ranking", "text", "criteria", "rationale", "flags", "confidence",
+                  "time_spent_ms")
+_JSON_FIELDS = frozenset({"ranking", "criteria", "flags"})
+_INSERT_ANSWER = f"""
+    INSERT INTO annotation_annotation
+        (project_id, item_id, annotator_id, assignment_id, shown_order, idempotency_key, created_at, updated_at,
+         {", ".join(_ANSWER_FIELDS)})
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, {", ".join(["%s"] * len(_ANSWER_FIELDS))})
+    RETURNING id"""
+
+_CLOSE_ASSIGNMENT = f"UPDATE annotation_assignment SET status = '{SUBMITTED}', finished_at = %s WHERE id = %s"
+
+
+def _previous_answer(user, idempotency_key: str, assignment_id: int) -> Annotation | None:
+    previous = Annotation.objects.filter(annotator=user, idempotency_key=idempotency_key).first()
+    if previous is not None and previous.assignment_id != assignment_id:
+        raise AssignmentConflict("this Idempotency-Key was already used for a different assignment")
+    return previous
 
 
 @transaction.atomic
 def annotation_submit(
     *, assignment_id: int, user, payload: dict, idempotency_key: str | None = None
 ) -> tuple[Annotation, bool]:
-    """Record an annotator's answer. Returns (annotation, created). Safe to call twice with the same key."""
-    assignment = (
-        Assignment.objects.select_for_update(of=("self",))
-        .select_related("item", "project")
-        .get(pk=assignment_id, annotator=user)
-    )
-    if idempotency_key:
-        previous = Annotation.objects.filter(annotator=user, idempotency_key=idempotency_key).first()
+    """Record an annotator's answer. Returns (annotation, created). Safe to call twice with the same key.
+
+    The hot path is hand-written SQL (see services.assignments); the assignment row is locked first.
+    """
+    lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
+    found = rows(_LOCK_ASSIGNMENT.format(lock=lock), [user.pk, idempotency_key, assignment_id, user.pk])
+    if not found:
+        raise Assignment.DoesNotExist(f"assignment {assignment_id} does not exist")
+    (status, project_id, item_id, shown_order, response_ids, is_gold, kind, allow_tie, criteria, seen_key) = found[0]
+    # The key is looked up again after the lock: a twin request that held it may just have committed.
+    if idempotency_key and (seen_key is not None or status == SUBMITTED):
+        previous = _previous_answer(user, idempotency_key, assignment_id)
         if previous is not None:
-            if previous.assignment_id != assignment.pk:
-                raise AssignmentConflict("this Idempotency-Key was already used for a different assignment")
             return previous, False
-    if assignment.status == Assignment.Status.SUBMITTED:
+    if status == SUBMITTED:
         raise AssignmentConflict(
             f"this assignment is already answered; change the answer with "
-            f"PATCH /api/me/annotations/{assignment.annotation.pk}/"
+            f"PATCH /api/me/annotations/{Annotation.objects.get(assignment_id=assignment_id).pk}/"
         )
-    if assignment.status not in (LEASED, EXPIRED):
-        raise AssignmentConflict(f"this assignment is {assignment.status}; ask for the next item")
-    answer = canonicalize(payload, answer_shape(assignment.project, assignment.item))
-    _take_slot(assignment)
+    if status not in (LEASED, EXPIRED):
+        raise AssignmentConflict(f"this assignment is {status}; ask for the next item")
+    shape = AnswerShape(kind=kind, response_ids=tuple(from_db_json(response_ids)), allow_tie=bool(allow_tie),
+                        criteria=tuple(from_db_json(criteria) or ()))
+    fields = _canonical_fields(canonicalize(payload, shape))
+    # Even past expires_at, a lease not yet reclaimed still holds its slot; an expired one needs a free
+    # slot (gold items are exempt from the cap).
+    if status == LEASED:
+        changed(_SLOT_FROM_LEASE, [item_id])
+    elif not changed(_SLOT_FROM_POOL, [item_id, bool(is_gold)]):
+        raise AssignmentConflict(
+            "your lease on this item expired and its slot has been taken by another annotator; "
+            "your answer was not stored, ask for the next item"
+        )
+    now = timezone.now()
+    shown_order = from_db_json(shown_order)
+    params = [project_id, item_id, user.pk, assignment_id, db_json(shown_order), idempotency_key, db_time(now),
+              db_time(now), *(db_json(fields[name]) if name in _JSON_FIELDS else fields[name] for name in _ANSWER_FIELDS)]
     try:
         # No savepoint: a unique violation here fails the whole submit, which is what a conflict means.
-        annotation = Annotation.objects.create(
-            project=assignment.project,
-            item=assignment.item,
-            annotator=user,
-            assignment=assignment,
-            shown_order=assignment.shown_order,
-            idempotency_key=idempotency_key or None,
-            **_canonical_fields(answer),
-        )
+        ((annotation_id,),) = rows(_INSERT_ANSWER, params)
     except IntegrityError:
         raise AssignmentConflict("you have already answered this item") from None
-    assignment.status = Assignment.Status.SUBMITTED
-    assignment.finished_at = timezone.now()
-    assignment.save(update_fields=["status", "finished_at"])
-    transaction.on_commit(partial(agreement_refresh_after_answer, assignment.project_id))
+    changed(_CLOSE_ASSIGNMENT, [db_time(now), assignment_id])
+    transaction.on_commit(partial(agreement_refresh_after_answer, project_id))
+    annotation = Annotation(id=annotation_id, project_id=project_id, item_id=item_id, annotator_id=user.pk,
+                            assignment_id=assignment_id, shown_order=shown_order, idempotency_key=idempotency_key,
+                            created_at=now, updated_at=now, **fields)
     return annotation, True
 
 

@@ -11,136 +11,172 @@ Correctness under concurrency rests on three things:
 
 Gold items are exempt from the overlap cap: their purpose is to measure every
 annotator, so each annotator may get each gold item once.
+
+``next`` is the hottest call of the platform, so its statements are written in SQL that
+PostgreSQL and SQLite both run (the row locks are added on PostgreSQL only): building
+them through the ORM cost more CPU than executing them.
 """
 
 import random
-from datetime import timedelta
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef
+from django.db.models import F
 from django.utils import timezone
 
 from ..models import Assignment, Item, Project
+from .sql import changed, db_json, db_time, from_db_json, from_db_time, rows
 
 LEASED = Assignment.Status.LEASED
 EXPIRED = Assignment.Status.EXPIRED
 SKIPPED = Assignment.Status.SKIPPED
+WINDOW = 200  # in-progress items looked at before a fresh one: bounds the cost of being ahead of others
 
 
 class AssignmentConflict(Exception):
     """The request cannot be honoured in the assignment's current state (HTTP 409)."""
 
 
+@dataclass(frozen=True)
+class Lease:
+    """A live assignment as `next` hands it out."""
+
+    pk: int
+    item_id: int
+    expires_at: datetime
+    shown_order: list[int]  # response ids in the order this annotator sees them
+    response_ids: list[int]  # the item's stored order
+
+
+def _lock(of: str) -> str:
+    return f" FOR UPDATE OF {of} SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+
+
+# States are literals in the SQL, not parameters, so that the planner can match the partial indexes.
+_RECLAIM = f"""
+    UPDATE annotation_assignment SET status = '{EXPIRED}', finished_at = %s
+    WHERE status = '{LEASED}' AND id IN (
+        SELECT id FROM annotation_assignment WHERE {{scope}} status = '{LEASED}' AND expires_at <= %s{{lock}}
+    )
+    RETURNING item_id"""
+
+
 def leases_reclaim(*, project_id: int | None = None, now=None) -> int:
     """Return the slots of expired leases to the pool. Safe to run concurrently and twice."""
-    now = now or timezone.now()
+    now = db_time(now or timezone.now())
     # No savepoint when called inside `next`'s transaction: two round trips saved on the hottest path.
     with transaction.atomic(savepoint=False):
-        expired = Assignment.objects.filter(status=LEASED, expires_at__lte=now)
-        if project_id is not None:
-            expired = expired.filter(project_id=project_id)
-        ids = list(expired.select_for_update(skip_locked=True).values_list("id", flat=True))
-        if not ids:
-            return 0
-        # Re-check the state in the UPDATE itself: only leases still leased are reclaimed.
-        reclaimed = Assignment.objects.filter(id__in=ids, status=LEASED)
-        per_item = dict(reclaimed.values_list("item_id").annotate(n=Count("id")).order_by())
-        reclaimed.update(status=EXPIRED, finished_at=now)
-        for item_id, n in sorted(per_item.items()):
+        scope, params = ("project_id = %s AND", [project_id]) if project_id is not None else ("", [])
+        # The UPDATE re-checks the state itself: only leases still leased are reclaimed.
+        sql = _RECLAIM.format(scope=scope, lock=_lock("annotation_assignment"))
+        per_item = Counter(item_id for (item_id,) in rows(sql, [now, *params, now]))
+        for item_id, n in sorted(per_item.items()):  # sorted: concurrent reclaims lock items in one order
             Item.objects.filter(id=item_id).update(n_leased=F("n_leased") - n, open_slots=F("open_slots") + n)
         return sum(per_item.values())
 
 
-def _live_lease(project: Project, user, now) -> Assignment | None:
+_LIVE = f"""
+    SELECT a.id, a.item_id, a.expires_at, a.shown_order, i.response_ids
+    FROM annotation_assignment a JOIN annotation_item i ON i.id = a.item_id
+    WHERE a.annotator_id = %s AND a.project_id = %s AND a.status = '{LEASED}' AND a.expires_at > %s
+    LIMIT 1"""
+
+# Every claim returns (id, response_ids, is_gold) of one unlocked item the caller has not seen.
+_UNSEEN = f"""NOT EXISTS (
+        SELECT 1 FROM annotation_assignment a WHERE a.item_id = i.id AND a.annotator_id = %s AND a.status <> '{EXPIRED}')"""
+
+# Breadth-first: the item closest to completion that the caller has not seen. Walking the whole
+# in-progress range would cost as many rows as items the caller has already answered and others have
+# not finished; so look at a bounded window of it (materialised: inlined, the planner may walk the
+# whole index testing membership), then at fresh items, and only when both come back empty, at all.
+# open_slots is tested again outside the window: PostgreSQL re-checks only the locking query's own
+# conditions on the row version it locks. Ordered by an expression on purpose: by the bare columns,
+# PostgreSQL walks item_next_idx in order testing each entry against the window; this way it fetches
+# the window's rows by primary key and sorts at most WINDOW of them.
+_CLAIM_IN_PROGRESS = """
+    WITH w AS MATERIALIZED (
+        SELECT id FROM annotation_item
+        WHERE project_id = %s AND is_gold = %s AND open_slots > 0 AND open_slots < %s
+        ORDER BY open_slots, id LIMIT {window}
+    )
+    SELECT i.id, i.response_ids, i.is_gold FROM annotation_item i
+    WHERE i.id IN (SELECT id FROM w) AND i.open_slots > 0 AND {unseen}
+    ORDER BY i.open_slots + 0, i.id LIMIT 1{lock}"""
+
+# Fresh means open_slots == overlap, written as >= (it is never more) so that the ordering is not
+# reduced to "id" alone; the planner then walks this project's fresh range of item_next_idx instead
+# of the primary key past every other project's items.
+_CLAIM_FROM = """
+    SELECT i.id, i.response_ids, i.is_gold FROM annotation_item i
+    WHERE i.project_id = %s AND i.is_gold = %s AND i.open_slots >= %s AND {unseen}
+    ORDER BY i.open_slots, i.id LIMIT 1{lock}"""
+
+# Gold: a random unseen gold item, so that annotators spread over the gold set.
+_CLAIM_GOLD = """
+    SELECT i.id, i.response_ids, i.is_gold FROM annotation_item i
+    WHERE i.project_id = %s AND i.is_gold = %s AND {unseen}
+    ORDER BY random() LIMIT 1{lock}"""
+
+_TAKE = """
+    UPDATE annotation_item SET n_leased = n_leased + 1, open_slots = open_slots - 1
+    WHERE id = %s AND open_slots > 0"""
+
+# One statement: a new lease, or the caller's own expired one on this item taken up again.
+_LEASE = f"""
+    INSERT INTO annotation_assignment
+        (project_id, item_id, annotator_id, status, shown_order, created_at, expires_at, finished_at, skip_reason)
+    VALUES (%s, %s, %s, '{LEASED}', %s, %s, %s, NULL, '')
+    ON CONFLICT (item_id, annotator_id) DO UPDATE SET
+        status = excluded.status, shown_order = excluded.shown_order, created_at = excluded.created_at,
+        expires_at = excluded.expires_at, finished_at = NULL, skip_reason = ''
+    RETURNING id"""
+
+
+def _claim(sql: str, params: list) -> tuple | None:
+    found = rows(sql.format(unseen=_UNSEEN, lock=_lock("i"), window=WINDOW), params)
+    return found[0] if found else None
+
+
+def _claim_work_item(project: Project, user_id: int) -> tuple | None:
+    overlap, unseen = project.annotations_per_item, [user_id]
     return (
-        Assignment.objects.filter(project=project, annotator=user, status=LEASED, expires_at__gt=now)
-        .select_related("item__prompt")
-        .first()
+        _claim(_CLAIM_IN_PROGRESS, [project.id, False, overlap, *unseen])
+        or _claim(_CLAIM_FROM, [project.id, False, overlap, *unseen])
+        or _claim(_CLAIM_FROM, [project.id, False, 1, *unseen])
     )
 
 
-WINDOW = 200  # in-progress items looked at before a fresh one: bounds the cost of being ahead of others
-
-
-def _unseen(items, user):
-    seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=user).exclude(status=EXPIRED)
-    return items.exclude(Exists(seen))
-
-
-def _locked_first(candidates) -> Item | None:
-    if connection.features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-    return candidates.select_related("prompt").first()
-
-
-def _claim_work_item(project: Project, user) -> Item | None:
-    """Breadth-first: the item closest to completion that the caller has not seen.
-
-    Walking the whole in-progress range would cost as many rows as items the caller has
-    already answered and others have not finished; so look at a bounded window of it,
-    then at fresh items (a range the caller can only have skipped in), and only at the
-    tail of a project, when both come back empty, walk everything.
-    """
-    items = Item.objects.filter(project=project, is_gold=False)
-    overlap = project.annotations_per_item
-    # The window's ids are fetched first: as a subquery the planner may walk the whole index testing
-    # membership, which at 1M items costs more than this extra round trip.
-    window = list(items.filter(open_slots__gt=0, open_slots__lt=overlap)
-                  .order_by("open_slots", "id").values_list("id", flat=True)[:WINDOW])
-    # open_slots is tested again in the locking query: PostgreSQL re-checks only that query's conditions
-    # on the row version it locks, and the window may have been read before a rival's commit.
-    # Ordered by an expression on purpose: ordered by the bare columns, PostgreSQL walks item_next_idx in
-    # order and tests each entry against the window (the whole index when none qualifies); this way it
-    # fetches the window's rows by primary key and sorts at most WINDOW of them.
-    in_progress = _unseen(items.filter(id__in=window, open_slots__gt=0), user).order_by(F("open_slots") + 0, "id")
-    # Fresh: open_slots == overlap, written as >= (it is never more) so that the ordering below is not
-    # reduced to "id" alone; the planner then walks this project's fresh range of item_next_idx instead
-    # of the primary key past every other project's items.
-    fresh = _unseen(items.filter(open_slots__gte=overlap), user).order_by("open_slots", "id")
-    anywhere = _unseen(items.filter(open_slots__gt=0), user).order_by("open_slots", "id")
-    return ((_locked_first(in_progress) if window else None) or _locked_first(fresh)
-            or (_locked_first(anywhere) if len(window) == WINDOW else None))
-
-
-def _claim_gold_item(project: Project, user) -> Item | None:
-    candidates = _unseen(Item.objects.filter(project=project, is_gold=True), user).order_by("id")
-    if connection.features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-    # Spread annotators over the gold set instead of all starting at its first item.
-    count = candidates.count()
-    return candidates.select_related("prompt")[random.randrange(count)] if count else None
-
-
-def _gold_first(project: Project) -> bool:
-    return project.gold_ratio > 0 and random.random() < project.gold_ratio
+def _claim_gold_item(project: Project, user_id: int) -> tuple | None:
+    if not (project.gold_ratio > 0 and random.random() < project.gold_ratio):
+        return None
+    return _claim(_CLAIM_GOLD, [project.id, True, user_id])
 
 
 @transaction.atomic
-def assignment_next(*, project: Project, user, now=None) -> Assignment | None:
+def assignment_next(*, project: Project, user, now=None) -> Lease | None:
     """The caller's current lease, or a new one on the next item; None when nothing is left."""
     now = now or timezone.now()
-    live = _live_lease(project, user, now)
+    live = rows(_LIVE, [user.pk, project.id, db_time(now)])
     if live:
-        return live
+        pk, item_id, expires_at, shown_order, response_ids = live[0]
+        return Lease(pk, item_id, from_db_time(expires_at), from_db_json(shown_order), from_db_json(response_ids))
     leases_reclaim(project_id=project.id, now=now)
     # Gold is mixed into real work; when the real work is done, so is the annotator.
-    item = (_claim_gold_item(project, user) if _gold_first(project) else None) or _claim_work_item(project, user)
-    if item is None:
+    claimed = _claim_gold_item(project, user.pk) or _claim_work_item(project, user.pk)
+    if claimed is None:
         return None
+    item_id, response_ids, is_gold = claimed
     # The claim holds the row lock, so this cannot miss; the guard makes over-assignment impossible regardless.
-    if not Item.objects.filter(pk=item.pk, open_slots__gt=0).update(n_leased=F("n_leased") + 1,
-                                                                    open_slots=F("open_slots") - 1) and not item.is_gold:
+    if not changed(_TAKE, [item_id]) and not is_gold:
         raise AssignmentConflict("the item was taken while it was being assigned; ask for the next item again")
-    lease = Assignment(project=project, item=item, annotator=user, status=LEASED, created_at=now,
-                       shown_order=random.sample(item.response_ids, len(item.response_ids)),
-                       expires_at=now + timedelta(seconds=project.lease_seconds), finished_at=None, skip_reason="")
-    # One statement: a new lease, or the caller's own expired one on this item taken up again.
-    (lease,) = Assignment.objects.bulk_create(
-        [lease], update_conflicts=True, unique_fields=["item", "annotator"],
-        update_fields=["status", "shown_order", "expires_at", "created_at", "finished_at", "skip_reason"],
-    )
-    lease.item = item
-    return lease
+    response_ids = from_db_json(response_ids)
+    shown_order = random.sample(response_ids, len(response_ids))
+    expires_at = now + timedelta(seconds=project.lease_seconds)
+    ((pk,),) = rows(_LEASE, [project.id, item_id, user.pk, db_json(shown_order), db_time(now),
+                             db_time(expires_at)])
+    return Lease(pk, item_id, expires_at, shown_order, response_ids)
 
 
 @transaction.atomic

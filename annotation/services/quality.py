@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from .. import quality
 from ..models import AgreementReport, Annotation, Item, Project, Response
+from .sql import db_time, rows
 
 PENDING, RUNNING, READY, FAILED = (AgreementReport.Status.PENDING, AgreementReport.Status.RUNNING,
                                    AgreementReport.Status.READY, AgreementReport.Status.FAILED)
@@ -226,14 +227,22 @@ def agreement_request(*, report: AgreementReport) -> bool:
     return bool(flipped)
 
 
+_DEFAULT_KEY = filters_key(DEFAULT_FILTERS)
+# Written in SQL: it runs after every submit. States are literals so that the statement never varies.
+_REFRESH_AFTER_ANSWER = f"""
+    UPDATE annotation_agreementreport SET status = '{PENDING}', requested_at = %s
+    WHERE project_id = %s AND key = %s AND status IN ('{READY}', '{FAILED}')
+    RETURNING id"""
+
+
 def agreement_refresh_after_answer(project_id: int) -> None:
     """After an answer commits: mark the project's default report for recompute, if it exists and is idle.
 
     One conditional UPDATE on the submit path; the row is only read when this call won the flip.
     """
-    reports = AgreementReport.objects.filter(project_id=project_id, key=filters_key(DEFAULT_FILTERS))
-    if reports.filter(status__in=[READY, FAILED]).update(status=PENDING, requested_at=timezone.now()):
-        _enqueue(reports.values_list("pk", flat=True).get())
+    flipped = rows(_REFRESH_AFTER_ANSWER, [db_time(timezone.now()), project_id, _DEFAULT_KEY])
+    if flipped:
+        _enqueue(flipped[0][0])
 
 
 def agreement_run(*, report_id: int) -> AgreementReport | None:

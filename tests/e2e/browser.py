@@ -99,7 +99,7 @@ class ServerProcess:
                 return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
+                    raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}") from None
                 time.sleep(0.1)
         raise RuntimeError("server did not answer within 30 s")
 

@@ -24,7 +24,7 @@ def answered_project(lead, annotator, annotator2):
     rng = random.Random(7)
     for user in annotators:
         while (assignment := assignment_next(project=project, user=user)) is not None:
-            ids = assignment.item.response_ids
+            ids = assignment.response_ids
             chosen = ids[0] if rng.random() < 0.75 else ids[1]  # mostly agreeing, not always
             payload = {"chosen": chosen, "strength": rng.choice([1, 2, 3]), "criteria": {"helpfulness": {"tie": True}}}
             annotation_submit(assignment_id=assignment.pk, user=user, payload=payload)
