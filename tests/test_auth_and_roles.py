@@ -14,6 +14,21 @@ def test_a_script_gets_a_token_and_uses_it(db, lead):
     assert client.get("/api/auth/me/").json()["username"] == "lead1"
 
 
+def test_a_wrong_or_disabled_token_is_refused_with_401(db, lead):
+    token = APIClient().post("/api/auth/token/", {"username": "lead1", "password": factories.PASSWORD},
+                             format="json").json()["token"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token " + token[::-1])
+    r = client.get("/api/auth/me/")
+    assert r.status_code == 401 and r["WWW-Authenticate"] == "Token"
+    assert r.json()["errors"] == [{"field": None, "message": "Invalid token."}]
+    lead.is_active = False
+    lead.save()
+    client.credentials(HTTP_AUTHORIZATION="Token " + token)
+    r = client.get("/api/auth/me/")
+    assert r.status_code == 401 and r.json()["errors"][0]["message"] == "User inactive or deleted."
+
+
 def test_a_wrong_password_names_the_field(db, lead):
     r = APIClient().post("/api/auth/token/", {"username": "lead1", "password": "nope"}, format="json")
     assert r.status_code == 400
