@@ -371,3 +371,35 @@ def test_when_the_window_holds_only_the_callers_items_and_nothing_is_fresh_it_wa
     while (data := answer_first_shown(api(annotator), pairwise_project)) is not None:
         seen.append(data["item"]["id"])
     assert sorted(seen) == sorted(pairwise_project.items.values_list("id", flat=True))
+
+
+def statements(captured) -> int:
+    """Statements a request ran, leaving out the test transaction's savepoints."""
+    return sum(not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN")) for q in captured.captured_queries)
+
+
+@pytest.mark.parametrize("size", [4, 400])
+def test_next_and_submit_run_a_fixed_number_of_statements_whatever_the_project_size(db, size):
+    """The hot path stays a handful of constant statements: nothing per item, per answer or per annotator."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    users = [factories.user() for _ in range(3)]
+    project = factories.project("pairwise", members={u: "annotator" for u in users})
+    factories.items(project, size)
+    counts = []
+    for user in users * 2:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION="Token " + Token.objects.get_or_create(user=user)[0].key)
+        with CaptureQueriesContext(connection) as on_next:
+            data = next_item(client, project).json()
+        with CaptureQueriesContext(connection) as on_submit:
+            r = submit(client, data["assignment"], {"chosen": data["item"]["responses"][0]["id"], "strength": 2})
+        assert r.status_code == 201
+        counts.append((statements(on_next), statements(on_submit)))
+    # next: token, project, live lease, reclaim, at most three claims (in progress, fresh, anywhere), counter,
+    # lease, payload; submit: token, lock, counter, answer, assignment (the agreement flag runs after commit).
+    assert max(n for n, _ in counts) <= 10
+    assert max(s for _, s in counts) <= 5
