@@ -38,15 +38,20 @@ class CsrfView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def _authenticated(request):
+    """The user the request's username and password name, or None; a malformed body raises a 400."""
+    data = LoginIn(data=request.data)
+    data.is_valid(raise_exception=True)
+    return authenticate(request, **data.validated_data)
+
+
 @method_decorator(csrf_protect, name="post")  # DRF checks CSRF only for logged-in users; guard login too
 class LoginView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(request=LoginIn, responses={200: Me}, summary="Start a browser session")
     def post(self, request):
-        data = LoginIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
+        user = _authenticated(request)
         if user is None:
             return _bad_credentials()
         login(request, user)
@@ -75,9 +80,7 @@ class TokenView(APIView):
     @extend_schema(request=LoginIn, responses={200: inline_serializer("TokenOut", {"token": serializers.CharField()})},
                    summary="Get an API token for scripts")
     def post(self, request):
-        data = LoginIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
+        user = _authenticated(request)
         if user is None:
             return _bad_credentials()
         token, _ = Token.objects.get_or_create(user=user)
