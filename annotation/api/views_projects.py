@@ -20,7 +20,7 @@ from ..selectors import (
 from ..services.curation import curation_preview, curation_rules_save
 from ..services.imports import items_import
 from ..services.projects import item_set_gold, membership_remove, membership_set, project_create, project_update
-from ..services.quality import agreement_report_get, agreement_request, answers_stamp
+from ..services.quality import agreement_report_current, agreement_report_get, agreement_request
 from .permissions import IsAdmin, is_lead
 from .serializers import (
     GoldIn,
@@ -185,7 +185,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
     def agreement(self, request, pk=None):
         project = self.get_project(lead=True)
         report = agreement_report_get(project=project, filters=agreement_filters(project, request.query_params))
-        current = report.data is not None and report.stamp == answers_stamp(project)
+        current = agreement_report_current(report)
         if not current:
             agreement_request(report=report)
         if report.data is None:
@@ -215,7 +215,9 @@ def agreement_filters(project, params) -> dict:
     for name in ("since", "until"):
         raw = params.get(name)
         if raw:
-            parsed = parse_datetime(raw) or (parse_date(raw) and f"{parse_date(raw).isoformat()}T00:00:00+00:00")
+            parsed = parse_datetime(raw)
+            if parsed is None and (day := parse_date(raw)):
+                parsed = f"{day.isoformat()}T00:00:00+00:00"
             if not parsed:
                 errors.append({"field": name, "message": "must be a date (2026-11-25) or an ISO date-time"})
             else:

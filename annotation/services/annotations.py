@@ -3,6 +3,7 @@
 from functools import partial
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import JSONField
 from django.utils import timezone
 
 from ..answers import AnswerShape, CanonicalAnswer, canonicalize
@@ -25,18 +26,14 @@ def answer_shape(project: Project, item: Item) -> AnswerShape:
     )
 
 
+# The answer's columns, named alike on CanonicalAnswer and on Annotation.
+_ANSWER_FIELDS = ("preference", "both_bad", "ranking", "text", "criteria", "rationale", "flags", "confidence",
+                  "time_spent_ms")
+_JSON_FIELDS = frozenset(name for name in _ANSWER_FIELDS if isinstance(Annotation._meta.get_field(name), JSONField))
+
+
 def _canonical_fields(answer: CanonicalAnswer) -> dict:
-    return {
-        "preference": answer.preference,
-        "both_bad": answer.both_bad,
-        "ranking": answer.ranking,
-        "text": answer.text,
-        "criteria": answer.criteria,
-        "rationale": answer.rationale,
-        "flags": answer.flags,
-        "confidence": answer.confidence,
-        "time_spent_ms": answer.time_spent_ms,
-    }
+    return {name: getattr(answer, name) for name in _ANSWER_FIELDS}
 
 
 _LOCK_ASSIGNMENT = """
@@ -55,9 +52,6 @@ _SLOT_FROM_POOL = """
     UPDATE annotation_item SET n_submitted = n_submitted + 1, open_slots = open_slots - 1
     WHERE id = %s AND (open_slots > 0 OR %s)"""
 
-_ANSWER_FIELDS = ("preference", "both_bad", "ranking", "text", "criteria", "rationale", "flags", "confidence",
-                  "time_spent_ms")
-_JSON_FIELDS = frozenset({"ranking", "criteria", "flags"})
 _INSERT_ANSWER = f"""
     INSERT INTO annotation_annotation
         (project_id, item_id, annotator_id, assignment_id, shown_order, idempotency_key, created_at, updated_at,

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from .. import quality
 from ..models import AgreementReport, Project
-from .quality import DEFAULT_FILTERS, answers_load, answers_stamp, filters_key
+from .quality import DEFAULT_KEY, agreement_report_current, answers_load
 
 
 @dataclass
@@ -22,6 +22,7 @@ class Curated:
 
     result: "quality.CurationResult"
     answers: "quality.Answers"
+    units: "quality.rankings.Decomposed | None"  # rankings: each pair code's (item, lower id, higher id)
     item_agreement: dict[int, float]
     item_answers: dict[int, int]
 
@@ -36,21 +37,17 @@ def curation_rules_parse(rules) -> "quality.CurationRules":
         raise ValidationError({field if message else "rules": message or str(exc)}) from None
 
 
-def _current_annotator_stats(project: Project):
-    report = AgreementReport.objects.filter(project=project, key=filters_key(DEFAULT_FILTERS)).first()
-    if report is None or report.data is None or report.stamp != answers_stamp(project):
+def _current_annotator_stats(project: Project) -> list[dict] | None:
+    report = AgreementReport.objects.filter(project=project, key=DEFAULT_KEY).select_related("project").first()
+    if report is None or not agreement_report_current(report):
         return None
-    names = [row["annotator"] for row in report.data.get("annotators", [])]
-    return names, report.data["annotators"]
+    return report.data.get("annotators", [])
 
 
-def _stats_by_code(loaded_names: list[str], current) -> list[dict] | None:
-    if current is None:
+def _stats_by_code(loaded_names: list[str], rows: list[dict] | None) -> list[dict] | None:
+    if rows is None or {row["annotator"] for row in rows} != set(loaded_names):
         return None
-    names, rows = current
     code_of = {name: code for code, name in enumerate(loaded_names)}
-    if set(names) != set(loaded_names):
-        return None
     return [{**row, "annotator": code_of[row["annotator"]]} for row in rows]
 
 
@@ -58,12 +55,14 @@ def curation_apply(*, project: Project, rules: dict) -> Curated | None:
     """Apply rules to the project's main answers; None for demonstration projects (nothing to agree on)."""
     parsed = curation_rules_parse(rules)
     loaded = answers_load(project)
-    answers = loaded.answers
-    if loaded.rankings is not None:
-        answers = quality.decompose_rankings(loaded.rankings).answers
+    units = quality.decompose_rankings(loaded.rankings) if loaded.rankings is not None else None
+    answers = units.answers if units is not None else loaded.answers
     if answers is None:
         return None
-    stats = _stats_by_code(loaded.names, _current_annotator_stats(project)) if loaded.rankings is None else None
+    # The report's figures serve the annotator rules only; without those rules there is nothing to read.
+    judges_annotators = parsed.min_annotator_reliability is not None or parsed.min_gold_accuracy is not None
+    stats = (_stats_by_code(loaded.names, _current_annotator_stats(project))
+             if units is None and judges_annotators else None)
     result = quality.curate(answers, parsed, annotator_stats=stats)
     main = quality.report.select_criterion(answers, None)
     alive = main.subset(result.answer_mask)
@@ -71,7 +70,7 @@ def curation_apply(*, project: Project, rules: dict) -> Curated | None:
     table = quality.agreement.direction_table(np.searchsorted(keys, alive.item), keys.size, alive.direction)
     agreement = quality.item_agreement(table)
     return Curated(
-        result=result, answers=main,
+        result=result, answers=main, units=units,
         item_agreement={int(k): (None if not np.isfinite(a) else float(a)) for k, a in zip(keys, agreement, strict=True)},
         item_answers={int(k): int(c) for k, c in zip(keys, counts, strict=True)},
     )
@@ -82,10 +81,15 @@ def curation_preview(*, project: Project, rules: dict) -> dict:
     if curated is None:
         return {"kind": project.kind, "initial": None, "preview": [], "remaining": None}
     r = curated.result
-    distribution = {name: int((r.consensus == d).sum()) for name, d in (("first", -1), ("tie", 0), ("second", 1))}
     return {"kind": project.kind, "rules": rules, "initial": r.initial, "preview": r.preview,
-            "remaining": {"answers": int(r.answer_mask.sum()), "items": int(r.items.size),
-                          "consensus": distribution}}
+            "remaining": curation_remaining(r)}
+
+
+def curation_remaining(result: "quality.CurationResult") -> dict:
+    """What the rules leave: answers, items, and the items' consensus by direction."""
+    return {"answers": int(result.answer_mask.sum()), "items": int(result.items.size),
+            "consensus": {name: int((result.consensus == d).sum())
+                          for d, name in quality.answers.DIRECTION_NAMES.items()}}
 
 
 @transaction.atomic

@@ -109,8 +109,9 @@ def _stream(queryset, chunk: int = 10_000):
             yield from batch
 
 
-def _usernames(project: Project) -> dict[int, str]:
-    return dict(get_user_model().objects.filter(annotations__project=project).distinct().values_list("id", "username"))
+def _usernames(user_ids: list[int]) -> list[str]:
+    by_id = dict(get_user_model().objects.filter(id__in=user_ids).values_list("id", "username"))
+    return [by_id[i] for i in user_ids]
 
 
 def _lengths(project: Project) -> dict[int, int]:
@@ -152,14 +153,10 @@ def answers_load(project: Project, filters: dict | None = None) -> Loaded:
     lengths = _lengths(project) if project.kind == Project.Kind.PAIRWISE else {}
     columns = _Columns()
     ranking_rows: list[tuple[int, int, list, str | None]] = []
-    codes: dict[int, int] = {}
-    names: list[str] = []
-    usernames = _usernames(project)
+    codes: dict[int, int] = {}  # annotator id -> code, in order of first answer
     for (aid, item, annotator_id, pref, ranking, criteria_text, shown_0, first, second, is_gold, gold, seconds, flagged,
          both_bad, created) in _answer_rows(project, filters):
         code = codes.setdefault(annotator_id, len(codes))
-        if code == len(names):
-            names.append(usernames[annotator_id])
         criteria = orjson.loads(criteria_text) if criteria_text and criteria_text != "{}" else None
         if project.kind == Project.Kind.RANKING:
             ranking_rows.append((item, code, from_db_json(ranking), None))
@@ -170,6 +167,7 @@ def answers_load(project: Project, filters: dict | None = None) -> Loaded:
         for criterion, value in [(None, pref), *((criteria or {}).items())]:
             columns.append((aid, item, code, value, shown_first, lengths.get(first, 0), lengths.get(second, 0), seconds,
                             bool(is_gold), gold_value, bool(flagged), both_bad, criterion, created))
+    names = _usernames(list(codes))
     if project.kind == Project.Kind.RANKING:
         return _loaded_rankings(ranking_rows, names, filters.get("criterion"))
     cols = columns.arrays()
@@ -284,7 +282,12 @@ def agreement_request(*, report: AgreementReport) -> bool:
     return bool(flipped)
 
 
-_DEFAULT_KEY = filters_key(DEFAULT_FILTERS)
+DEFAULT_KEY = filters_key(DEFAULT_FILTERS)  # the project's unfiltered report
+
+
+def agreement_report_current(report: AgreementReport) -> bool:
+    """Whether the report was computed from the project's answers as they are now."""
+    return report.data is not None and report.stamp == answers_stamp(report.project)
 # Written in SQL: it runs after every submit. States are literals so that the statement never varies.
 _REFRESH_AFTER_ANSWER = f"""
     UPDATE annotation_agreementreport SET status = '{PENDING}', requested_at = %s
@@ -297,7 +300,7 @@ def agreement_refresh_after_answer(project_id: int) -> None:
 
     One conditional UPDATE on the submit path; the row is only read when this call won the flip.
     """
-    flipped = rows(_REFRESH_AFTER_ANSWER, [db_time(timezone.now()), project_id, _DEFAULT_KEY])
+    flipped = rows(_REFRESH_AFTER_ANSWER, [db_time(timezone.now()), project_id, DEFAULT_KEY])
     if flipped:
         _enqueue(flipped[0][0])
 
@@ -316,7 +319,7 @@ def agreement_run(*, report_id: int) -> AgreementReport | None:
         AgreementReport.objects.filter(pk=report.pk).update(status=FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     with transaction.atomic():
-        if report.key == filters_key(DEFAULT_FILTERS):
+        if report.key == DEFAULT_KEY:
             _store_item_agreement(per_item)
         AgreementReport.objects.filter(pk=report.pk).update(
             status=READY, stamp=stamp, data=data, error="", computed_at=timezone.now(),

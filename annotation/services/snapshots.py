@@ -28,14 +28,13 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Max, Min, QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
 from .. import quality, snapshots
 from ..models import Annotation, DatasetSnapshot, Item, Membership, Project, Response
 from ..snapshots.rows import Verdict
-from .curation import Curated, curation_apply, curation_rules_parse
-from .quality import answers_load
+from .curation import Curated, curation_apply, curation_remaining, curation_rules_parse
 
 logger = logging.getLogger(__name__)
 
@@ -315,15 +314,10 @@ class _RankingPlan:
     orders: dict[int, list[int]] = field(default_factory=dict)
 
 
-def _ranking_plan(project: Project, curated: Curated | None) -> _RankingPlan:
+def _ranking_plan(curated: Curated | None) -> _RankingPlan:
     if curated is None:
         return _RankingPlan()
-    # curation_apply keeps only the pair codes; decomposing again (same rows, same
-    # transaction) gives each code its (item, lower id, higher id).
-    units = quality.decompose_rankings(answers_load(project).rankings)
-    if not np.array_equal(units.answers.item, curated.answers.item):
-        raise RuntimeError("the answers changed while the snapshot was being read; build it again")
-    r = curated.result
+    units, r = curated.units, curated.result
     alive = quality.rankings.Decomposed(curated.answers.subset(r.answer_mask), units.unit_item, units.unit_first,
                                         units.unit_second)
     plan = _RankingPlan(orders=quality.consensus_orders(quality.bradley_terry(alive)))
@@ -339,9 +333,7 @@ def _curation_summary(curated: Curated | None) -> dict | None:
     if curated is None:
         return None
     r = curated.result
-    consensus = {name: int((r.consensus == d).sum()) for name, d in (("first", -1), ("tie", 0), ("second", 1))}
-    return {"initial": r.initial, "steps": r.preview,
-            "remaining": {"answers": int(r.answer_mask.sum()), "items": int(r.items.size), "consensus": consensus}}
+    return {"initial": r.initial, "steps": r.preview, "remaining": curation_remaining(r)}
 
 
 class _Export:
@@ -351,7 +343,9 @@ class _Export:
         self.snapshot, self.project, self.files, self.progress = snapshot, snapshot.project, files, progress
         self.secret = settings.SECRET_KEY.encode()
         self.names: dict[int, str] = {}
-        bounds = Item.objects.filter(project=self.project).aggregate(low=Min("prompt_id"), high=Max("prompt_id"))
+        bounds = Item.objects.filter(project=self.project).aggregate(low=Min("prompt_id"), high=Max("prompt_id"),
+                                                                     n=Count("id"))
+        self.n_items = bounds["n"]
         self.prompt_low = bounds["low"] or 0
         # One bit per prompt id of the project's range: "written yet?" without a set that grows with the project.
         self.seen_prompts = bytearray(((bounds["high"] or 0) - self.prompt_low) // 8 + 1)
@@ -362,10 +356,10 @@ class _Export:
         kind = self.project.kind
         curated = None if kind == Project.Kind.DEMONSTRATION else curation_apply(project=self.project,
                                                                                    rules=self.snapshot.rules)
-        self.plan = _ranking_plan(self.project, curated) if kind == Project.Kind.RANKING else _PairwisePlan(curated)
+        self.plan = _ranking_plan(curated) if kind == Project.Kind.RANKING else _PairwisePlan(curated)
         emit = {Project.Kind.PAIRWISE: self._pairwise, Project.Kind.RANKING: self._ranking,
                 Project.Kind.DEMONSTRATION: self._demonstration}[kind]
-        total, done = Item.objects.filter(project=self.project).count(), 0
+        done = 0
         for chunk in _item_chunks(self.project):
             texts, answers = _responses_of(chunk), _answers_of(self.project, chunk)
             for item in chunk:
@@ -373,7 +367,7 @@ class _Export:
                                            test_fraction=self.snapshot.test_fraction)
                 emit(item, split, texts, answers.get(item.id, []))
             done += len(chunk)
-            self.progress(done, total)
+            self.progress(done, self.n_items)
         return {**self.totals, "prompts": sum(s["prompts"] for s in self.splits.values()),
                 "splits": {name: dict(c) for name, c in self.splits.items()}, "curation": _curation_summary(curated)}
 
@@ -447,8 +441,12 @@ class _Export:
     def _demonstration(self, item: _Item, split: str, texts, answers: list[dict]) -> None:
         # Of the curation rules only exclude_flagged means anything for demonstrations.
         drop_flagged = bool(self.snapshot.rules.get("exclude_flagged"))
-        kept = [a for a in answers if not (drop_flagged and a["flags"])]
-        self._raw(item, split, texts, answers, lambda a: not (drop_flagged and a["flags"]))
+
+        def keep(answer: dict) -> bool:
+            return not (drop_flagged and answer["flags"])
+
+        kept = [a for a in answers if keep(a)]
+        self._raw(item, split, texts, answers, keep)
         for answer in kept:
             self.files.write("sft", split, snapshots.sft_row(conversation=item.conversation, reply=answer["text"],
                                                              prompt_id=item.external_id, item_id=item.id,

@@ -126,9 +126,6 @@ class SnapshotFiles:
                 self.open[name] = writer
             writer.write(row)
 
-    def rows(self) -> dict[str, int]:
-        return {name: w.rows for name, w in sorted(self.open.items())}
-
     def publish(self) -> list[FileInfo]:
         """Close, hash, make read-only, and move the folder into place in one rename."""
         infos = []
