@@ -88,3 +88,28 @@ def test_rankings_load_best_first_in_answer_order(db):
     assert loaded.rankings.item.tolist() == [item for item, _, _ in stored]
     assert [loaded.names[c] for c in loaded.rankings.annotator] == [name for _, name, _ in stored]
     assert np.array_equal(loaded.rankings.order, np.array([ranking for _, _, ranking in stored]))
+
+
+def test_agreement_over_time_dates_each_item_by_its_own_answers_when_criteria_add_rows(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotation.services.quality import agreement_compute
+
+    users = [factories.user() for _ in range(2)]
+    project = factories.project("pairwise", criteria=["helpfulness"], annotations_per_item=2,
+                                members={u: "annotator" for u in users})
+    factories.items(project, 2)
+
+    def payload(rng, lease):  # every answer also rates the criterion: two rows per answer in the loaded arrays
+        return {"chosen": lease.response_ids[0], "strength": 1, "criteria": {"helpfulness": {"tie": True}}}
+
+    answer_everything(project, users, payload)
+    first, second = Item.objects.filter(project=project).order_by("id")
+    today = timezone.now().replace(hour=12)
+    Annotation.objects.filter(item=first).update(created_at=today - timedelta(days=3))
+    Annotation.objects.filter(item=second).update(created_at=today)
+    data, _ = agreement_compute(project, {})
+    assert [(day["date"], day["n_answers"]) for day in data["over_time"]] == [
+        ((today - timedelta(days=3)).date().isoformat(), 2), (today.date().isoformat(), 2)]

@@ -51,7 +51,7 @@ class Loaded:
     answers: "quality.Answers | None"
     rankings: "quality.Rankings | None"
     names: list[str]
-    created: np.ndarray  # answer time, epoch seconds, one per answer row (main criterion rows)
+    created: np.ndarray  # answer time, epoch seconds, aligned with `answers` (criterion rows included)
 
 
 class _Epoch(Func):
@@ -208,7 +208,7 @@ def _over_time(loaded: Loaded) -> list[dict]:
     if answers is None:
         return []
     main = np.array([c is None for c in answers.criterion])
-    item, value, created = answers.item[main], answers.value[main], loaded.created
+    item, value, created = answers.item[main], answers.value[main], loaded.created[main]
     order = np.argsort(item, kind="stable")
     uniq, start = np.unique(item[order], return_index=True)
     last = np.maximum.reduceat(created[order], start) if uniq.size else np.array([])
