@@ -50,19 +50,21 @@ export function App() {
   }, [auth])
 
   // The queue stops on a 401/403; find out whether the session ended or the answer is simply not allowed.
-  useEffect(
-    () =>
-      answerQueue.subscribe(async (state) => {
-        if (!state.blockedOnAuth) return
-        const now = await fetchMe()
-        if (now.status === 'in') {
-          answerQueue.dropHead({ status: 'rejected', errors: [{ message: state.lastError ?? 'Not allowed' }], httpStatus: 403 })
-        } else {
-          setAuth(now)
-        }
-      }),
-    [],
-  )
+  // Once per stop: the queue reports every state change, and the check is two requests.
+  useEffect(() => {
+    let wasBlocked = false
+    return answerQueue.subscribe(async (state) => {
+      const stopped = state.blockedOnAuth && !wasBlocked
+      wasBlocked = state.blockedOnAuth
+      if (!stopped) return
+      const now = await fetchMe()
+      if (now.status === 'in') {
+        answerQueue.dropHead({ status: 'rejected', errors: [{ message: state.lastError ?? 'Not allowed' }], httpStatus: 403 })
+      } else {
+        setAuth(now)
+      }
+    })
+  }, [])
 
   const session = useMemo<Session | null>(
     () =>

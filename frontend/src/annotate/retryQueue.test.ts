@@ -111,6 +111,22 @@ describe('RetryQueue', () => {
     expect(await settled).toEqual({ status: 'ok', data: { id: 2 } })
     expect(send.mock.calls.map(([a]) => a.key)).toEqual(['key-1', 'key-1'])
   })
+
+  it('drops only the refused answer, however many times the refusal is handled', async () => {
+    const send = vi.fn().mockRejectedValueOnce(new ApiError(403, { detail: 'not allowed' })).mockResolvedValue({ id: 3 })
+    const q = queue(send)
+    q.start('ann')
+    const refused = q.enqueue(action({ key: 'refused' }))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(q.getState().blockedOnAuth).toBe(true)
+    const next = q.enqueue(action({ key: 'next', assignment: 12 }))
+    const outcome = { status: 'rejected' as const, errors: [{ message: 'Not allowed' }], httpStatus: 403 }
+    q.dropHead(outcome)
+    q.dropHead(outcome) // a second, overlapping session check
+    expect(await refused).toMatchObject({ status: 'rejected' })
+    expect(await next).toEqual({ status: 'ok', data: { id: 3 } })
+    expect(send.mock.calls.map(([a]) => a.key)).toEqual(['refused', 'next'])
+  })
 })
 
 describe('RetryQueue before start', () => {

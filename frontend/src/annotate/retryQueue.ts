@@ -97,8 +97,10 @@ export class RetryQueue {
     this.kick()
   }
 
-  /** Give up on the head action (used when the server keeps refusing it for permission reasons). */
+  /** Give up on the head action the server refused for permission reasons. Only while the queue is blocked on
+   *  it: a second, late call (two session checks overlapping) must not drop the next answer, never refused. */
   dropHead(outcome: Outcome): void {
+    if (!this.state.blockedOnAuth) return
     const head = this.items[0]
     if (head) this.settle(head, outcome)
     this.update({ blockedOnAuth: false })
