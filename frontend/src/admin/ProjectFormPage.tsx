@@ -1,9 +1,9 @@
-import { useEffect, useState, type FormEvent } from 'react'
+import { useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { Markdown } from '../components/Markdown'
-import { api, ApiError, type FieldError } from '../lib/api'
+import { api, type FieldError } from '../lib/api'
 import { useSession } from '../lib/auth'
-import { errorText, pushNotice } from '../lib/hooks'
+import { pushNotice, toErrors } from '../lib/hooks'
 import { navigate } from '../lib/router'
 import type { Kind, Project } from '../lib/types'
 import { LeadFrame } from '../lead/ProjectHeader'
@@ -80,7 +80,6 @@ function ProjectForm({ project }: { project?: Project }) {
   const [form, setForm] = useState<FormState>(project ? fromProject(project) : EMPTY)
   const [errors, setErrors] = useState<FieldError[]>([])
   const [busy, setBusy] = useState(false)
-  useEffect(() => setForm(project ? fromProject(project) : EMPTY), [project])
   const set = <K extends keyof FormState>(key: K, value: FormState[K]) => setForm((f) => ({ ...f, [key]: value }))
 
   async function save(event: FormEvent) {
@@ -97,7 +96,7 @@ function ProjectForm({ project }: { project?: Project }) {
         navigate(`/projects/${data.id}/members`)
       }
     } catch (err) {
-      setErrors(err instanceof ApiError ? err.errors : [{ message: errorText(err) }])
+      setErrors(toErrors(err))
     } finally {
       setBusy(false)
     }

@@ -1,8 +1,8 @@
 import { useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
-import { api, ApiError, rows, type FieldError } from '../lib/api'
+import { api, rows, type FieldError } from '../lib/api'
 import { useSession } from '../lib/auth'
-import { errorText, pushNotice, useFetch } from '../lib/hooks'
+import { errorText, pushNotice, toErrors, useFetch } from '../lib/hooks'
 
 interface User {
   id: number
@@ -31,7 +31,7 @@ export function UsersPage() {
       setForm({ username: '', password: '', email: '', is_staff: false })
       reload()
     } catch (err) {
-      setErrors(err instanceof ApiError ? err.errors : [{ message: errorText(err) }])
+      setErrors(toErrors(err))
     }
   }
 

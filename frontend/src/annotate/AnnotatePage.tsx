@@ -3,7 +3,7 @@ import { Markdown } from '../components/Markdown'
 import { ProgressBar, Timer } from '../components/ui'
 import { ApiError, NetworkError, request, uuid4, type FieldError } from '../lib/api'
 import { useSession } from '../lib/auth'
-import { errorText, isTypingTarget, pushNotice, useKeydown, useProject } from '../lib/hooks'
+import { errorText, isPlainKey, pushNotice, useKeydown, useProject } from '../lib/hooks'
 import { Link } from '../lib/router'
 import type { NextAssignment, Project } from '../lib/types'
 import { DemonstrationTask } from './DemonstrationTask'
@@ -134,7 +134,7 @@ function AnnotationSession({ project }: { project: Project }) {
       event.target.blur() // so S and G work again without reaching for the mouse
       return
     }
-    if (isTypingTarget(event.target) || event.ctrlKey || event.metaKey || event.altKey) return
+    if (!isPlainKey(event)) return
     if (event.key === 'g' || event.key === 'G') setGuidelinesOpen((v) => !v)
     else if ((event.key === 's' || event.key === 'S') && phase === 'ready') {
       event.preventDefault()

@@ -1,7 +1,7 @@
 import { useState } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { Markdown } from '../components/Markdown'
-import { isTypingTarget, useKeydown } from '../lib/hooks'
+import { isPlainKey, useKeydown } from '../lib/hooks'
 import { Conversation } from './Conversation'
 import { pointForKey, pointToChoice, labelFor, type ScalePoint } from './scale'
 import { ScaleBar } from './ScaleBar'
@@ -36,7 +36,7 @@ export function PairwiseTask({ project, assignment, onSubmit, active, errors }: 
       submit()
       return
     }
-    if (isTypingTarget(event.target) || event.ctrlKey || event.metaKey || event.altKey) return
+    if (!isPlainKey(event)) return
     const chosen = pointForKey(event.key, project.allow_tie)
     if (chosen !== null) {
       setPoint(chosen)

@@ -1,7 +1,7 @@
 import { useState, type DragEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { Markdown } from '../components/Markdown'
-import { isTypingTarget, useKeydown } from '../lib/hooks'
+import { isPlainKey, useKeydown } from '../lib/hooks'
 import { Conversation } from './Conversation'
 import { moveBy, moveTo, rankingKey, type RankingState } from './ranking'
 import { enterSubmits, type TaskProps } from './taskTypes'
@@ -18,7 +18,7 @@ export function RankingTask({ assignment, onSubmit, active, errors }: TaskProps)
   const submit = () => onSubmit({ ranking: state.order })
 
   useKeydown((event) => {
-    if (isTypingTarget(event.target) || event.ctrlKey || event.metaKey || event.altKey) return
+    if (!isPlainKey(event)) return
     if (event.key === 'Enter') {
       if (!enterSubmits(event.target)) return
       event.preventDefault()

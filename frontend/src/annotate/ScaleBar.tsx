@@ -7,11 +7,10 @@ interface Props {
   label: string
   compact?: boolean
   showKeys?: boolean
-  disabled?: boolean
 }
 
 /** The 7-point (6 without tie) preference scale, A on the left. */
-export function ScaleBar({ value, onChange, allowTie, label, compact, showKeys, disabled }: Props) {
+export function ScaleBar({ value, onChange, allowTie, label, compact, showKeys }: Props) {
   return (
     <div className={compact ? 'scale scale-compact' : 'scale'} role="radiogroup" aria-label={label}>
       <span className="scale-end scale-end-a">A</span>
@@ -29,7 +28,6 @@ export function ScaleBar({ value, onChange, allowTie, label, compact, showKeys, 
             className={`scale-btn scale-${side}${checked ? ' selected' : ''}`}
             data-enter-submits=""
             data-point={option.point}
-            disabled={disabled}
             onClick={() => onChange(option.point)}
           >
             {showKeys && <kbd>{option.point}</kbd>}

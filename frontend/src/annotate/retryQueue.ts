@@ -111,10 +111,6 @@ export class RetryQueue {
     return this.state
   }
 
-  pendingActions(): readonly PendingAction[] {
-    return this.items
-  }
-
   subscribe(listener: (state: QueueState) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)

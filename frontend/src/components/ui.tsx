@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react'
+import { useEffect, useState } from 'react'
 import { Link } from '../lib/router'
 
 export function ProgressBar({ value, max, label }: { value: number; max: number; label?: string }) {
@@ -36,10 +36,6 @@ export function formatDuration(ms: number): string {
   const m = Math.floor(total / 60)
   const s = total % 60
   return `${m}:${String(s).padStart(2, '0')}`
-}
-
-export function Kbd({ children }: { children: ReactNode }) {
-  return <kbd>{children}</kbd>
 }
 
 export interface Tab {
@@ -112,6 +108,12 @@ export function Hash({ value, chars = 12, label = 'sha256' }: { value: string; c
 }
 
 /** Bytes in binary units, one decimal from KiB up. */
+/** An agreement figure to two decimals; "—" when there is none. */
+export function formatFigure(value: number | null | undefined): string {
+  if (value == null || Number.isNaN(value)) return '—'
+  return value.toFixed(2)
+}
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`
   const units = ['KiB', 'MiB', 'GiB', 'TiB']

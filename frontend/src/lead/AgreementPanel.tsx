@@ -2,7 +2,8 @@
 // pending and marks a stale report "refreshing", so the panel polls until it is ready. A 404 (no
 // agreement API on this server) shows nothing, and each block renders only when its fields are present.
 import { useEffect, useState } from 'react'
-import { ApiError, request } from '../lib/api'
+import { formatFigure } from '../components/ui'
+import { api, ApiError } from '../lib/api'
 import { errorText } from '../lib/hooks'
 import { Link } from '../lib/router'
 import type { Agreement } from '../lib/types'
@@ -32,9 +33,8 @@ function useAgreement(path: string): { report?: Report; error?: unknown } {
     let timer: ReturnType<typeof setTimeout> | undefined
     const load = async (attempt: number) => {
       try {
-        const response = await request<Report>('GET', path)
+        const report = await api.get<Report>(path)
         if (!live) return
-        const report = response.status === 202 ? { ...response.data, status: 'pending' as const } : response.data
         setState({ report })
         if (report.status && report.status !== 'ready') timer = setTimeout(() => load(attempt + 1), Math.min(10_000, 1500 * 1.5 ** attempt))
       } catch (error) {
@@ -151,11 +151,6 @@ function Headlines({ data }: { data: Report }) {
       })}
     </div>
   )
-}
-
-export function formatFigure(value: number | null | undefined): string {
-  if (value == null || Number.isNaN(value)) return '—'
-  return value.toFixed(2)
 }
 
 function annotatorName(a: unknown): string {

@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { api, ApiError, type FieldError } from '../lib/api'
-import { errorText, pushNotice, useFetch } from '../lib/hooks'
+import { errorText, pushNotice, toErrors, useFetch } from '../lib/hooks'
 import { Link } from '../lib/router'
 import type { CurationPreview, CurationRules, Kind, Project } from '../lib/types'
 import { errorsByField, formToRules, NUMBER_RULES, RULE_LABELS, rulesToForm, sameRules, waterfall, type NumberRule, type RulesForm, type WaterfallRow } from './curationRules'
@@ -85,7 +85,7 @@ export function CurationEditor({ project, saved }: { project: Project; saved: Pa
       setForm(next)
       pushNotice('ok', 'Curation rules saved. New snapshots use them.')
     } catch (err) {
-      setSaveErrors(err instanceof ApiError ? err.errors : [{ message: errorText(err) }])
+      setSaveErrors(toErrors(err))
     } finally {
       setBusy(false)
     }

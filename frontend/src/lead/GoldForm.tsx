@@ -3,8 +3,8 @@ import { FieldErrors } from '../components/Banners'
 import { ScaleBar } from '../annotate/ScaleBar'
 import { pointToChoice, type ScalePoint } from '../annotate/scale'
 import { moveBy } from '../annotate/ranking'
-import { api, ApiError, type FieldError } from '../lib/api'
-import { errorText, pushNotice } from '../lib/hooks'
+import { api, type FieldError } from '../lib/api'
+import { pushNotice, toErrors } from '../lib/hooks'
 import type { Project } from '../lib/types'
 import { letter, type LeadItem } from './answers'
 
@@ -35,7 +35,7 @@ export function GoldForm({ project, item, onSaved }: { project: Project; item: L
       pushNotice('ok', isGold ? `Item #${item.id} is now gold.` : `Item #${item.id} is no longer gold.`)
       onSaved()
     } catch (err) {
-      setErrors(err instanceof ApiError ? err.errors : [{ message: errorText(err) }])
+      setErrors(toErrors(err))
     } finally {
       setBusy(false)
     }

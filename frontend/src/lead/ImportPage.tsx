@@ -1,7 +1,7 @@
 import { useRef, useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
-import { ApiError, request, type FieldError } from '../lib/api'
-import { errorText } from '../lib/hooks'
+import { request, type FieldError } from '../lib/api'
+import { toErrors } from '../lib/hooks'
 import type { Project } from '../lib/types'
 import { LeadFrame } from './ProjectHeader'
 
@@ -36,7 +36,7 @@ function ImportForm({ project }: { project: Project }) {
       if (input.current) input.current.value = ''
       setFile(null)
     } catch (err) {
-      setErrors(err instanceof ApiError ? err.errors : [{ message: errorText(err) }])
+      setErrors(toErrors(err))
     } finally {
       setBusy(false)
     }

@@ -1,7 +1,7 @@
+import { formatFigure } from '../components/ui'
 import { rows } from '../lib/api'
 import { errorText, useFetch } from '../lib/hooks'
 import { Link, navigate, useLocation } from '../lib/router'
-import { formatFigure } from './AgreementPanel'
 import { firstPrompt, type LeadItem } from './answers'
 import { LeadFrame } from './ProjectHeader'
 

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
-import { api, ApiError, rows, type FieldError } from '../lib/api'
-import { errorText, useFetch } from '../lib/hooks'
+import { api, rows, type FieldError } from '../lib/api'
+import { errorText, toErrors, useFetch } from '../lib/hooks'
 import type { Project, Role } from '../lib/types'
 import { LeadFrame } from './ProjectHeader'
 
@@ -32,7 +32,7 @@ function Members({ project }: { project: Project }) {
       setRole('annotator') // a lead is the exception: never carry the choice over by accident
       reload()
     } catch (err) {
-      setErrors(err instanceof ApiError ? err.errors : [{ message: errorText(err) }])
+      setErrors(toErrors(err))
     }
   }
 
@@ -42,7 +42,7 @@ function Members({ project }: { project: Project }) {
       await api.delete(`${path}${encodeURIComponent(name)}/`)
       reload()
     } catch (err) {
-      setErrors(err instanceof ApiError ? err.errors : [{ message: errorText(err) }])
+      setErrors(toErrors(err))
     }
   }
 

@@ -3,8 +3,8 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { formatBytes, Hash } from '../components/ui'
-import { api, ApiError, type FieldError } from '../lib/api'
-import { errorText, pushNotice, useFetch } from '../lib/hooks'
+import { api, type FieldError } from '../lib/api'
+import { errorText, pushNotice, toErrors, useFetch } from '../lib/hooks'
 import { Link } from '../lib/router'
 import type { CurationRules, Kind, Project, Snapshot, SnapshotCounts } from '../lib/types'
 import { describeRules } from './curationRules'
@@ -108,7 +108,7 @@ function NewSnapshot({ project, rules, rulesError, onCreated }: { project: Proje
       onCreated(data)
       pushNotice('info', `Snapshot #${data.id} requested; a worker is building it.`)
     } catch (err) {
-      setErrors(err instanceof ApiError ? err.errors : [{ message: errorText(err) }])
+      setErrors(toErrors(err))
     } finally {
       setBusy(false)
     }

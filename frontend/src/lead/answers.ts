@@ -53,9 +53,3 @@ export function describeAnswer(answer: Row, responseIds: number[]): string {
   if (answer.both_bad) parts.push('both bad')
   return parts.join(' · ')
 }
-
-/** How the two responses were laid out for this annotator, when it differs from the stored order. */
-export function shownSwapped(answer: Row, responseIds: number[]): boolean {
-  const shown = answer.shown_order
-  return Array.isArray(shown) && shown.length > 0 && shown[0] !== responseIds[0]
-}

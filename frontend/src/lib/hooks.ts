@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react'
-import { api, ApiError, rows } from './api'
+import { api, ApiError, type FieldError } from './api'
 import type { Project } from './types'
 
 export interface FetchState<T> {
@@ -29,34 +29,8 @@ export function useFetch<T>(path: string | null): FetchState<T> {
   return { data: state.data, error: state.error, loading: state.loading, reload }
 }
 
-/** A project by id: the detail route if the API has one, else the caller's project list. */
-export function useProject(id: number): FetchState<Project> {
-  const [state, setState] = useState<{ data?: Project; error?: unknown; loading: boolean }>({ loading: true })
-  const [tick, setTick] = useState(0)
-  useEffect(() => {
-    let live = true
-    loadProject(id).then(
-      (data) => live && setState({ data, loading: false }),
-      (error: unknown) => live && setState({ error, loading: false }),
-    )
-    return () => {
-      live = false
-    }
-  }, [id, tick])
-  const reload = useCallback(() => setTick((t) => t + 1), [])
-  return { data: state.data, error: state.error, loading: state.loading, reload }
-}
-
-export async function loadProject(id: number): Promise<Project> {
-  try {
-    return await api.get<Project>(`/api/projects/${id}/`)
-  } catch (err) {
-    if (!(err instanceof ApiError) || (err.status !== 404 && err.status !== 405)) throw err
-  }
-  const found = rows(await api.get<Project[] | { results: Project[] }>('/api/projects/')).find((p) => p.id === id)
-  if (!found) throw new ApiError(404, { detail: 'Project not found.' })
-  return found
-}
+/** A project by id. */
+export const useProject = (id: number) => useFetch<Project>(`/api/projects/${id}/`)
 
 export function isTypingTarget(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false
@@ -66,6 +40,11 @@ export function isTypingTarget(target: EventTarget | null): boolean {
     return !['checkbox', 'radio', 'button', 'submit', 'reset', 'range', 'color', 'file'].includes(target.type)
   }
   return false
+}
+
+/** A key press meant for the page's shortcuts: not typed into a field, no Ctrl/Meta/Alt held. */
+export function isPlainKey(event: KeyboardEvent): boolean {
+  return !(isTypingTarget(event.target) || event.ctrlKey || event.metaKey || event.altKey)
 }
 
 /** Window keydown listener that always sees the latest handler. */
@@ -119,4 +98,9 @@ export function useNotices(): Notice[] {
 export function errorText(error: unknown): string {
   if (error instanceof Error) return error.message
   return String(error)
+}
+
+/** The field errors to show for a failed request: the server's, or one line for anything else. */
+export function toErrors(err: unknown): FieldError[] {
+  return err instanceof ApiError ? err.errors : [{ message: errorText(err) }]
 }

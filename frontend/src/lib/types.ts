@@ -48,8 +48,6 @@ export interface NextAssignment {
 
 export type PairwiseChoice = { chosen: number; strength: 1 | 2 | 3 } | { tie: true }
 
-export type AnswerPayload = Record<string, unknown>
-
 export interface Progress {
   items: { total: number; open: number; in_progress: number; complete: number }
   annotations: number
