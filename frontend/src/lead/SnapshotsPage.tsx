@@ -19,14 +19,11 @@ export function Snapshots({ project }: { project: Project }) {
   const listPath = `/api/projects/${project.id}/snapshots/`
   const listed = useFetch<Snapshot[]>(listPath)
   const saved = useFetch<{ rules: Partial<CurationRules> }>(`/api/projects/${project.id}/curation/`)
-  const [snapshots, setSnapshots] = useState<Snapshot[] | undefined>()
+  // Snapshots created or polled on this screen: at least as fresh as the list, so they win over its entries.
+  const [local, setLocal] = useState<Snapshot[]>([])
   const [opened, setOpened] = useState<Set<number>>(new Set())
-  useEffect(() => {
-    // Entries already here (created or polled on this screen) are at least as fresh as the list.
-    if (listed.data) setSnapshots((current) => newestFirst([...(current ?? []), ...listed.data!]))
-  }, [listed.data])
-
-  const upsert = (snapshot: Snapshot) => setSnapshots((list) => newestFirst([snapshot, ...(list ?? [])]))
+  const snapshots = listed.data ? newestFirst([...local, ...listed.data]) : local.length ? local : undefined
+  const upsert = (snapshot: Snapshot) => setLocal((list) => newestFirst([snapshot, ...list]))
 
   return (
     <>
