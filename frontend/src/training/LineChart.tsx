@@ -1,0 +1,104 @@
+// uPlot in React: the plot is built once per set of series and given new data as it arrives, so a
+// live chart of thousands of points redraws without rebuilding. Drag to zoom (uPlot's default),
+// double-click to see everything again; while zoomed in, new points do not reset the view.
+import { useEffect, useId, useRef } from 'react'
+import uPlot from 'uplot'
+import 'uplot/dist/uPlot.min.css'
+import { formatTick } from './format'
+
+export interface ChartSeries {
+  label: string
+  color?: string
+}
+
+// Distinct on white and for the common colour-vision deficiencies (Okabe–Ito, darkened a little).
+export const PALETTE = ['#2f55d4', '#c2570c', '#137a4b', '#b3125b', '#6a3fc0', '#8a6100', '#0e7490', '#5b6474']
+
+interface Props {
+  title: string
+  /** [x values, then one column per series]; null where a series has no point. */
+  data: (number | null)[][]
+  series: ChartSeries[]
+  /** Read by screen readers in place of the canvas. */
+  summary: string
+  height?: number
+  xLabel?: string
+  /** Charts with the same key move their cursors together. */
+  syncKey?: string
+}
+
+export function LineChart({ title, data, series, summary, height = 180, xLabel = 'step', syncKey }: Props) {
+  const captionId = useId()
+  const box = useRef<HTMLDivElement>(null)
+  const plot = useRef<uPlot | null>(null)
+  const latest = useRef(data)
+  latest.current = data
+  const zoomed = useRef(false)
+  const shape = JSON.stringify([series, height, xLabel, syncKey])
+
+  useEffect(() => {
+    const el = box.current
+    if (!el) return
+    const opts: uPlot.Options = {
+      width: el.clientWidth || 320,
+      height,
+      legend: { show: true, live: true },
+      cursor: syncKey ? { sync: { key: syncKey } } : {},
+      scales: { x: { time: false } },
+      axes: [
+        { label: xLabel, stroke: '#677084', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' } },
+        { stroke: '#677084', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, size: 56, values: (_u, splits) => splits.map(formatTick) },
+      ],
+      series: [
+        { label: xLabel },
+        ...series.map((s, i) => ({
+          label: s.label,
+          stroke: s.color ?? PALETTE[i % PALETTE.length],
+          width: 1.5,
+          spanGaps: true,
+          points: { show: (u: uPlot) => (u.data[0]?.length ?? 0) < 60 },
+          value: (_u: uPlot, v: number | null) => (v === null ? '—' : formatTick(v)),
+        })),
+      ],
+      hooks: {
+        setScale: [
+          (u, key) => {
+            if (key !== 'x') return
+            const xs = u.data[0]
+            if (!xs?.length) return
+            const { min, max } = u.scales.x
+            zoomed.current = (min ?? -Infinity) > xs[0] || (max ?? Infinity) < xs[xs.length - 1]
+          },
+        ],
+      },
+    }
+    zoomed.current = false
+    const u = new uPlot(opts, latest.current as uPlot.AlignedData, el)
+    plot.current = u
+    const resize = typeof ResizeObserver === 'undefined'
+      ? null
+      : new ResizeObserver(() => {
+          const width = el.clientWidth
+          if (width > 0 && width !== u.width) u.setSize({ width, height })
+        })
+    resize?.observe(el)
+    return () => {
+      resize?.disconnect()
+      u.destroy()
+      plot.current = null
+    }
+    // `shape` stands for series, height, xLabel and syncKey: rebuild only when one of them changes.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [shape])
+
+  useEffect(() => {
+    plot.current?.setData(data as uPlot.AlignedData, !zoomed.current)
+  }, [data])
+
+  return (
+    <figure className="metric-chart" aria-labelledby={captionId}>
+      <figcaption id={captionId}>{title}</figcaption>
+      <div ref={box} className="metric-chart-plot" role="img" aria-label={summary} />
+    </figure>
+  )
+}

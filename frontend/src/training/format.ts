@@ -1,0 +1,47 @@
+// Figures as the training screens write them.
+
+/** "45 s", "3 min", "2 h 05 min"; "—" when unknown. */
+export function formatEta(seconds: number | null | undefined): string {
+  if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return '—'
+  if (seconds < 60) return `${Math.ceil(seconds)} s`
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`
+  const h = Math.floor(seconds / 3600)
+  return `${h} h ${String(Math.round((seconds % 3600) / 60)).padStart(2, '0')} min`
+}
+
+/** 124439808 → "124M", 1.1e9 → "1.1B". */
+export function formatParams(n: number | null | undefined): string {
+  if (n == null) return '—'
+  if (n >= 1e9) return `${Number((n / 1e9).toPrecision(2))}B`
+  if (n >= 1e6) return `${Number((n / 1e6).toPrecision(3))}M`
+  if (n >= 1e3) return `${Number((n / 1e3).toPrecision(3))}K`
+  return String(n)
+}
+
+export function formatTime(iso: string | null | undefined): string {
+  return iso ? new Date(iso).toLocaleString() : '—'
+}
+
+/** A metric or config value: numbers short, the rest as JSON. */
+export function formatValue(v: unknown): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : formatTick(v)
+  if (v === null || v === undefined) return '—'
+  if (typeof v === 'string') return v
+  return JSON.stringify(v)
+}
+
+/** Seconds between two instants as "12.3 s" or "4 min"; the end defaults to now. */
+export function elapsed(from: string | null, to: string | null): string {
+  if (!from) return '—'
+  const ms = (to ? new Date(to).getTime() : Date.now()) - new Date(from).getTime()
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : formatEta(ms / 1000)
+}
+
+/** Tick labels that stay short for learning rates (5e-5) and losses alike. */
+export function formatTick(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return ''
+  if (v === 0) return '0'
+  const abs = Math.abs(v)
+  if (abs >= 1e5 || abs < 1e-3) return v.toExponential(1).replace('.0e', 'e')
+  return String(Number(v.toPrecision(4)))
+}
