@@ -13,6 +13,10 @@ import { ItemsPage } from './lead/ItemsPage'
 import { MembersPage } from './lead/MembersPage'
 import { SnapshotsPage } from './lead/SnapshotsPage'
 import { ProjectsPage } from './ProjectsPage'
+import { JobPage } from './training/JobPage'
+import { JobsPage } from './training/JobsPage'
+import { ModelsPage, ProjectModelsPage } from './training/ModelsPage'
+import { NewJobPage } from './training/NewJobPage'
 import { api, ApiError } from './lib/api'
 import { SessionContext, type Session } from './lib/auth'
 import { Link, matchPath, navigate, useLocation } from './lib/router'
@@ -120,6 +124,12 @@ function Shell({ session }: { session: Session }) {
               <NavLink href="/manage/projects/new" pathname={pathname}>
                 New project
               </NavLink>
+              <NavLink href="/training" pathname={pathname}>
+                Training
+              </NavLink>
+              <NavLink href="/models" pathname={pathname}>
+                Models
+              </NavLink>
             </>
           )}
         </nav>
@@ -160,10 +170,15 @@ const ROUTES: [string, (p: Record<string, string>) => ReactNode][] = [
   ['/projects/:id/curation', (p) => <CurationPage key={p.id} projectId={Number(p.id)} />],
   ['/projects/:id/snapshots', (p) => <SnapshotsPage key={p.id} projectId={Number(p.id)} />],
   ['/projects/:id/import', (p) => <ImportPage projectId={Number(p.id)} />],
+  ['/projects/:id/models', (p) => <ProjectModelsPage key={p.id} projectId={Number(p.id)} />],
   ['/projects/:id/members', (p) => <MembersPage projectId={Number(p.id)} />],
   ['/projects/:id/settings', (p) => <ProjectFormPage key={p.id} projectId={Number(p.id)} />],
   ['/manage/users', () => <UsersPage />],
   ['/manage/projects/new', () => <ProjectFormPage key="new" />],
+  ['/training', () => <JobsPage />],
+  ['/training/new', () => <NewJobPage />],
+  ['/training/:id', (p) => <JobPage key={p.id} jobId={Number(p.id)} />],
+  ['/models', () => <ModelsPage />],
 ]
 
 function Routes({ pathname }: { pathname: string }) {

@@ -1,0 +1,208 @@
+// Launch a training job: a kind, a ready snapshot holding rows of the kind's format, models that fit
+// the kind, and the kind's settings from its JSON schema. The server's `{"errors": [{"field"}]}` go
+// under the control they name.
+import { useId, useMemo, useState, type FormEvent, type ReactNode } from 'react'
+import { FieldErrors } from '../components/Banners'
+import type { FieldError } from '../lib/api'
+import { useSession } from '../lib/auth'
+import { errorText, toErrors } from '../lib/hooks'
+import { Link, navigate, useLocation } from '../lib/router'
+import { baseModelsForKind, formatRows, rewardModels, snapshotsForKind, totalRows } from './filters'
+import { formatParams } from './format'
+import { useAllSnapshots, useCreateJob, useKinds, useModels, type SnapshotWithProject } from './queries'
+import { SchemaForm } from './SchemaForm'
+import { initialValues, messagesFor, schemaFields, toConfig, type FormValue, type FormValues } from './schemaForm'
+import type { TrainedModel, TrainingKind } from './types'
+
+const PICKERS = ['kind', 'snapshot', 'base_model', 'reference_model', 'reward_model'] as const
+
+export function NewJobPage() {
+  const { me } = useSession()
+  if (!me.is_staff) {
+    return (
+      <div className="page">
+        <h1>New training job</h1>
+        <p>Only admins start training jobs. <Link href="/training">Back to the jobs</Link>.</p>
+      </div>
+    )
+  }
+  return <NewJob />
+}
+
+function NewJob() {
+  const { search } = useLocation()
+  const kinds = useKinds()
+  const snapshots = useAllSnapshots()
+  const models = useModels()
+  const create = useCreateJob()
+  const [kindName, setKindName] = useState(search.get('kind') ?? '')
+  const [snapshotId, setSnapshotId] = useState(search.get('snapshot') ?? '')
+  const [baseModel, setBaseModel] = useState('')
+  const [referenceModel, setReferenceModel] = useState('')
+  const [rewardModel, setRewardModel] = useState('')
+  // Edits are kept per kind, so looking at another kind and back loses nothing.
+  const [edits, setEdits] = useState<Record<string, FormValues>>({})
+  const [errors, setErrors] = useState<FieldError[]>([])
+
+  const kind = kinds.data?.find((k) => k.kind === kindName) ?? kinds.data?.[0]
+  const fields = useMemo(() => schemaFields(kind?.schema), [kind])
+  const values = kind ? { ...initialValues(fields), ...edits[kind.kind] } : {}
+  const usable = kind && snapshots.data ? snapshotsForKind(snapshots.data, kind) : []
+  const bases = kind && models.data ? baseModelsForKind(models.data, kind) : []
+  const rewards = models.data ? rewardModels(models.data) : []
+  // A choice that the new kind no longer offers is dropped rather than sent.
+  const snapshot = usable.find((s) => String(s.id) === snapshotId)
+  const base = bases.find((m) => String(m.id) === baseModel)
+  const reference = bases.find((m) => String(m.id) === referenceModel)
+  const reward = rewards.find((m) => String(m.id) === rewardModel)
+
+  const fieldError = (name: string) => messagesFor(errors, name)
+  const known = new Set<string>([...PICKERS, ...fields.map((f) => `config.${f.name}`)])
+  const general = errors.filter((e) => !e.field || !known.has(e.field))
+  const clear = () => setErrors([])
+  const setValue = (name: string, value: FormValue) => {
+    if (!kind) return
+    clear()
+    setEdits((all) => ({ ...all, [kind.kind]: { ...all[kind.kind], [name]: value } }))
+  }
+
+  async function submit(event: FormEvent) {
+    event.preventDefault()
+    if (!kind) return
+    const { config, errors: invalid } = toConfig(fields, values)
+    if (!snapshot) invalid.push({ field: 'snapshot', message: 'Choose a snapshot.' })
+    if (!base) invalid.push({ field: 'base_model', message: 'Choose the model to start from.' })
+    if (kind.reward_model && !reward) invalid.push({ field: 'reward_model', message: 'Choose a reward model.' })
+    setErrors(invalid)
+    if (invalid.length) return
+    const body: Record<string, unknown> = { kind: kind.kind, snapshot: snapshot!.id, base_model: base!.id, config }
+    if (kind.reference_model && reference) body.reference_model = reference.id
+    if (kind.reward_model) body.reward_model = reward?.id ?? null
+    try {
+      const job = await create.mutateAsync(body)
+      navigate(`/training/${job.id}`)
+    } catch (err) {
+      setErrors(toErrors(err))
+    }
+  }
+
+  const loadError = kinds.error ?? snapshots.error ?? models.error
+  return (
+    <div className="page page-wide">
+      <div className="page-head">
+        <div>
+          <h1>New training job</h1>
+          <p className="muted small">
+            <Link href="/training">← All jobs</Link>
+          </p>
+        </div>
+      </div>
+      {loadError != null && <p className="form-error">Could not load what the form needs: {errorText(loadError)}</p>}
+      {kinds.isPending && <p className="muted">Loading…</p>}
+      {kinds.data?.length === 0 && <div className="empty">The server cannot run any kind of training job.</div>}
+      {kind && (
+        <form className="new-job" onSubmit={submit} noValidate aria-label="New training job">
+          <section className="card" aria-labelledby="what-to-train">
+            <h2 id="what-to-train">What to train</h2>
+            <div className="new-job-grid">
+              <Picker label="Kind" name="kind" value={kind.kind} error={fieldError('kind')} onChange={(v) => (clear(), setKindName(v))}>
+                {kinds.data!.map((k) => (
+                  <option key={k.kind} value={k.kind}>
+                    {k.label}
+                  </option>
+                ))}
+              </Picker>
+              <p className="small muted new-job-kind" data-testid="kind-description">
+                {kind.description} <span>Reads the snapshot’s <code>{kind.snapshot_format}</code> rows.</span>
+              </p>
+              <SnapshotPicker kind={kind} snapshots={usable} loading={snapshots.isPending} value={snapshot ? String(snapshot.id) : ''} error={fieldError('snapshot')} onChange={(v) => (clear(), setSnapshotId(v))} />
+              <ModelPicker label="Base model" name="base_model" models={bases} loading={models.isPending} value={base ? String(base.id) : ''} error={fieldError('base_model')} onChange={(v) => (clear(), setBaseModel(v))} empty="Choose a model" hint={`${kind.base_model_kinds.join(', ')} models, ${kind.base_model_tasks.join(' or ')}`} />
+              {kind.reference_model && (
+                <ModelPicker label="Reference model" name="reference_model" models={bases} loading={models.isPending} value={reference ? String(reference.id) : ''} error={fieldError('reference_model')} onChange={(v) => (clear(), setReferenceModel(v))} empty="Same as the base model" />
+              )}
+              {kind.reward_model && (
+                <ModelPicker label="Reward model" name="reward_model" models={rewards} loading={models.isPending} value={reward ? String(reward.id) : ''} error={fieldError('reward_model')} onChange={(v) => (clear(), setRewardModel(v))} empty="Choose a reward model" hint="reward models with a classification head" />
+              )}
+            </div>
+          </section>
+          <section className="card" aria-labelledby="job-settings">
+            <div className="row-between">
+              <h2 id="job-settings">Settings</h2>
+              <button type="button" className="btn btn-sm" onClick={() => (clear(), setEdits((all) => ({ ...all, [kind.kind]: {} })))} disabled={!edits[kind.kind] || Object.keys(edits[kind.kind]).length === 0}>
+                Reset to defaults
+              </button>
+            </div>
+            <p className="small muted">Prefilled with the defaults; only the values you change are sent.</p>
+            <SchemaForm fields={fields} values={values} onChange={setValue} errors={errors} disabled={create.isPending} />
+          </section>
+          <FieldErrors errors={general} />
+          <div className="card-actions">
+            <button type="submit" className="btn btn-primary" disabled={create.isPending}>
+              {create.isPending ? 'Starting…' : 'Start training'}
+            </button>
+            <Link href="/training" className="btn">
+              Cancel
+            </Link>
+          </div>
+        </form>
+      )}
+    </div>
+  )
+}
+
+function Picker({ label, name, value, error, hint, onChange, children }: { label: string; name: string; value: string; error: string; hint?: string; onChange: (v: string) => void; children: ReactNode }) {
+  const id = useId()
+  const describedBy = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(' ')
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} name={name} value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={error ? true : undefined} aria-describedby={describedBy || undefined}>
+        {children}
+      </select>
+      {hint && (
+        <span id={`${id}-hint`} className="small muted schema-help">
+          {hint}
+        </span>
+      )}
+      {error && (
+        <span id={`${id}-error`} className="field-error">
+          {error}
+        </span>
+      )}
+    </div>
+  )
+}
+
+export function snapshotLabel(s: SnapshotWithProject, format: string): string {
+  const bySplit = formatRows(s, format)
+  const splits = Object.entries(bySplit).map(([split, n]) => `${split} ${n}`).join(', ')
+  return `#${s.id} · ${s.projectName} · ${totalRows(bySplit)} ${format} rows (${splits})${s.fingerprint ? ` · ${s.fingerprint.slice(0, 8)}` : ''}`
+}
+
+function SnapshotPicker({ kind, snapshots, loading, value, error, onChange }: { kind: TrainingKind; snapshots: SnapshotWithProject[]; loading: boolean; value: string; error: string; onChange: (v: string) => void }) {
+  const hint = loading ? 'loading the snapshots…' : snapshots.length === 0 ? `No ready snapshot has ${kind.snapshot_format} rows: build one on a project’s Snapshots tab.` : `ready snapshots with ${kind.snapshot_format} rows`
+  return (
+    <Picker label="Snapshot" name="snapshot" value={value} error={error} hint={hint} onChange={onChange}>
+      <option value="">Choose a snapshot</option>
+      {snapshots.map((s) => (
+        <option key={s.id} value={s.id}>
+          {snapshotLabel(s, kind.snapshot_format)}
+        </option>
+      ))}
+    </Picker>
+  )
+}
+
+function ModelPicker({ label, name, models, loading, value, error, empty, hint, onChange }: { label: string; name: string; models: TrainedModel[]; loading: boolean; value: string; error: string; empty: string; hint?: string; onChange: (v: string) => void }) {
+  const shown = loading ? 'loading the models…' : models.length === 0 ? `No registered model fits${hint ? ` (${hint})` : ''}.` : hint
+  return (
+    <Picker label={label} name={name} value={value} error={error} hint={shown} onChange={onChange}>
+      <option value="">{empty}</option>
+      {models.map((m) => (
+        <option key={m.id} value={m.id}>
+          {m.name} · {m.kind} · {m.architecture || m.task} · {formatParams(m.parameter_count)}
+        </option>
+      ))}
+    </Picker>
+  )
+}

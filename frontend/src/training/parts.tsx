@@ -1,0 +1,171 @@
+// Pieces the training screens share: a job's status and progress, the jobs table, the models table.
+import { Hash, ProgressBar } from '../components/ui'
+import { Link } from '../lib/router'
+import { formatEta, formatParams, formatTime } from './format'
+import type { Job, JobProgress, JobStatus, TrainedModel } from './types'
+
+export function StatusTag({ status }: { status: JobStatus | string }) {
+  return (
+    <span className={`tag tag-job-${status}`} data-testid="job-status">
+      {status}
+    </span>
+  )
+}
+
+export function progressText(progress: JobProgress | null): string {
+  if (!progress) return '—'
+  return progress.max_steps && progress.max_steps > 0 ? `${progress.step} / ${progress.max_steps}` : `step ${progress.step}`
+}
+
+export function JobProgressBar({ job }: { job: Pick<Job, 'id' | 'progress' | 'status'> }) {
+  const p = job.progress
+  const max = p?.max_steps && p.max_steps > 0 ? p.max_steps : 0
+  const step = job.status === 'succeeded' && max ? max : (p?.step ?? 0)
+  return (
+    <div className="job-progress">
+      <ProgressBar value={step} max={max} label={`Job ${job.id} progress`} />
+      <span className="small muted">{progressText(p)}</span>
+    </div>
+  )
+}
+
+export function ModelName({ model, link }: { model: { id: number; name: string } | null; link: boolean }) {
+  if (!model) return <span className="muted">—</span>
+  return link ? <Link href={`/models?model=${model.id}`}>{model.name}</Link> : <span>{model.name}</span>
+}
+
+export function JobsTable({ jobs, staff, selected, onToggle }: { jobs: Job[]; staff: boolean; selected?: Set<number>; onToggle?: (id: number) => void }) {
+  return (
+    <div className="table-wrap">
+      <table className="table table-hover jobs-table" data-testid="jobs-table">
+        <thead>
+          <tr>
+            {onToggle && <th><span className="sr-only">Compare</span></th>}
+            <th>Job</th>
+            <th>Kind</th>
+            <th>Status</th>
+            <th>Snapshot · project</th>
+            <th>Base model</th>
+            <th>Progress</th>
+            <th className="num">ETA</th>
+            <th>Created</th>
+          </tr>
+        </thead>
+        <tbody>
+          {jobs.map((job) => (
+            <tr key={job.id} data-job={job.id} data-status={job.status}>
+              {onToggle && (
+                <td>
+                  <input type="checkbox" aria-label={`Compare job ${job.id}`} checked={selected?.has(job.id) ?? false} onChange={() => onToggle(job.id)} />
+                </td>
+              )}
+              <td>
+                <Link href={`/training/${job.id}`}>#{job.id}</Link>
+              </td>
+              <td>
+                <span className="tag">{job.kind}</span>
+              </td>
+              <td>
+                <StatusTag status={job.status} />
+                {job.attempts > 1 && <span className="small muted"> try {job.attempts}</span>}
+              </td>
+              <td>
+                <Link href={`/projects/${job.snapshot.project}/snapshots`}>#{job.snapshot.id} · {job.snapshot.project_name}</Link>
+              </td>
+              <td>
+                <ModelName model={job.base_model} link={staff} />
+              </td>
+              <td className="progress-cell">
+                <JobProgressBar job={job} />
+              </td>
+              <td className="num">{job.status === 'running' ? formatEta(job.progress?.eta_seconds) : '—'}</td>
+              <td className="small">
+                {formatTime(job.created_at)}
+                {job.created_by && <span className="muted"> · {job.created_by}</span>}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}
+
+/** job → snapshot → project, each a link where the viewer can follow it. */
+export function Lineage({ model }: { model: TrainedModel }) {
+  const l = model.lineage
+  if (!l || (!l.job && !l.snapshot && !l.project)) return <span className="muted">{model.source === 'trained' ? '—' : model.source}</span>
+  return (
+    <span className="lineage small">
+      {l.job && (
+        <Link href={`/training/${l.job.id}`}>
+          job #{l.job.id} ({l.job.kind}, {l.job.status})
+        </Link>
+      )}
+      {l.snapshot && (
+        <>
+          <span aria-hidden="true"> → </span>
+          {l.project ? <Link href={`/projects/${l.project.id}/snapshots`}>snapshot #{l.snapshot.id}</Link> : <span>snapshot #{l.snapshot.id}</span>}
+          {l.snapshot.fingerprint && (
+            <>
+              {' '}
+              <Hash value={l.snapshot.fingerprint} chars={8} label="fingerprint" />
+            </>
+          )}
+        </>
+      )}
+      {l.project && (
+        <>
+          <span aria-hidden="true"> → </span>
+          <Link href={`/projects/${l.project.id}`}>{l.project.name}</Link>
+        </>
+      )}
+    </span>
+  )
+}
+
+export function ModelsTable({ models, highlight, parents }: { models: TrainedModel[]; highlight?: number; parents?: Map<number, TrainedModel> }) {
+  return (
+    <div className="table-wrap">
+      <table className="table models-table" data-testid="models-table">
+        <thead>
+          <tr>
+            <th>Model</th>
+            <th>Kind</th>
+            <th>Task</th>
+            <th>Architecture</th>
+            <th className="num">Parameters</th>
+            <th>Source</th>
+            <th>Lineage</th>
+            <th>Created</th>
+          </tr>
+        </thead>
+        <tbody>
+          {models.map((m) => (
+            <tr key={m.id} id={`model-${m.id}`} data-model={m.id} className={highlight === m.id ? 'row-highlight' : undefined} aria-current={highlight === m.id ? 'true' : undefined}>
+              <td>
+                <strong>{m.name}</strong>
+                {m.parent !== null && (
+                  <div className="small muted">from {parents?.get(m.parent)?.name ?? `model #${m.parent}`}</div>
+                )}
+              </td>
+              <td>
+                <span className={`tag tag-model-${m.kind}`}>{m.kind}</span>
+              </td>
+              <td className="small">{m.task}</td>
+              <td className="small">{m.architecture || '—'}</td>
+              <td className="num" title={m.parameter_count == null ? undefined : `${m.parameter_count.toLocaleString()} parameters`}>
+                {formatParams(m.parameter_count)}
+              </td>
+              <td className="small">{m.source}</td>
+              <td>
+                <Lineage model={m} />
+              </td>
+              <td className="small">{formatTime(m.created_at)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}
