@@ -67,9 +67,16 @@ def my_progress_for_user(user, project_ids: list[int]) -> dict[int, dict]:
 
 
 def remaining_for_user(project: Project, user) -> int:
-    """Non-gold items that still need answers and that this user has not touched."""
+    """The items `next` still has for this user: those they have not touched that need answers, and, when the
+    project mixes gold in, every gold item they have not touched (each annotator gets each gold item once).
+
+    Gold counts like any item, so that the figure drops by one with every lease: by it an annotator must not
+    be able to tell a gold item from another (services.assignments hands out exactly these)."""
     touched = Assignment.objects.filter(project=project, annotator=user).exclude(status="expired").values("item_id")
-    return Item.objects.filter(project=project, is_gold=False, open_slots__gt=0).exclude(id__in=touched).count()
+    waiting = Q(is_gold=False, open_slots__gt=0)
+    if project.gold_ratio > 0:
+        waiting |= Q(is_gold=True)
+    return Item.objects.filter(waiting, project=project).exclude(id__in=touched).count()
 
 
 def item_list_for_lead(project: Project, *, status: str | None = None, is_gold: bool | None = None,

@@ -37,7 +37,7 @@ def _canonical_fields(answer: CanonicalAnswer) -> dict:
 
 
 _LOCK_ASSIGNMENT = """
-    SELECT a.status, a.project_id, a.item_id, a.shown_order, i.response_ids, i.is_gold,
+    SELECT a.status, a.project_id, a.item_id, a.shown_order, i.response_ids,
            p.kind, p.allow_tie, p.criteria,
            (SELECT an.id FROM annotation_annotation an WHERE an.annotator_id = %s AND an.idempotency_key = %s)
     FROM annotation_assignment a
@@ -48,9 +48,10 @@ _LOCK_ASSIGNMENT = """
 # Turning the assignment's lease into a submitted answer on the item's counters.
 _SLOT_FROM_LEASE = """
     UPDATE annotation_item SET n_leased = n_leased - 1, n_submitted = n_submitted + 1 WHERE id = %s"""
+# The same rule for gold items: an annotator must not tell them apart by which late answers are kept.
 _SLOT_FROM_POOL = """
     UPDATE annotation_item SET n_submitted = n_submitted + 1, open_slots = open_slots - 1
-    WHERE id = %s AND (open_slots > 0 OR %s)"""
+    WHERE id = %s AND open_slots > 0"""
 
 _INSERT_ANSWER = f"""
     INSERT INTO annotation_annotation
@@ -81,7 +82,7 @@ def annotation_submit(
     found = rows(_LOCK_ASSIGNMENT.format(lock=lock), [user.pk, idempotency_key, assignment_id, user.pk])
     if not found:
         raise Assignment.DoesNotExist(f"assignment {assignment_id} does not exist")
-    (status, project_id, item_id, shown_order, response_ids, is_gold, kind, allow_tie, criteria, seen_key) = found[0]
+    (status, project_id, item_id, shown_order, response_ids, kind, allow_tie, criteria, seen_key) = found[0]
     # The key is looked up again after the lock: a twin request that held it may just have committed.
     if idempotency_key and (seen_key is not None or status == SUBMITTED):
         previous = _previous_answer(user, idempotency_key, assignment_id)
@@ -97,11 +98,10 @@ def annotation_submit(
     shape = AnswerShape(kind=kind, response_ids=tuple(from_db_json(response_ids)), allow_tie=bool(allow_tie),
                         criteria=tuple(from_db_json(criteria) or ()))
     fields = _canonical_fields(canonicalize(payload, shape))
-    # Even past expires_at, a lease not yet reclaimed still holds its slot; an expired one needs a free
-    # slot (gold items are exempt from the cap).
+    # Even past expires_at, a lease not yet reclaimed still holds its slot; an expired one needs a free slot.
     if status == LEASED:
         changed(_SLOT_FROM_LEASE, [item_id])
-    elif not changed(_SLOT_FROM_POOL, [item_id, bool(is_gold)]):
+    elif not changed(_SLOT_FROM_POOL, [item_id]):
         raise AssignmentConflict(
             "your lease on this item expired and its slot has been taken by another annotator; "
             "your answer was not stored, ask for the next item"
@@ -132,7 +132,8 @@ def annotation_update(*, annotation_id: int, user, payload: dict) -> Annotation:
         .get(pk=annotation_id, annotator=user)
     )
     item, project = annotation.item, annotation.project
-    if not item.is_gold and item.n_submitted >= project.annotations_per_item:
+    # Gold items too, though more than the overlap answer them: an annotator must not tell them apart.
+    if item.n_submitted >= project.annotations_per_item:
         raise AssignmentConflict("this item is complete; its answers can no longer be changed")
     answer = canonicalize(payload, answer_shape(project, item))
     for name, value in _canonical_fields(answer).items():

@@ -10,7 +10,11 @@ Correctness under concurrency rests on three things:
   reclaim and a submit racing for the same lease cannot both win.
 
 Gold items are exempt from the overlap cap: their purpose is to measure every
-annotator, so each annotator may get each gold item once.
+annotator, so each annotator gets each gold item once (when the project has a gold
+ratio): mixed into the real work at that ratio, and the ones still unseen once the
+real work is done. Nothing the annotator reads may tell gold apart, so gold counts in
+their ``remaining`` like any item (selectors.remaining_for_user) and its lease takes a
+slot like any other, going below zero past the overlap.
 
 ``next`` is the hottest call of the platform, so its statements are written in SQL that
 PostgreSQL and SQLite both run (the row locks are added on PostgreSQL only): building
@@ -121,7 +125,7 @@ _CLAIM_GOLD = """
 
 _TAKE = """
     UPDATE annotation_item SET n_leased = n_leased + 1, open_slots = open_slots - 1
-    WHERE id = %s AND open_slots > 0"""
+    WHERE id = %s AND (open_slots > 0 OR is_gold)"""
 
 # One statement: a new lease, or the caller's own expired one on this item taken up again.
 _LEASE = f"""
@@ -149,9 +153,16 @@ def _claim_work_item(project: Project, user_id: int) -> tuple | None:
 
 
 def _claim_gold_item(project: Project, user_id: int) -> tuple | None:
-    if not (project.gold_ratio > 0 and random.random() < project.gold_ratio):
-        return None
     return _claim(_CLAIM_GOLD, [project.id, True, user_id])
+
+
+def _claim_any_item(project: Project, user_id: int) -> tuple | None:
+    """Gold mixed into real work at the gold ratio; the unseen gold once the real work is done."""
+    if project.gold_ratio <= 0:
+        return _claim_work_item(project, user_id)
+    if random.random() < project.gold_ratio:
+        return _claim_gold_item(project, user_id) or _claim_work_item(project, user_id)
+    return _claim_work_item(project, user_id) or _claim_gold_item(project, user_id)
 
 
 @transaction.atomic
@@ -163,13 +174,12 @@ def assignment_next(*, project: Project, user, now=None) -> Lease | None:
         pk, item_id, expires_at, shown_order, response_ids = live[0]
         return Lease(pk, item_id, from_db_time(expires_at), from_db_json(shown_order), from_db_json(response_ids))
     leases_reclaim(project_id=project.id, now=now)
-    # Gold is mixed into real work; when the real work is done, so is the annotator.
-    claimed = _claim_gold_item(project, user.pk) or _claim_work_item(project, user.pk)
+    claimed = _claim_any_item(project, user.pk)
     if claimed is None:
         return None
-    item_id, response_ids, is_gold = claimed
+    item_id, response_ids, _ = claimed
     # The claim holds the row lock, so this cannot miss; the guard makes over-assignment impossible regardless.
-    if not changed(_TAKE, [item_id]) and not is_gold:
+    if not changed(_TAKE, [item_id]):
         raise AssignmentConflict("the item was taken while it was being assigned; ask for the next item again")
     response_ids = from_db_json(response_ids)
     shown_order = random.sample(response_ids, len(response_ids))
