@@ -47,7 +47,7 @@ export function CompareRuns() {
             <label key={job.id} className="check compare-choice">
               <input type="checkbox" checked={ids.includes(job.id)} onChange={() => toggle(job.id)} />
               <span>
-                #{job.id} {job.kind} · {job.snapshot.project_name} <StatusTag status={job.status} />
+                #{job.id} {job.kind}{job.snapshot && ` · ${job.snapshot.project_name}`} <StatusTag status={job.status} />
               </span>
             </label>
           ))}

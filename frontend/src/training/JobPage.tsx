@@ -9,11 +9,11 @@ import { useSession } from '../lib/auth'
 import { errorText } from '../lib/hooks'
 import { Link } from '../lib/router'
 import { describeRules } from '../lead/curationRules'
-import { elapsed, formatEta, formatTime, formatValue } from './format'
+import { elapsed, flatten, formatEta, formatTime, formatValue } from './format'
 import { MetricCharts } from './MetricCharts'
 import { JobProgressBar, ModelName, progressText, StatusTag } from './parts'
 import { useJob, useJobAction, useLog, useMetrics } from './queries'
-import { isActive, type Job, type ModelRef, type Sample } from './types'
+import { isActive, type Job, type JobSnapshot, type ModelRef, type Sample } from './types'
 
 export function JobPage({ jobId }: { jobId: number }) {
   const { me } = useSession()
@@ -54,7 +54,8 @@ function JobView({ job, staff }: { job: Job; staff: boolean }) {
             Training job #{job.id} <span className="tag">{job.kind}</span> <StatusTag status={job.status} />
           </h1>
           <p className="muted small">
-            <Link href="/training">← All jobs</Link> · {job.snapshot.project_name} · snapshot #{job.snapshot.id}
+            <Link href="/training">← All jobs</Link>
+            {job.snapshot && ` · ${job.snapshot.project_name} · snapshot #${job.snapshot.id}`}
             {job.created_by && ` · started by ${job.created_by}`}
           </p>
         </div>
@@ -206,7 +207,7 @@ function KeyValues({ values, testId }: { values: Record<string, unknown>; testId
   return (
     <table className="table table-compact kv" data-testid={testId}>
       <tbody>
-        {Object.entries(values).map(([key, value]) => (
+        {flatten(values).map(([key, value]) => (
           <tr key={key} data-key={key}>
             <th scope="row">
               <code>{key}</code>
@@ -220,11 +221,19 @@ function KeyValues({ values, testId }: { values: Record<string, unknown>; testId
 }
 
 function Evaluation({ job }: { job: Job }) {
-  if (!job.evaluation || Object.keys(job.evaluation).length === 0) return null
+  const hasEvaluation = job.evaluation && Object.keys(job.evaluation).length > 0
+  const hasSummary = job.summary && Object.keys(job.summary).length > 0
+  if (!hasEvaluation && !hasSummary) return null
   return (
     <section className="card" aria-labelledby="job-evaluation">
       <h2 id="job-evaluation">Evaluation</h2>
-      <KeyValues values={job.evaluation} testId="job-evaluation" />
+      {hasEvaluation ? <KeyValues values={job.evaluation!} testId="job-evaluation" /> : <p className="muted small">Not evaluated.</p>}
+      {hasSummary && (
+        <>
+          <h3 className="small muted kv-title">Run summary</h3>
+          <KeyValues values={job.summary!} testId="job-summary" />
+        </>
+      )}
     </section>
   )
 }
@@ -256,9 +265,6 @@ function Artifacts({ job }: { job: Job }) {
 
 function JobLineage({ job, staff }: { job: Job; staff: boolean }) {
   const s = job.snapshot
-  const rules = describeRules(s.rules, 'pairwise')
-  const counts = s.counts ?? {}
-  const figures = (['pairs', 'answers', 'prompts', 'items'] as const).filter((k) => counts[k] !== undefined).map((k) => `${counts[k]} ${k}`)
   const model = (label: string, ref: ModelRef | null, none?: string) => (
     <div>
       <dt>{label}</dt>
@@ -268,41 +274,30 @@ function JobLineage({ job, staff }: { job: Job; staff: boolean }) {
       </dd>
     </div>
   )
+  // A lead may not list every model; the project's Models tab has the ones trained from it.
+  const outputHref = (id: number) => (staff ? `/models?model=${id}` : s ? `/projects/${s.project}/models?model=${id}` : null)
+  const output = job.output_model
+  const href = output ? outputHref(output.id) : null
   return (
     <section className="card" aria-labelledby="job-lineage" data-testid="job-lineage">
       <h2 id="job-lineage">Lineage</h2>
       <dl className="facts facts-stacked">
-        <div>
-          <dt>Project</dt>
-          <dd>
-            <Link href={`/projects/${s.project}`}>{s.project_name}</Link>
-          </dd>
-        </div>
-        <div>
-          <dt>Snapshot</dt>
-          <dd>
-            <Link href={`/projects/${s.project}/snapshots`}>#{s.id}</Link>
-            {figures.length > 0 && <span className="muted small"> · {figures.join(', ')}</span>}
-          </dd>
-        </div>
-        <div>
-          <dt>Fingerprint</dt>
-          <dd>{s.fingerprint ? <Hash value={s.fingerprint} label="fingerprint" /> : '—'}</dd>
-        </div>
-        <div>
-          <dt>Curation rules</dt>
-          <dd className="small">{rules.length ? rules.join(' · ') : 'none, every answer kept'}</dd>
-        </div>
+        {s ? <SnapshotFacts snapshot={s} /> : (
+          <div>
+            <dt>Snapshot</dt>
+            <dd className="muted">none</dd>
+          </div>
+        )}
         {model('Base model', job.base_model)}
         {(job.reference_model || job.kind === 'dpo' || job.kind === 'kto') && model('Reference model', job.reference_model, 'same as the base model')}
         {job.reward_model && model('Reward model', job.reward_model)}
         <div>
           <dt>Output model</dt>
           <dd data-testid="output-model">
-            {job.output_model ? (
+            {output ? (
               <>
-                <Link href={staff ? `/models?model=${job.output_model.id}` : `/projects/${s.project}/models?model=${job.output_model.id}`}>{job.output_model.name}</Link>
-                <span className="muted small"> · {job.output_model.kind}</span>
+                {href ? <Link href={href}>{output.name}</Link> : output.name}
+                <span className="muted small"> · {output.kind}</span>
               </>
             ) : (
               <span className="muted">{job.status === 'succeeded' ? '—' : 'when the job succeeds'}</span>
@@ -311,5 +306,36 @@ function JobLineage({ job, staff }: { job: Job; staff: boolean }) {
         </div>
       </dl>
     </section>
+  )
+}
+
+function SnapshotFacts({ snapshot: s }: { snapshot: JobSnapshot }) {
+  const rules = describeRules(s.rules, 'pairwise')
+  const counts = s.counts ?? {}
+  const figures = (['pairs', 'answers', 'prompts', 'items'] as const).filter((k) => counts[k] !== undefined).map((k) => `${counts[k]} ${k}`)
+  return (
+    <>
+      <div>
+        <dt>Project</dt>
+        <dd>
+          <Link href={`/projects/${s.project}`}>{s.project_name}</Link>
+        </dd>
+      </div>
+      <div>
+        <dt>Snapshot</dt>
+        <dd>
+          <Link href={`/projects/${s.project}/snapshots`}>#{s.id}</Link>
+          {figures.length > 0 && <span className="muted small"> · {figures.join(', ')}</span>}
+        </dd>
+      </div>
+      <div>
+        <dt>Fingerprint</dt>
+        <dd>{s.fingerprint ? <Hash value={s.fingerprint} label="fingerprint" /> : '—'}</dd>
+      </div>
+      <div>
+        <dt>Curation rules</dt>
+        <dd className="small">{rules.length ? rules.join(' · ') : 'none, every answer kept'}</dd>
+      </div>
+    </>
   )
 }

@@ -1,19 +1,20 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { baseModelsForKind, formatRows, rewardModels, snapshotsForKind } from './filters'
-import { BUILDING, DEMOS, DPO, EMPTY_PAIRS, FAILED_PAIRS, job, MODELS, PAIRS, PPO, REWARD, SFT } from './fixtures'
+import { BUILDING, DEMOS, DPO, EMPTY_PAIRS, FAILED_PAIRS, TEST_ONLY, job, MODELS, PAIRS, PPO, REWARD, SFT } from './fixtures'
 import { NewJobPage } from './NewJobPage'
 import { json, renderWithSession, stubFetch, type Call } from './testing/render'
 
-const ALL = [PAIRS, DEMOS, EMPTY_PAIRS, BUILDING, FAILED_PAIRS]
+const ALL = [PAIRS, DEMOS, EMPTY_PAIRS, BUILDING, FAILED_PAIRS, TEST_ONLY]
 
 describe('snapshotsForKind', () => {
-  it('offers ready snapshots holding rows of the kind’s format, counted per split from the JSONL files', () => {
+  it('offers ready snapshots whose training split holds rows of the kind’s format, counted from the JSONL files', () => {
     expect(snapshotsForKind(ALL, DPO).map((s) => s.id)).toEqual([3])
     expect(snapshotsForKind(ALL, SFT).map((s) => s.id)).toEqual([4])
     expect(snapshotsForKind(ALL, PPO).map((s) => s.id)).toEqual([3, 4, 5])
     expect(snapshotsForKind(ALL, { snapshot_format: 'kto' })).toEqual([])
     expect(formatRows(PAIRS, 'preference')).toEqual({ train: 40, test: 5 })
+    expect(formatRows(TEST_ONLY, 'preference')).toEqual({ train: 0, test: 4 })
   })
 })
 

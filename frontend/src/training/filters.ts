@@ -18,9 +18,9 @@ export function totalRows(bySplit: Record<string, number>): number {
   return Object.values(bySplit).reduce((a, b) => a + b, 0)
 }
 
-/** Ready snapshots holding rows of the kind's format. */
+/** Ready snapshots whose training split holds rows of the kind's format (what the server checks at launch). */
 export function snapshotsForKind<S extends Pick<Snapshot, 'state' | 'files'>>(snapshots: S[], kind: Pick<TrainingKind, 'snapshot_format'>): S[] {
-  return snapshots.filter((s) => s.state === 'ready' && totalRows(formatRows(s, kind.snapshot_format)) > 0)
+  return snapshots.filter((s) => s.state === 'ready' && (formatRows(s, kind.snapshot_format).train ?? 0) > 0)
 }
 
 /** Models a kind may start from (and take as its reference model): kind and task both listed. */

@@ -39,6 +39,7 @@ export const PAIRS = snapshot(3, { files: [file('preference-train.jsonl', 40), f
 export const DEMOS = snapshot(4, { project: 2, files: [file('sft-train.jsonl', 30), file('prompts-train.jsonl', 30)] })
 export const EMPTY_PAIRS = snapshot(5, { files: [file('preference-train.jsonl', 0), file('prompts-train.jsonl', 3)] })
 export const BUILDING = snapshot(6, { state: 'building', files: [] })
+export const TEST_ONLY = snapshot(8, { files: [file('preference-train.jsonl', 0), file('preference-test.jsonl', 4)] })
 export const FAILED_PAIRS = snapshot(7, { state: 'failed', files: [file('preference-train.jsonl', 10)] })
 
 export const withProject = (s: Snapshot, projectName: string): SnapshotWithProject => ({ ...s, projectName })

@@ -30,6 +30,15 @@ export function formatValue(v: unknown): string {
   return JSON.stringify(v)
 }
 
+/** Nested figures one level flat, as `reward_model.accuracy`: an evaluation reads as one table. */
+export function flatten(values: Record<string, unknown>): [string, unknown][] {
+  return Object.entries(values).flatMap(([key, value]) =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.entries(value as Record<string, unknown>).map(([inner, v]): [string, unknown] => [`${key}.${inner}`, v])
+      : [[key, value] as [string, unknown]],
+  )
+}
+
 /** Seconds between two instants as "12.3 s" or "4 min"; the end defaults to now. */
 export function elapsed(from: string | null, to: string | null): string {
   if (!from) return '—'

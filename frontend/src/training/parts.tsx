@@ -70,7 +70,7 @@ export function JobsTable({ jobs, staff, selected, onToggle }: { jobs: Job[]; st
                 {job.attempts > 1 && <span className="small muted"> try {job.attempts}</span>}
               </td>
               <td>
-                <Link href={`/projects/${job.snapshot.project}/snapshots`}>#{job.snapshot.id} · {job.snapshot.project_name}</Link>
+                {job.snapshot ? <Link href={`/projects/${job.snapshot.project}/snapshots`}>#{job.snapshot.id} · {job.snapshot.project_name}</Link> : <span className="muted">—</span>}
               </td>
               <td>
                 <ModelName model={job.base_model} link={staff} />

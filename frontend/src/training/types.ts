@@ -34,6 +34,7 @@ export interface TrainingKind {
   label: string
   description: string
   snapshot_format: string
+  output_kind?: string
   base_model_kinds: string[]
   base_model_tasks: string[]
   reference_model: boolean
@@ -45,6 +46,7 @@ export interface ModelRef {
   id: number
   name: string
   kind: string
+  task?: string
 }
 
 export interface JobSnapshot {
@@ -78,7 +80,8 @@ export interface Job {
   id: number
   kind: string
   status: JobStatus
-  snapshot: JobSnapshot
+  /** Null for kinds that read no snapshot. */
+  snapshot: JobSnapshot | null
   base_model: ModelRef | null
   reference_model: ModelRef | null
   reward_model: ModelRef | null
@@ -87,6 +90,8 @@ export interface Job {
   progress: JobProgress | null
   latest_metrics: Record<string, number | null> | null
   evaluation: Record<string, unknown> | null
+  /** The trainer's end-of-run figures (runtime, ...). */
+  summary?: Record<string, unknown>
   samples: Sample[]
   artifacts: { name: string; bytes: number }[]
   attempts: number
