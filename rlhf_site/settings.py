@@ -123,6 +123,35 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True  # serve a fresh frontend build without a collectstatic step
 
 ARTIFACT_ROOT = Path(env_str("ARTIFACT_ROOT", str(VAR_DIR / "artifacts")))
+# Snapshots, models and job artifacts go through this storage: the local ARTIFACT_ROOT by default, an
+# S3-compatible bucket (MinIO, S3, ...) when ARTIFACT_S3_BUCKET is set, so that workers share no disk.
+ARTIFACT_S3_BUCKET = env_str("ARTIFACT_S3_BUCKET")
+if ARTIFACT_S3_BUCKET:
+    STORAGES["artifacts"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": ARTIFACT_S3_BUCKET,
+        "endpoint_url": env_str("ARTIFACT_S3_ENDPOINT_URL"),
+        "access_key": env_str("ARTIFACT_S3_ACCESS_KEY"),
+        "secret_key": env_str("ARTIFACT_S3_SECRET_KEY"),
+        "region_name": env_str("ARTIFACT_S3_REGION", "us-east-1"),
+        "addressing_style": "path",
+        "file_overwrite": True,
+        "default_acl": None,
+        "querystring_auth": False,
+    }}
+else:
+    STORAGES["artifacts"] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                             "OPTIONS": {"location": str(ARTIFACT_ROOT), "allow_overwrite": True}}
+ARTIFACT_CACHE_DIR = Path(env_str("ARTIFACT_CACHE_DIR", str(VAR_DIR / "artifact-cache")))
+
+# Training. Jobs run on TRAINING_QUEUE (a GPU worker in production, the local worker with `make run`), each in a
+# subprocess under TRAINING_WORK_ROOT on the worker's own disk; state and heartbeats live in the database.
+TRAINING_QUEUE = env_str("TRAINING_QUEUE", "gpu")
+TRAINING_WORK_ROOT = Path(env_str("TRAINING_WORK_ROOT", str(VAR_DIR / "training")))
+TRAINING_HEARTBEAT_SECONDS = env_int("TRAINING_HEARTBEAT_SECONDS", 5, minimum=1)
+TRAINING_STALE_SECONDS = env_int("TRAINING_STALE_SECONDS", 60, minimum=2)
+TRAINING_REQUEUE_SECONDS = env_int("TRAINING_REQUEUE_SECONDS", 300, minimum=1)
+TRAINING_MAX_ATTEMPTS = env_int("TRAINING_MAX_ATTEMPTS", 3, minimum=1)
+TRAINING_MAX_ACTIVE_JOBS_PER_USER = env_int("TRAINING_MAX_ACTIVE_JOBS_PER_USER", 20, minimum=1)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -151,6 +180,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectKindEnum": "annotation.models.Project.Kind",
+        "TrainingJobKindEnum": "training.models.TrainingJob.Kind",
+        "ModelKindEnum": "training.models.Model.Kind",
+        "TrainingJobStatusEnum": "training.models.TrainingJob.Status",
+    },
 }
 
 # Celery. The broker only carries wake-ups; state lives in the database.
@@ -177,7 +212,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "reclaim-expired-leases": {"task": "annotation.reclaim_expired_leases", "schedule": 60.0},
     "reconcile-snapshots": {"task": "annotation.reconcile_snapshots", "schedule": 60.0},
+    "reconcile-training-jobs": {"task": "training.reconcile_jobs",
+                                "schedule": float(env_int("TRAINING_RECONCILE_SECONDS", 15, minimum=1))},
 }
+CELERY_TASK_ROUTES = {"training.run_job": {"queue": TRAINING_QUEUE}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 LOGGING = {

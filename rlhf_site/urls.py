@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include("training.api.urls")),
     path("api/", include("annotation.api.urls")),
     re_path(r"^(?!api/|admin/|static/).*$", spa),
 ]

@@ -17,7 +17,7 @@ def command_of(service: str) -> list[str]:
 
 
 def test_it_has_the_production_services_with_health_checks():
-    assert set(SERVICES) == {"postgres", "redis", "web", "worker", "gpu-worker"}
+    assert set(SERVICES) == {"postgres", "redis", "minio", "web", "worker", "gpu-worker"}
     for name, service in SERVICES.items():
         assert "healthcheck" in service, name
 
@@ -47,14 +47,18 @@ def test_the_gpu_worker_takes_only_the_gpu_queue_one_job_at_a_time_on_an_nvidia_
     assert worker[worker.index("-Q") + 1] == "default"
 
 
-def test_app_services_share_the_artifact_volume_and_point_at_postgres_and_redis():
+def test_app_services_point_at_postgres_redis_and_the_bucket_and_the_gpu_worker_shares_no_disk():
     for name in ("web", "worker", "gpu-worker"):
         service = SERVICES[name]
-        assert "artifacts:/artifacts" in service["volumes"]
-        assert service["environment"]["DATABASE_URL"].startswith("postgres://")
-        assert service["environment"]["REDIS_URL"].startswith("redis://")
-        assert service["environment"]["ARTIFACT_ROOT"] == "/artifacts"
-    assert "artifacts" in COMPOSE["volumes"]
+        environment = service["environment"]
+        assert environment["DATABASE_URL"].startswith("postgres://")
+        assert environment["REDIS_URL"].startswith("redis://")
+        assert environment["ARTIFACT_S3_BUCKET"] and environment["ARTIFACT_S3_ENDPOINT_URL"] == "http://minio:9000"
+        assert "minio" in service["depends_on"]
+    # web and the default worker build snapshots in a shared staging folder; the GPU worker reads them from the bucket
+    assert "artifacts:/artifacts" in SERVICES["web"]["volumes"] and "artifacts:/artifacts" in SERVICES["worker"]["volumes"]
+    assert not any(v.startswith("artifacts:") for v in SERVICES["gpu-worker"]["volumes"])
+    assert "ensure_artifact_store" in " ".join(command_of("web"))
 
 
 def test_the_images_install_from_the_pinned_requirement_files():

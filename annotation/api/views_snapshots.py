@@ -13,13 +13,14 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 
-from .. import snapshots
+from .. import artifacts, snapshots
 from ..models import DatasetSnapshot
 from ..services.snapshots import (
     snapshot_create,
     snapshot_file_path,
     snapshot_list_for_project,
     snapshot_list_for_user,
+    snapshot_prefix,
 )
 from .views_projects import ProjectScoped
 
@@ -118,10 +119,16 @@ class SnapshotFileView(GenericAPIView):
     def get(self, request, pk=None, name=None):
         snapshot = self.get_object()
         path = snapshot_file_path(snapshot=snapshot, name=name)
-        if path is None or not path.exists():
+        if path is None:
+            raise Http404
+        if path.exists():
+            stream = open(path, "rb")
+        elif artifacts.store().exists(f"{snapshot_prefix(snapshot.pk)}/{name}"):  # built on another machine
+            stream = artifacts.store().open(f"{snapshot_prefix(snapshot.pk)}/{name}", "rb")
+        else:
             raise Http404
         digest = next(f["sha256"] for f in snapshot.files if f["name"] == name)
-        response = FileResponse(open(path, "rb"), as_attachment=True, filename=name,
+        response = FileResponse(stream, as_attachment=True, filename=name,
                                 content_type=CONTENT_TYPES.get(name.rsplit(".", 1)[-1], "application/octet-stream"))
         response["ETag"] = f'"{digest}"'
         return response

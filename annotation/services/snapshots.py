@@ -31,7 +31,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
-from .. import quality, snapshots
+from .. import artifacts, quality, snapshots
 from ..models import Annotation, DatasetSnapshot, Item, Membership, Project, Response
 from ..snapshots.rows import Verdict
 from .curation import Curated, curation_apply, curation_remaining, curation_rules_parse
@@ -63,6 +63,11 @@ def snapshot_list_for_project(project: Project) -> QuerySet[DatasetSnapshot]:
 
 def snapshot_folder(snapshot: DatasetSnapshot) -> Path:
     return Path(settings.ARTIFACT_ROOT) / "snapshots" / str(snapshot.pk)
+
+
+def snapshot_prefix(snapshot_id: int) -> str:
+    """The snapshot's folder in the artifact store."""
+    return f"snapshots/{snapshot_id}"
 
 
 def snapshot_file_path(*, snapshot: DatasetSnapshot, name: str) -> Path | None:
@@ -157,6 +162,8 @@ def _build_claimed(snapshot_id: int, progress: Progress | None) -> DatasetSnapsh
         with _consistent_reads():
             counts = _Export(snapshot, files, progress or (lambda done, total: None)).run()
         infos = files.publish()
+        if not artifacts.is_local():  # workers elsewhere read it from the bucket
+            artifacts.upload_folder(snapshot_folder(snapshot), snapshot_prefix(snapshot.pk))
         _finish(snapshot_id, state=READY, counts=counts, files=[info.to_dict() for info in infos],
                 library_version=library_version(parquet=files.parquet))  # the builder's versions, not the web's
     except Exception as exc:

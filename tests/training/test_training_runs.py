@@ -1,0 +1,109 @@
+"""Every kind end to end: through the API and a real Celery worker, to a registered model that loads back."""
+
+import pytest
+
+from training.models import Model, TrainingJob, TrainingMetric
+from training.services.registry import model_local_folder
+
+from .conftest import wait_for_job
+
+pytestmark = [pytest.mark.worker, pytest.mark.training]
+FAST = {"max_steps": 24, "per_device_train_batch_size": 4, "logging_steps": 1, "save_steps": 12,
+        "learning_rate": 3e-3, "max_length": 64}
+
+
+def launch(api, admin, **body) -> dict:
+    response = api(admin).post("/api/training-jobs/", body, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def run_to_the_end(api, admin, worker, **body) -> tuple[TrainingJob, list[dict]]:
+    """Launch, see metrics arrive while it runs, wait for success; returns the job and its metric rows."""
+    job = launch(api, admin, **body)
+    wait_for_job(job["id"], lambda j: j.status != "queued", worker=worker, what="a worker to pick the job up")
+    seen_running = []
+
+    def progressed(j):
+        if j.status == "running" and TrainingMetric.objects.filter(job=j).exists():
+            seen_running.append(j.step)
+        return j.is_finished
+
+    finished = wait_for_job(job["id"], progressed, worker=worker, what="the job to finish")
+    assert finished.status == "succeeded", (finished.error, finished.log_tail[-2000:])
+    assert seen_running, "no metrics reached the job row while it was running"
+    metrics = api(admin).get(f"/api/training-jobs/{job['id']}/metrics/").json()["results"]
+    later = api(admin).get(f"/api/training-jobs/{job['id']}/metrics/?after={metrics[2]['step']}").json()
+    assert [m["step"] for m in later["results"]] == [m["step"] for m in metrics[3:]]
+    return finished, metrics
+
+
+def losses(metrics: list[dict], key: str = "loss") -> list[float]:
+    return [m["values"][key] for m in metrics if key in m["values"]]
+
+
+def load_back(model: Model, *, task: str):
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    loader = AutoModelForCausalLM if task == "causal-lm" else AutoModelForSequenceClassification
+    return loader.from_pretrained(model_local_folder(model))
+
+
+def test_sft_then_dpo_on_the_sft_model(api, admin, tiny_model, sft_snapshot, preference_snapshot,
+                                       training_worker):
+    worker = training_worker()
+    sft, metrics = run_to_the_end(api, admin, worker, kind="sft", snapshot=sft_snapshot.pk,
+                                  base_model=tiny_model.pk, config={**FAST, "num_sample_generations": 2,
+                                                                    "max_new_tokens": 8})
+    loss = losses(metrics)
+    assert len(loss) == 24 and loss[-1] < loss[0] * 0.8, loss
+    assert sft.step == 24 and sft.attempts == 1 and sft.worker_host
+    assert sft.evaluation["eval_loss"] < loss[0]
+    assert len(sft.samples) == 2 and all("completion" in s for s in sft.samples)
+    names = {a["name"] for a in sft.artifacts}
+    assert {"metrics.jsonl", "train.log", "evaluation.json", "samples.jsonl", "versions.json",
+            "job_config.json", "lineage.json", "model/config.json"} <= names
+    policy = sft.output_model
+    assert (policy.kind, policy.task, policy.parent_id, policy.source) == ("policy", "causal-lm", tiny_model.pk,
+                                                                           "trained")
+    assert load_back(policy, task="causal-lm").num_parameters() == policy.parameter_count
+    detail = api(admin).get(f"/api/models/{policy.pk}/").json()
+    assert detail["lineage"]["project"]["id"] == sft_snapshot.project_id
+    assert detail["lineage"]["snapshot"]["fingerprint"]
+    assert [m["id"] for m in api(admin).get(f"/api/projects/{sft_snapshot.project_id}/models/").json()["results"]] \
+        == [policy.pk]
+
+    dpo, metrics = run_to_the_end(api, admin, worker, kind="dpo", snapshot=preference_snapshot.pk,
+                                  base_model=policy.pk, config={**FAST, "beta": 0.5, "num_sample_generations": 1})
+    loss = losses(metrics)
+    assert loss[0] == pytest.approx(0.6931, abs=1e-3)  # policy = reference at step 0: -log sigmoid(0)
+    assert loss[-1] < loss[0] and losses(metrics, "rewards/margins")[-1] > 0
+    assert dpo.evaluation["eval_rewards/accuracies"] > 0.5
+    assert dpo.output_model.parent_id == policy.pk
+    load_back(dpo.output_model, task="causal-lm")
+    listed = api(admin).get(f"/api/training-jobs/?model={policy.pk}").json()["results"]
+    assert {j["id"] for j in listed} == {sft.pk, dpo.pk}
+
+
+def test_a_reward_model_learns_the_preference_and_reports_held_out_accuracy(api, admin, tiny_model,
+                                                                             preference_snapshot, training_worker):
+    worker = training_worker()
+    job, metrics = run_to_the_end(api, admin, worker, kind="reward", snapshot=preference_snapshot.pk,
+                                  base_model=tiny_model.pk, config={**FAST, "use_margin": True})
+    loss, accuracy = losses(metrics), losses(metrics, "accuracy")
+    assert loss[-1] < loss[0] and accuracy[-1] == 1.0
+    held_out = job.evaluation["reward_model"]
+    assert held_out["pairs"] == len([1 for _ in range(held_out["pairs"])]) > 0
+    assert held_out["accuracy"] == 1.0 and held_out["accuracy_high_agreement"] == 1.0
+    model = job.output_model
+    assert (model.kind, model.task) == ("reward", "sequence-classification")
+    assert load_back(model, task="sequence-classification").config.num_labels == 1
+
+
+def test_kto_trains_on_the_unpaired_rows(api, admin, tiny_model, preference_snapshot, training_worker):
+    worker = training_worker()
+    job, metrics = run_to_the_end(api, admin, worker, kind="kto", snapshot=preference_snapshot.pk,
+                                  base_model=tiny_model.pk, config={**FAST, "beta": 0.5, "num_sample_generations": 0})
+    loss = losses(metrics)
+    assert loss[-1] < loss[0] and "rewards/chosen" in metrics[-2]["values"] or "rewards/chosen" in job.latest_metrics
+    assert job.output_model.kind == "policy"

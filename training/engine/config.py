@@ -1,0 +1,237 @@
+"""One config dataclass per job kind, with TRL's names wherever TRL has the setting.
+
+Pure Python (no torch, no Django): the web process validates launches with it and serves
+each kind's JSON schema from it; the engine turns a resolved config into TRL's own config.
+Every field carries a `help` text and, where it has one, a range; `resolve` refuses unknown
+keys, wrong types and out-of-range values with an error naming the field, and returns the
+config with every default filled in, which is what a job stores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """Bad config values; `errors` is [{"field": "config.<name>", "message": ...}]."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+def setting(default, help: str, *, minimum=None, maximum=None, exclusive_minimum=None, choices=None):
+    """A config field: its default, the help text shown in the form, and its allowed range."""
+    meta = {"help": help, "minimum": minimum, "maximum": maximum, "exclusive_minimum": exclusive_minimum,
+            "choices": tuple(choices) if choices else None}
+    return field(default=default, metadata=meta)
+
+
+SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
+
+
+@dataclass
+class TrainConfig:
+    """Settings every trainer shares (transformers' `TrainingArguments` names)."""
+
+    max_steps: int = setting(100, "Optimizer steps to run; -1 runs num_train_epochs instead.", minimum=-1,
+                             maximum=10_000_000)
+    num_train_epochs: float = setting(1.0, "Passes over the training split; used when max_steps is -1.",
+                                      exclusive_minimum=0, maximum=1000)
+    learning_rate: float = setting(2e-5, "Peak learning rate of AdamW.", exclusive_minimum=0, maximum=1.0)
+    per_device_train_batch_size: int = setting(8, "Examples per device per step (pairs for reward and DPO).",
+                                               minimum=1, maximum=4096)
+    gradient_accumulation_steps: int = setting(1, "Micro-batches accumulated into one optimizer step.", minimum=1,
+                                               maximum=1024)
+    lr_scheduler_type: str = setting("linear", "Learning-rate schedule after warm-up.", choices=SCHEDULERS)
+    warmup_ratio: float = setting(0.0, "Share of the steps spent warming the learning rate up from 0.", minimum=0,
+                                  maximum=1)
+    weight_decay: float = setting(0.0, "AdamW weight decay.", minimum=0, maximum=1)
+    max_grad_norm: float = setting(1.0, "Gradient clipping norm (0 turns clipping off).", minimum=0, maximum=1e6)
+    logging_steps: int = setting(1, "Log metrics every this many steps.", minimum=1, maximum=100_000)
+    save_steps: int = setting(50, "Save a checkpoint (the point a restarted job resumes from) every this many steps.",
+                              minimum=1, maximum=1_000_000)
+    eval_steps: int | None = setting(None, "Also evaluate on the test split every this many steps (none: at the end "
+                                           "only).", minimum=1, maximum=1_000_000)
+    seed: int = setting(42, "Seeds the model head, dropout and the data order.", minimum=0, maximum=2**32 - 1)
+    max_length: int | None = setting(1024, "Longest tokenized example; longer ones are truncated (none: no limit).",
+                                     minimum=8, maximum=1_000_000)
+    bf16: bool | None = setting(None, "bf16 mixed precision (none: on where the GPU supports it, off on CPU).")
+    gradient_checkpointing: bool | None = setting(None, "Recompute activations to save memory (none: on GPU only; "
+                                                        "it only slows a CPU down).")
+    use_peft: bool = setting(False, "Train LoRA adapters (peft) instead of every weight.")
+    lora_r: int = setting(16, "LoRA rank.", minimum=1, maximum=1024)
+    lora_alpha: int = setting(32, "LoRA scaling numerator (scale = lora_alpha / lora_r).", minimum=1, maximum=4096)
+    lora_dropout: float = setting(0.05, "Dropout on the LoRA path.", minimum=0, maximum=1)
+    lora_target_modules: str | None = setting(None, "Comma-separated module names to adapt (none: all linear "
+                                                    "layers).")
+    num_gpus: int = setting(1, "GPUs for this job; more than 1 runs it through `accelerate launch` (DeepSpeed or "
+                               "FSDP as accelerate's config says).", minimum=1, maximum=1024)
+
+
+@dataclass
+class GenerationConfig:
+    """Sample generations written with a causal model's artifacts."""
+
+    num_sample_generations: int = setting(4, "Evaluation prompts to answer with the trained model at the end.",
+                                          minimum=0, maximum=1000)
+    max_new_tokens: int = setting(64, "Longest sample generation, in tokens.", minimum=1, maximum=8192)
+
+
+@dataclass
+class SFTJobConfig(TrainConfig, GenerationConfig):
+    learning_rate: float = setting(2e-5, "Peak learning rate of AdamW.", exclusive_minimum=0, maximum=1.0)
+    assistant_only_loss: bool = setting(True, "Loss on the assistant's tokens only (every assistant turn of a "
+                                              "multi-turn conversation).")
+    packing: bool = setting(False, "Pack several conversations into each sequence of max_length.")
+
+
+@dataclass
+class RewardJobConfig(TrainConfig):
+    learning_rate: float = setting(1e-4, "Peak learning rate of AdamW.", exclusive_minimum=0, maximum=1.0)
+    use_margin: bool = setting(False, "Subtract the snapshot's margin (the consensus strength) inside the "
+                                      "Bradley-Terry loss, as Llama 2 did.")
+    center_rewards_coefficient: float | None = setting(None, "Weight of a penalty on the mean reward, keeping "
+                                                             "rewards centred on 0 (none: off).", minimum=0,
+                                                       maximum=100)
+    disable_dropout: bool = setting(True, "Turn dropout off in the model.")
+
+
+DPO_LOSSES = ("sigmoid", "hinge", "ipo", "robust", "exo_pair", "nca_pair", "bco_pair", "sppo_hard", "aot",
+              "apo_zero", "apo_down", "discopop", "sft")
+
+
+@dataclass
+class DPOJobConfig(TrainConfig, GenerationConfig):
+    learning_rate: float = setting(1e-6, "Peak learning rate of AdamW.", exclusive_minimum=0, maximum=1.0)
+    beta: float = setting(0.1, "β: how far the policy may move from the reference (higher: closer).",
+                          exclusive_minimum=0, maximum=1000)
+    loss_type: str = setting("sigmoid", "DPO loss variant (TRL's names; sigmoid is the paper's).", choices=DPO_LOSSES)
+    label_smoothing: float = setting(0.0, "Assumed share of flipped labels (cDPO); 0 for the paper's loss.",
+                                     minimum=0, maximum=0.5)
+
+
+@dataclass
+class KTOJobConfig(TrainConfig, GenerationConfig):
+    learning_rate: float = setting(1e-6, "Peak learning rate of AdamW.", exclusive_minimum=0, maximum=1.0)
+    beta: float = setting(0.1, "β: how far the policy may move from the reference.", exclusive_minimum=0,
+                          maximum=1000)
+    desirable_weight: float = setting(1.0, "Loss weight of desirable completions.", exclusive_minimum=0, maximum=100)
+    undesirable_weight: float = setting(1.0, "Loss weight of undesirable completions.", exclusive_minimum=0,
+                                        maximum=100)
+    loss_type: str = setting("kto", "KTO loss variant.", choices=("kto", "apo_zero_unpaired"))
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a job kind needs: its config, the snapshot file it reads, and the models it takes."""
+
+    name: str
+    label: str
+    description: str
+    config: type
+    snapshot_format: str  # the snapshot file family it trains on: sft, preference, kto, prompts
+    output_kind: str  # the registered model's kind: policy | reward
+    base_model_tasks: tuple[str, ...]
+    reference_model: bool = False
+    reward_model: bool = False
+
+
+CAUSAL, CLASSIFIER, ENCODER = "causal-lm", "sequence-classification", "encoder"
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind("sft", "Supervised fine-tuning", "Fine-tune a causal LM on demonstrations (TRL SFTTrainer).",
+         SFTJobConfig, "sft", "policy", (CAUSAL,)),
+    Kind("reward", "Reward model", "Train a Bradley-Terry reward model on preference pairs (TRL RewardTrainer).",
+         RewardJobConfig, "preference", "reward", (ENCODER, CLASSIFIER, CAUSAL)),
+    Kind("dpo", "DPO", "Direct preference optimisation against a frozen reference (TRL DPOTrainer).",
+         DPOJobConfig, "preference", "policy", (CAUSAL,), reference_model=True),
+    Kind("kto", "KTO", "Kahneman-Tversky optimisation on desirable/undesirable completions (TRL KTOTrainer).",
+         KTOJobConfig, "kto", "policy", (CAUSAL,), reference_model=True),
+)}
+
+
+def _allowed_types(annotation) -> tuple[tuple[type, ...], bool]:
+    """(python types accepted, nullable) for a field's annotation."""
+    hint = eval(annotation, vars(typing)) if isinstance(annotation, str) else annotation  # noqa: S307 - our own code
+    args = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union \
+        else (hint,)
+    nullable = type(None) in args
+    return tuple(a for a in args if a is not type(None)), nullable
+
+
+def _check(name: str, value: Any, f: dataclasses.Field) -> str | None:
+    """The message for a bad value, or None."""
+    kinds, nullable = _allowed_types(f.type)
+    if value is None:
+        return None if nullable else "must not be null"
+    base = kinds[0]
+    if base is bool:
+        if not isinstance(value, bool):
+            return "must be true or false"
+    elif base is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be a whole number"
+    elif base is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            return "must be a number"
+    elif base is str and not isinstance(value, str):
+        return "must be a string"
+    meta = f.metadata
+    if meta.get("choices") and value not in meta["choices"]:
+        return f"must be one of {list(meta['choices'])}"
+    if meta.get("minimum") is not None and value < meta["minimum"]:
+        return f"must be at least {meta['minimum']}"
+    if meta.get("exclusive_minimum") is not None and value <= meta["exclusive_minimum"]:
+        return f"must be greater than {meta['exclusive_minimum']}"
+    if meta.get("maximum") is not None and value > meta["maximum"]:
+        return f"must be at most {meta['maximum']}"
+    return None
+
+
+def resolve(kind: str, raw: Any, *, prefix: str = "config") -> dict:
+    """The full config of a job of this kind, defaults filled in; ConfigError naming each bad field."""
+    if kind not in KINDS:
+        raise ConfigError([{"field": "kind", "message": f"unknown kind; expected one of {sorted(KINDS)}"}])
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise ConfigError([{"field": prefix, "message": "must be an object of settings"}])
+    known = {f.name: f for f in fields(KINDS[kind].config)}
+    errors = [{"field": f"{prefix}.{key}", "message": f"unknown setting for a {kind} job"}
+              for key in sorted(set(raw) - set(known))]
+    resolved = {}
+    for name, f in known.items():
+        value = raw.get(name, f.default if f.default is not MISSING else None)
+        if isinstance(value, int) and not isinstance(value, bool) and _allowed_types(f.type)[0][0] is float:
+            value = float(value)
+        message = _check(name, value, f)
+        if message:
+            errors.append({"field": f"{prefix}.{name}", "message": message})
+        resolved[name] = value
+    if errors:
+        raise ConfigError(errors)
+    return resolved
+
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+
+
+def json_schema(kind: str) -> dict:
+    """The JSON schema of a kind's config: the web form is generated from it."""
+    properties = {}
+    for f in fields(KINDS[kind].config):
+        kinds, nullable = _allowed_types(f.type)
+        json_type = _JSON_TYPES[kinds[0]]
+        prop = {"type": [json_type, "null"] if nullable else json_type, "default": f.default,
+                "description": f.metadata["help"]}
+        for key, schema_key in (("minimum", "minimum"), ("maximum", "maximum"),
+                                ("exclusive_minimum", "exclusiveMinimum")):
+            if f.metadata.get(key) is not None:
+                prop[schema_key] = f.metadata[key]
+        if f.metadata.get("choices"):
+            prop["enum"] = list(f.metadata["choices"])
+        properties[f.name] = prop
+    return {"type": "object", "additionalProperties": False, "properties": properties}
