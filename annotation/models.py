@@ -171,10 +171,14 @@ class Assignment(models.Model):
     skip_reason = models.TextField(blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="assignment_once_per_annotator")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="assignment_once_per_annotator"),
+            # One live lease per annotator and project, whatever twin requests race: `next` returns the one held.
+            models.UniqueConstraint(fields=["annotator", "project"], condition=Q(status="leased"),
+                                    name="assignment_live_idx"),
+        ]
         indexes = [
             models.Index(fields=["annotator", "project", "status"], name="assignment_mine_idx"),
-            models.Index(fields=["annotator", "project"], name="assignment_live_idx", condition=Q(status="leased")),
             models.Index(
                 fields=["project", "expires_at"], name="assignment_lease_idx", condition=Q(status="leased")
             ),

@@ -16,6 +16,13 @@ def project_list_for_user(user) -> QuerySet[Project]:
     return Project.objects.filter(Exists(Membership.objects.filter(project=OuterRef("pk"), user=user)))
 
 
+def in_visible_project(user) -> Q:
+    """Rows (assignments, answers) of the projects the user may see: a member's, or any for admins."""
+    if user.is_staff:
+        return Q()
+    return Q(Exists(Membership.objects.filter(project=OuterRef("project"), user=user)))
+
+
 def project_for_member(user, project_id: int) -> Project | None:
     """The project if the user may see it, in one query: the hot path of `next` starts here."""
     found = Project.objects.raw(
@@ -105,7 +112,8 @@ def annotations_for_item(item: Item) -> QuerySet[Annotation]:
 
 
 def annotation_list_for_annotator(user, *, project_id: int | None = None) -> QuerySet[Annotation]:
-    qs = Annotation.objects.filter(annotator=user).select_related("item", "project").order_by("-created_at")
+    qs = (Annotation.objects.filter(in_visible_project(user), annotator=user).select_related("item", "project")
+          .order_by("-created_at"))
     if project_id is not None:
         qs = qs.filter(project_id=project_id)
     return qs

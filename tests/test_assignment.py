@@ -150,7 +150,8 @@ def test_the_database_refuses_a_second_answer_per_item_and_annotator(pairwise_pr
     from django.db import IntegrityError, transaction
 
     item = pairwise_project.items.first()
-    a1 = Assignment.objects.create(project=pairwise_project, item=item, annotator=annotator, expires_at=timezone.now())
+    a1 = Assignment.objects.create(project=pairwise_project, item=item, annotator=annotator, expires_at=timezone.now(),
+                                   status="submitted")  # one live lease per annotator and project
     Annotation.objects.create(project=pairwise_project, item=item, annotator=annotator, assignment=a1, preference=1)
     other = pairwise_project.items.last()
     a2 = Assignment.objects.create(project=pairwise_project, item=other, annotator=annotator, expires_at=timezone.now())

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from ..answers import AnswerShape, CanonicalAnswer, canonicalize
 from ..models import Annotation, Assignment, Item, Project
+from ..selectors import in_visible_project
 from .assignments import AssignmentConflict
 from .quality import agreement_refresh_after_answer
 from .sql import changed, db_json, db_time, from_db_json, rows
@@ -43,7 +44,9 @@ _LOCK_ASSIGNMENT = """
     FROM annotation_assignment a
     JOIN annotation_item i ON i.id = a.item_id
     JOIN annotation_project p ON p.id = a.project_id
-    WHERE a.id = %s AND a.annotator_id = %s{lock}"""
+    WHERE a.id = %s AND a.annotator_id = %s
+      AND (%s OR EXISTS (SELECT 1 FROM annotation_membership m WHERE m.project_id = a.project_id AND m.user_id = %s))
+    {lock}"""
 
 # Turning the assignment's lease into a submitted answer on the item's counters.
 _SLOT_FROM_LEASE = """
@@ -79,7 +82,9 @@ def annotation_submit(
     The hot path is hand-written SQL (see services.assignments); the assignment row is locked first.
     """
     lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
-    found = rows(_LOCK_ASSIGNMENT.format(lock=lock), [user.pk, idempotency_key, assignment_id, user.pk])
+    # A member's own assignment only: one removed from the project answers as if it did not exist.
+    found = rows(_LOCK_ASSIGNMENT.format(lock=lock),
+                 [user.pk, idempotency_key, assignment_id, user.pk, bool(user.is_staff), user.pk])
     if not found:
         raise Assignment.DoesNotExist(f"assignment {assignment_id} does not exist")
     (status, project_id, item_id, shown_order, response_ids, kind, allow_tie, criteria, seen_key) = found[0]
@@ -129,7 +134,7 @@ def annotation_update(*, annotation_id: int, user, payload: dict) -> Annotation:
     annotation = (
         Annotation.objects.select_for_update(of=("self",))
         .select_related("item", "project")
-        .get(pk=annotation_id, annotator=user)
+        .get(in_visible_project(user), pk=annotation_id, annotator=user)
     )
     item, project = annotation.item, annotation.project
     # Gold items too, though more than the overlap answer them: an annotator must not tell them apart.

@@ -26,11 +26,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from ..models import Assignment, Item, Project
+from ..selectors import in_visible_project
 from .sql import changed, db_json, db_time, from_db_json, from_db_time, rows
 
 LEASED = Assignment.Status.LEASED
@@ -67,6 +68,19 @@ _RECLAIM = f"""
     RETURNING item_id"""
 
 
+_END = f"""
+    UPDATE annotation_assignment SET status = '{EXPIRED}', finished_at = %s
+    WHERE project_id = %s AND annotator_id = %s AND status = '{LEASED}'
+    RETURNING item_id"""
+
+
+def _give_back(item_ids: list[int]) -> int:
+    per_item = Counter(item_ids)
+    for item_id, n in sorted(per_item.items()):  # sorted: concurrent reclaims lock items in one order
+        Item.objects.filter(id=item_id).update(n_leased=F("n_leased") - n, open_slots=F("open_slots") + n)
+    return sum(per_item.values())
+
+
 def leases_reclaim(*, project_id: int | None = None, now=None) -> int:
     """Return the slots of expired leases to the pool. Safe to run concurrently and twice."""
     now = db_time(now or timezone.now())
@@ -75,10 +89,15 @@ def leases_reclaim(*, project_id: int | None = None, now=None) -> int:
         scope, params = ("project_id = %s AND", [project_id]) if project_id is not None else ("", [])
         # The UPDATE re-checks the state itself: only leases still leased are reclaimed.
         sql = _RECLAIM.format(scope=scope, lock=_lock("annotation_assignment"))
-        per_item = Counter(item_id for (item_id,) in rows(sql, [now, *params, now]))
-        for item_id, n in sorted(per_item.items()):  # sorted: concurrent reclaims lock items in one order
-            Item.objects.filter(id=item_id).update(n_leased=F("n_leased") - n, open_slots=F("open_slots") + n)
-        return sum(per_item.values())
+        return _give_back([item_id for (item_id,) in rows(sql, [now, *params, now])])
+
+
+@transaction.atomic
+def leases_end(*, project_id: int, annotator_id: int, now=None) -> int:
+    """End an annotator's live leases in a project (they left it), giving the slots back; like a reclaim, their
+    lease ends as expired, and an expired lease takes an answer only from a member (services.annotations)."""
+    ended = rows(_END, [db_time(now or timezone.now()), project_id, annotator_id])
+    return _give_back([item_id for (item_id,) in ended])
 
 
 _LIVE = f"""
@@ -165,9 +184,24 @@ def _claim_any_item(project: Project, user_id: int) -> tuple | None:
     return _claim_work_item(project, user_id) or _claim_gold_item(project, user_id)
 
 
-@transaction.atomic
 def assignment_next(*, project: Project, user, now=None) -> Lease | None:
-    """The caller's current lease, or a new one on the next item; None when nothing is left."""
+    """The caller's current lease, or a new one on the next item; None when nothing is left.
+
+    Twin requests of one annotator may both find no lease and both claim an item; the database keeps one live lease
+    per annotator and project (assignment_live_idx), so the later one fails and, run again, returns the first's.
+    """
+    try:
+        return _assignment_next(project=project, user=user, now=now)
+    except IntegrityError:
+        pass
+    try:
+        return _assignment_next(project=project, user=user, now=now)
+    except IntegrityError:  # still held by a lease being ended right now (a submit, a reclaim)
+        raise AssignmentConflict("another request of yours is changing your lease; ask for the next item again") from None
+
+
+@transaction.atomic
+def _assignment_next(*, project: Project, user, now=None) -> Lease | None:
     now = now or timezone.now()
     live = rows(_LIVE, [user.pk, project.id, db_time(now)])
     if live:
@@ -191,7 +225,7 @@ def assignment_next(*, project: Project, user, now=None) -> Lease | None:
 
 @transaction.atomic
 def assignment_skip(*, assignment_id: int, user, reason: str = "") -> Assignment:
-    assignment = Assignment.objects.select_for_update().get(pk=assignment_id, annotator=user)
+    assignment = Assignment.objects.select_for_update().get(in_visible_project(user), pk=assignment_id, annotator=user)
     if assignment.status == SKIPPED:
         return assignment
     if assignment.status != LEASED and assignment.status != EXPIRED:

@@ -6,6 +6,7 @@ from django.db.models import F
 from ..answers import AnswerShape, canonicalize
 from ..models import Item, Membership, Project
 from .annotations import answer_shape
+from .assignments import leases_end
 
 User = get_user_model()
 
@@ -44,9 +45,15 @@ def membership_set(*, project: Project, username: str, role: str) -> Membership:
     return membership
 
 
+@transaction.atomic
 def membership_remove(*, project: Project, username: str) -> int:
-    deleted, _ = Membership.objects.filter(project=project, user__username=username).delete()
-    return deleted
+    """Remove a member; their live leases end and give their slots back. Returns how many were removed."""
+    membership = Membership.objects.select_for_update().filter(project=project, user__username=username).first()
+    if membership is None:
+        return 0
+    membership.delete()
+    leases_end(project_id=project.id, annotator_id=membership.user_id)
+    return 1
 
 
 def user_create(*, username: str, password: str, email: str = "", is_staff: bool = False):
