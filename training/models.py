@@ -86,6 +86,8 @@ class TrainingJob(models.Model):
     samples = models.JSONField(default=list, blank=True)
     artifacts = models.JSONField(default=list, blank=True, help_text="[{name, bytes}] in the artifact store.")
     log_tail = models.TextField(blank=True, help_text="The last lines of the engine's log, kept while it runs.")
+    resumed_from_step = models.PositiveIntegerField(null=True, blank=True,
+                                                    help_text="The checkpoint the current attempt resumed from.")
     attempts = models.PositiveSmallIntegerField(default=0)
     max_attempts = models.PositiveSmallIntegerField(default=3)
     worker_host = models.CharField(max_length=200, blank=True)

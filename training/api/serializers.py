@@ -61,7 +61,7 @@ class JobOut(serializers.ModelSerializer):
     class Meta:
         model = TrainingJob
         fields = ["id", "kind", "status", "snapshot", "base_model", "reference_model", "reward_model", "output_model",
-                  "config", "progress", "latest_metrics", "evaluation", "summary", "samples", "artifacts", "attempts",
+                  "config", "progress", "latest_metrics", "evaluation", "summary", "samples", "artifacts", "attempts", "resumed_from_step",
                   "max_attempts", "worker_host", "heartbeat_at", "error", "created_by", "cancelled_by", "created_at",
                   "queued_at", "started_at", "first_step_at", "finished_at", "cancel_requested_at", "can_cancel",
                   "can_retry"]
@@ -78,7 +78,8 @@ class JobOut(serializers.ModelSerializer):
         if job.status == TrainingJob.Status.RUNNING and job.first_step_at and job.step and job.max_steps:
             from django.utils import timezone
 
-            per_step = (timezone.now() - job.first_step_at).total_seconds() / max(job.step, 1)
+            done = max(job.step - (job.resumed_from_step or 0), 1)  # steps taken by this attempt
+            per_step = (timezone.now() - job.first_step_at).total_seconds() / done
             eta = round(per_step * (job.max_steps - job.step), 1)
         return {"step": job.step, "max_steps": job.max_steps, "fraction": fraction, "eta_seconds": eta}
 

@@ -26,13 +26,14 @@ def clean(values: dict) -> dict:
 class JobCallback(TrainerCallback):
     """Writes every log to metrics.jsonl, announces checkpoints, and stops within one step of a cancel."""
 
-    def __init__(self, files: JobFiles):
-        self.files = files
+    def __init__(self, files: JobFiles, *, resumed_from: int | None = None):
+        self.files, self.resumed_from = files, resumed_from
         self.cancelled = False
         self.summary: dict = {}
 
     def on_train_begin(self, args, state, control, **kwargs):
-        self.files.event("train_begin", step=state.global_step, max_steps=state.max_steps)
+        self.files.event("train_begin", step=state.global_step, max_steps=state.max_steps,
+                         resumed_from=self.resumed_from)
 
     def on_step_end(self, args, state, control, **kwargs):
         self.files.event("step", step=state.global_step, max_steps=state.max_steps)

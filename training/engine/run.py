@@ -142,9 +142,9 @@ def run(spec_path: Path) -> int:
     if train is None:
         raise SystemExit(f"the snapshot has no {data.FORMAT[kind]}-train rows")
     trainer = build_trainer(spec, cfg, tokenizer, train, test, files)
-    callback = JobCallback(files)
-    trainer.add_callback(callback)
     resume = files.latest_checkpoint()
+    callback = JobCallback(files, resumed_from=int(resume.name.rsplit("-", 1)[1]) if resume else None)
+    trainer.add_callback(callback)
     if resume:
         logger.info("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)

@@ -49,7 +49,8 @@ def job_claim(job_id: int) -> TrainingJob | None:
     """queued → running, once: a second delivery of the same wake-up finds nothing to claim."""
     now = timezone.now()
     claimed = TrainingJob.objects.filter(pk=job_id, status=Status.QUEUED, attempts__lt=F("max_attempts")).update(
-        status=Status.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now,
+        status=Status.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now, first_step_at=None,
+        resumed_from_step=None,
         worker_host=socket.gethostname()[:200])
     return TrainingJob.objects.select_related("snapshot", "base_model", "reference_model", "reward_model").get(
         pk=job_id) if claimed else None
@@ -163,12 +164,15 @@ class _Supervisor:
         from us. A cancel request becomes the CANCEL file the engine checks after every step."""
         close_old_connections()
         rows = self.metrics.read()
+        fields = {}
         for event in self.events.read():
             if event["event"] in ("step", "train_begin"):
                 self.step, self.max_steps = event["step"], event["max_steps"] or self.max_steps
+            if event["event"] == "train_begin":
+                fields["resumed_from_step"] = event.get("resumed_from")
             elif event["event"] == "checkpoint":
                 self._upload_checkpoint(event["path"])
-        fields = {"step": self.step, "max_steps": self.max_steps, "log_tail": _tail(self.files.log)}
+        fields.update(step=self.step, max_steps=self.max_steps, log_tail=_tail(self.files.log))
         if rows:
             self._store_metrics(rows)
             for row in rows:
