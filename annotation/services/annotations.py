@@ -6,7 +6,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import JSONField
 from django.utils import timezone
 
-from ..answers import AnswerShape, CanonicalAnswer, canonicalize
+from ..answers import AnswerError, AnswerShape, CanonicalAnswer, canonicalize
 from ..models import Annotation, Assignment, Item, Project
 from ..selectors import in_visible_project
 from .assignments import AssignmentConflict
@@ -66,10 +66,21 @@ _INSERT_ANSWER = f"""
 _CLOSE_ASSIGNMENT = f"UPDATE annotation_assignment SET status = '{SUBMITTED}', finished_at = %s WHERE id = %s"
 
 
-def _previous_answer(user, idempotency_key: str, assignment_id: int) -> Annotation | None:
+def _previous_answer(user, idempotency_key: str, assignment_id: int, payload, shape: AnswerShape) -> Annotation | None:
+    """The answer this key already stored, when the request repeats it; a conflict when the key served another."""
     previous = Annotation.objects.filter(annotator=user, idempotency_key=idempotency_key).first()
-    if previous is not None and previous.assignment_id != assignment_id:
+    if previous is None:
+        return None
+    if previous.assignment_id != assignment_id:
         raise AssignmentConflict("this Idempotency-Key was already used for a different assignment")
+    try:
+        same = _canonical_fields(canonicalize(payload, shape)) == {name: getattr(previous, name) for name in _ANSWER_FIELDS}
+    except AnswerError:
+        same = False
+    if not same:
+        raise AssignmentConflict("this Idempotency-Key was already used for a different answer; the first one is "
+                                 "kept: send a new key, or change the answer with "
+                                 f"PATCH /api/me/annotations/{previous.pk}/")
     return previous
 
 
@@ -88,9 +99,11 @@ def annotation_submit(
     if not found:
         raise Assignment.DoesNotExist(f"assignment {assignment_id} does not exist")
     (status, project_id, item_id, shown_order, response_ids, kind, allow_tie, criteria, seen_key) = found[0]
+    shape = AnswerShape(kind=kind, response_ids=tuple(from_db_json(response_ids)), allow_tie=bool(allow_tie),
+                        criteria=tuple(from_db_json(criteria) or ()))
     # The key is looked up again after the lock: a twin request that held it may just have committed.
     if idempotency_key and (seen_key is not None or status == SUBMITTED):
-        previous = _previous_answer(user, idempotency_key, assignment_id)
+        previous = _previous_answer(user, idempotency_key, assignment_id, payload, shape)
         if previous is not None:
             return previous, False
     if status == SUBMITTED:
@@ -100,8 +113,6 @@ def annotation_submit(
         )
     if status not in (LEASED, EXPIRED):
         raise AssignmentConflict(f"this assignment is {status}; ask for the next item")
-    shape = AnswerShape(kind=kind, response_ids=tuple(from_db_json(response_ids)), allow_tie=bool(allow_tie),
-                        criteria=tuple(from_db_json(criteria) or ()))
     fields = _canonical_fields(canonicalize(payload, shape))
     # Even past expires_at, a lease not yet reclaimed still holds its slot; an expired one needs a free slot.
     if status == LEASED:
