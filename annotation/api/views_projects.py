@@ -45,8 +45,9 @@ class ProjectScoped:
     """Fetch the project from the caller's visible set; a lead-only route answers 404 to others."""
 
     def get_project(self, *, lead: bool = False):
-        project = get_object_or_404(project_list_for_user(self.request.user), pk=self.kwargs["pk"])
-        if lead and not is_lead(project, self.request.user):
+        # One plain 404 for a project that does not exist, one the caller may not see and one they do not lead.
+        project = project_list_for_user(self.request.user).filter(pk=self.kwargs["pk"]).first()
+        if project is None or (lead and not is_lead(project, self.request.user)):
             raise Http404
         return project
 

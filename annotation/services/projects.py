@@ -34,6 +34,20 @@ def project_update(*, project: Project, **fields) -> Project:
     return project
 
 
+def _locked_leads(project: Project) -> list[int]:
+    """The project's lead memberships, locked first and in one order: two leads removing each other at once are
+    serialised, so the second sees that the first left."""
+    return list(Membership.objects.select_for_update().filter(project=project, role=Membership.Role.LEAD)
+                .order_by("id").values_list("id", flat=True))
+
+
+def _keep_a_lead(membership: Membership | None, leads: list[int], *, field: str, doing: str) -> None:
+    """Refuse to take away the project's last lead: nobody but an admin could manage it then."""
+    if membership is not None and leads == [membership.id]:
+        raise ValidationError({field: f"{membership.user.username!r} is the project's last lead and cannot be "
+                                      f"{doing}: make another member lead first"})
+
+
 @transaction.atomic
 def membership_set(*, project: Project, username: str, role: str) -> Membership:
     user = User.objects.filter(username=username).first()
@@ -41,6 +55,10 @@ def membership_set(*, project: Project, username: str, role: str) -> Membership:
         raise ValidationError({"user": f"no user named {username!r}"})
     if role not in Membership.Role.values:
         raise ValidationError({"role": f"must be one of {Membership.Role.values}"})
+    if role != Membership.Role.LEAD:
+        leads = _locked_leads(project)
+        current = Membership.objects.select_related("user").filter(user=user, project=project).first()
+        _keep_a_lead(current, leads, field="role", doing="made an annotator")
     membership, _ = Membership.objects.update_or_create(user=user, project=project, defaults={"role": role})
     return membership
 
@@ -48,9 +66,11 @@ def membership_set(*, project: Project, username: str, role: str) -> Membership:
 @transaction.atomic
 def membership_remove(*, project: Project, username: str) -> int:
     """Remove a member; their live leases end and give their slots back. Returns how many were removed."""
-    membership = Membership.objects.select_for_update().filter(project=project, user__username=username).first()
+    leads = _locked_leads(project)
+    membership = Membership.objects.select_related("user").filter(project=project, user__username=username).first()
     if membership is None:
         return 0
+    _keep_a_lead(membership, leads, field="user", doing="removed")
     membership.delete()
     leases_end(project_id=project.id, annotator_id=membership.user_id)
     return 1
