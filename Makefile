@@ -48,6 +48,7 @@ migrate: deps
 
 demo: migrate
 	$(PY) manage.py load_demo
+	$(PY) manage.py load_training_demo
 
 run: deps frontend demo
 	@$(PY) manage.py check -v 0

@@ -1,4 +1,4 @@
-"""`make run`: the web server and a Celery worker (with its beat) together; Ctrl-C stops both.
+"""`make run`: the web server, a Celery worker (with its beat) and a training worker together; Ctrl-C stops all.
 
 With no CELERY_BROKER_URL the worker serves kombu's filesystem broker, so one machine
 runs the whole platform with no other server.
@@ -21,9 +21,12 @@ def _commands(port: str) -> dict[str, list[str]]:
     return {
         "web": [python, "-m", "gunicorn", "rlhf_site.wsgi:application", "--bind", f"127.0.0.1:{port}",
                 "--workers", "2", "--threads", "4", "--access-logfile", "-", "--log-level", "warning"],
-        "worker": [python, "-m", "celery", "-A", "rlhf_site", "worker", "--beat", "-Q", "default,gpu",
-                   "--concurrency", "2", "--loglevel", "INFO",
+        "worker": [python, "-m", "celery", "-A", "rlhf_site", "worker", "--beat", "-Q", "default",
+                   "--concurrency", "2", "--loglevel", "INFO", "-n", "default@%h",
                    "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+        # Training runs here on the CPU, one job at a time, as the gpu-worker of docker-compose.yml does on a GPU.
+        "training-worker": [python, "-m", "celery", "-A", "rlhf_site", "worker", "-Q", settings.TRAINING_QUEUE,
+                            "--concurrency", "1", "--loglevel", "INFO", "-n", "training@%h"],
     }
 
 
@@ -36,7 +39,14 @@ def _banner(port: str) -> None:
         print(f"    {name:<6} {role}")
     broker = "embedded filesystem broker" if settings.CELERY_BROKER_URL == "filesystem://" else settings.CELERY_BROKER_URL
     print(f"  Database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; queue: {broker}")
-    print("  Ctrl-C stops web and worker.\n", flush=True)
+    print(f"  Training jobs run on this machine's {'GPU' if _has_gpu() else 'CPU'} (queue {settings.TRAINING_QUEUE}).")
+    print("  Ctrl-C stops web and workers.\n", flush=True)
+
+
+def _has_gpu() -> bool:
+    import shutil
+
+    return shutil.which("nvidia-smi") is not None
 
 
 def main() -> None:
@@ -72,7 +82,7 @@ def main() -> None:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-    print("stopped web and worker")
+    print("stopped web and workers")
 
 
 if __name__ == "__main__":
