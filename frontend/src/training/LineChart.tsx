@@ -4,7 +4,7 @@
 import { useEffect, useId, useRef } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import { formatTick } from './format'
+import { formatTick, formatTicks, WHOLE_INCREMENTS } from './format'
 
 export interface ChartSeries {
   label: string
@@ -25,16 +25,18 @@ interface Props {
   xLabel?: string
   /** Charts with the same key move their cursors together. */
   syncKey?: string
+  /** Name the x axis under the plot (small charts in a grid leave it to the legend). */
+  showXLabel?: boolean
 }
 
-export function LineChart({ title, data, series, summary, height = 180, xLabel = 'step', syncKey }: Props) {
+export function LineChart({ title, data, series, summary, height = 180, xLabel = 'step', syncKey, showXLabel = true }: Props) {
   const captionId = useId()
   const box = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
   const latest = useRef(data)
   latest.current = data
   const zoomed = useRef(false)
-  const shape = JSON.stringify([series, height, xLabel, syncKey])
+  const shape = JSON.stringify([series, height, xLabel, syncKey, showXLabel])
 
   useEffect(() => {
     const el = box.current
@@ -46,8 +48,8 @@ export function LineChart({ title, data, series, summary, height = 180, xLabel =
       cursor: syncKey ? { sync: { key: syncKey } } : {},
       scales: { x: { time: false } },
       axes: [
-        { label: xLabel, stroke: '#677084', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' } },
-        { stroke: '#677084', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, size: 56, values: (_u, splits) => splits.map(formatTick) },
+        { label: showXLabel ? xLabel : undefined, stroke: '#677084', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, incrs: WHOLE_INCREMENTS, values: (_u, splits) => formatTicks(splits) },
+        { stroke: '#677084', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, size: 60, values: (_u, splits) => formatTicks(splits) },
       ],
       series: [
         { label: xLabel },
@@ -87,7 +89,7 @@ export function LineChart({ title, data, series, summary, height = 180, xLabel =
       u.destroy()
       plot.current = null
     }
-    // `shape` stands for series, height, xLabel and syncKey: rebuild only when one of them changes.
+    // `shape` stands for series, height, xLabel, syncKey and showXLabel: rebuild only when one of them changes.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [shape])
 

@@ -31,6 +31,7 @@ function MetricChart({ name, points, syncKey }: { name: string; points: [number[
         summary={summary}
         height={160}
         syncKey={syncKey}
+        showXLabel={false}
       />
     </div>
   )

@@ -54,3 +54,25 @@ export function formatTick(v: number | null): string {
   if (abs >= 1e5 || abs < 1e-3) return v.toExponential(1).replace('.0e', 'e')
   return String(Number(v.toPrecision(4)))
 }
+
+/**
+ * Tick labels for one axis, with just enough digits to tell neighbouring ticks apart (uPlot's ticks
+ * step by 1, 2, 2.5 or 5 times a power of ten); exponents for the very small and very large.
+ */
+export function formatTicks(splits: number[]): string[] {
+  const finite = splits.filter((v) => Number.isFinite(v))
+  if (finite.length === 0) return splits.map(() => '')
+  const step = finite.length > 1 ? Math.abs(finite[1] - finite[0]) : Math.abs(finite[0]) || 1
+  const largest = Math.max(...finite.map(Math.abs))
+  if (largest >= 1e5 || (largest > 0 && largest < 1e-3)) {
+    const digits = Math.min(6, Math.max(0, Math.ceil(Math.log10(largest / step))))
+    return splits.map((v) => (v === 0 ? '0' : v.toExponential(digits).replace(/\.?0+e/, 'e')))
+  }
+  let decimals = Math.max(0, -Math.floor(Math.log10(step)))
+  if (Math.abs(step * 10 ** decimals - Math.round(step * 10 ** decimals)) > 1e-6) decimals++
+  return splits.map((v) => v.toFixed(Math.min(decimals, 10)))
+}
+
+/** Tick steps for an axis of whole steps: never 1.5. */
+export const WHOLE_INCREMENTS = Array.from({ length: 10 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat()
+
