@@ -1,0 +1,129 @@
+"""An admin launches training jobs from the web form and watches them on a real worker; a lead reads them.
+
+The models, snapshots and worker are the training tests' own (tests/training/conftest.py): a tiny random
+Llama-style model, a pairwise project answered so one reply always wins, and a Celery worker on a training
+queue of this run's own.
+"""
+
+import pytest
+
+from tests import factories
+from tests.training.conftest import (  # noqa: F401 (fixtures, used by name)
+    admin,
+    artifacts,
+    fast_passwords,
+    preference_snapshot,
+    tiny_folder,
+    tiny_model,
+    training_worker,
+)
+from training.models import Model, TrainingJob
+
+from .browser import login, shot
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.training]
+
+# Small enough for two shared CPU cores, long enough to draw a curve.
+STEPS = 12
+FAST = {"max_steps": str(STEPS), "per_device_train_batch_size": "4", "logging_steps": "1", "save_steps": "12",
+        "max_length": "64", "num_sample_generations": "1", "max_new_tokens": "8"}
+RUN = 240_000  # ms: the engine imports torch and TRL for each job
+
+
+def launch_from_form(page, base_url: str, *, kind: str, snapshot_id: int, model_id: int, settings: dict) -> int:
+    """Fill the new-job form as a person would and start the job; returns its id from the page it lands on."""
+    page.goto(base_url + "/training")
+    page.get_by_role("link", name="New job").click()
+    page.wait_for_selector("h1:text('New training job')")
+    page.get_by_label("Kind", exact=True).select_option(kind)
+    # The snapshot and model pickers fill in once their lists have loaded.
+    page.wait_for_selector(f"select[name=snapshot] option[value='{snapshot_id}']", state="attached")
+    page.get_by_label("Snapshot", exact=True).select_option(str(snapshot_id))
+    page.wait_for_selector(f"select[name=base_model] option[value='{model_id}']", state="attached")
+    page.get_by_label("Base model", exact=True).select_option(str(model_id))
+    for name, value in settings.items():
+        page.fill(f"[data-testid=schema-form] input[name={name}]", value)
+    shot(page, f"training-new-{kind}")
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_selector("[data-testid=job-page]")  # the client-side router moved there: no load event
+    return int(page.url.rstrip("/").rsplit("/", 1)[1])
+
+
+def test_an_admin_launches_a_job_from_the_form_and_watches_it_succeed(live_server, new_page, admin, tiny_model,
+                                                                      preference_snapshot, training_worker):
+    training_worker()
+    watched = new_page()
+    page = watched.page
+    login(page, live_server.url, admin.username, factories.PASSWORD)
+    page.get_by_role("link", name="Training", exact=True).click()
+    page.wait_for_selector("h1:text('Training jobs')")
+
+    job_id = launch_from_form(page, live_server.url, kind="dpo", snapshot_id=preference_snapshot.pk,
+                              model_id=tiny_model.pk, settings={**FAST, "beta": "0.5"})
+    job = TrainingJob.objects.get(pk=job_id)
+    assert job.kind == "dpo" and job.snapshot_id == preference_snapshot.pk and job.base_model_id == tiny_model.pk
+    assert job.config["max_steps"] == STEPS and job.config["beta"] == 0.5
+
+    page.wait_for_selector("[data-testid=job-page][data-status=succeeded]", timeout=RUN)
+    # Every step the trainer logged is on the loss chart, drawn by uPlot on a canvas.
+    page.wait_for_selector(f"[data-metric=loss][data-points='{STEPS}']")
+    charts = page.eval_on_selector_all("[data-metric]", "els => els.map(e => e.dataset.metric)")
+    assert {"loss", "rewards/margins", "learning_rate"} <= set(charts), charts
+    assert page.locator("[data-metric=loss] canvas").count() == 1
+    assert page.get_by_test_id("job-status-line").inner_text().startswith("Succeeded")
+    page.wait_for_selector("[data-testid=job-log]")
+    assert page.get_by_test_id("job-evaluation").count() == 1
+    output = Model.objects.get(job_id=job_id)
+    assert output.name in page.get_by_test_id("output-model").inner_text()
+    assert page.get_by_role("button", name="Retry").count() == 0
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "training-job")
+
+    # The jobs list shows it finished, and the models page traces the model back to the project.
+    page.get_by_role("link", name="Training", exact=True).click()
+    page.wait_for_selector(f"[data-job='{job_id}'][data-status=succeeded]")
+    page.get_by_role("link", name="Models", exact=True).click()
+    row = page.locator(f"[data-model='{output.pk}']")
+    row.wait_for()
+    assert f"job #{job_id}" in row.inner_text() and preference_snapshot.project.name in row.inner_text()
+
+    # A lead of the project reads the job from the project's Models tab, without the admin's buttons.
+    lead_page = new_page().page
+    login(lead_page, live_server.url, preference_snapshot.lead.username, factories.PASSWORD)
+    lead_page.goto(f"{live_server.url}/projects/{preference_snapshot.project_id}/models")
+    lead_page.locator(f"[data-testid=project-models] [data-model='{output.pk}']").wait_for()
+    lead_page.locator("[data-testid=project-jobs]").get_by_role("link", name=f"#{job_id}", exact=True).click()
+    lead_page.wait_for_selector(f"[data-metric=loss][data-points='{STEPS}']")
+    assert lead_page.get_by_role("button", name="Retry").count() == 0
+    assert lead_page.get_by_role("button", name="Cancel job").count() == 0
+    assert lead_page.get_by_role("link", name="Training", exact=True).count() == 0
+    assert watched.page_errors == [] and watched.dialogs == []
+
+
+def test_an_admin_cancels_a_running_job(live_server, new_page, admin, tiny_model, preference_snapshot,
+                                        training_worker):
+    training_worker()
+    watched = new_page()
+    page = watched.page
+    login(page, live_server.url, admin.username, factories.PASSWORD)
+    job_id = launch_from_form(page, live_server.url, kind="reward", snapshot_id=preference_snapshot.pk,
+                              model_id=tiny_model.pk,
+                              settings={"max_steps": "100000", "per_device_train_batch_size": "2", "logging_steps": "1",
+                                        "save_steps": "100000", "max_length": "64"})
+    # Running, and its curves growing, before it is cancelled.
+    page.wait_for_function("""() => document.querySelector('[data-metric=loss]')
+        || ['failed', 'succeeded'].includes(document.querySelector('[data-testid=job-page]').dataset.status)""",
+                           timeout=RUN)
+    assert page.get_attribute("[data-testid=job-page]", "data-status") == "running", \
+        TrainingJob.objects.get(pk=job_id).log_tail[-2000:]
+    page.get_by_role("button", name="Cancel job").click()
+    page.wait_for_selector("[data-testid=job-page][data-status=cancelled]", timeout=60_000)
+    job = TrainingJob.objects.get(pk=job_id)
+    assert job.status == "cancelled" and job.cancelled_by == admin and 0 < job.step < 100000
+    assert not Model.objects.filter(job=job).exists()
+    assert page.get_by_role("button", name="Retry").is_visible()
+    assert page.get_by_role("button", name="Cancel job").count() == 0
+    assert "Cancelled" in page.get_by_test_id("job-status-line").inner_text()
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "training-job-cancelled")
+    assert watched.page_errors == [] and watched.dialogs == []
