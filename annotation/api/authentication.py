@@ -10,6 +10,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
     """DRF's ``Authorization: Token <key>``, the same rules, without building the query per request."""
 
     def authenticate_credentials(self, key):
+        if "\x00" in key:  # PostgreSQL would refuse the lookup itself; no token holds one
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         users = get_user_model().objects
         found = users.raw(
             f"SELECT u.* FROM {users.model._meta.db_table} u "

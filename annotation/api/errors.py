@@ -1,6 +1,6 @@
 """One error shape for the whole API: {"errors": [{"field": ..., "message": ...}]}."""
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -10,6 +10,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from ..answers import AnswerError
 from ..importing import ImportError_
 from ..services.assignments import AssignmentConflict
+from .parsers import RequestTooLarge
 
 
 class Conflict(exceptions.APIException):
@@ -45,6 +46,10 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, ObjectDoesNotExist):
         exc = Http404()
+    elif isinstance(exc, RequestDataTooBig):  # Django's own limit on form fields
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # too many fields or files, a malformed upload...
+        exc = exceptions.ParseError(str(exc) or "the request could not be read")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -6,6 +6,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .. import json_input
 from ..models import Annotation, Assignment
 from ..selectors import annotation_list_for_annotator, item_shown, project_for_member
 from ..services.annotations import annotation_submit, annotation_update
@@ -50,8 +51,10 @@ class AssignmentViewSet(viewsets.GenericViewSet):
     )
     def submit(self, request, pk=None):
         key = request.headers.get("Idempotency-Key") or None
-        if key is not None and len(key) > 200:
-            return Response({"errors": [{"field": "Idempotency-Key", "message": "at most 200 characters"}]},
+        problem = key is not None and ("at most 200 characters" if len(key) > 200 else
+                                       json_input.NUL_MESSAGE if json_input.NUL in key else None)
+        if problem:
+            return Response({"errors": [{"field": "Idempotency-Key", "message": problem}]},
                             status=status.HTTP_400_BAD_REQUEST)
         annotation, created = annotation_submit(assignment_id=pk, user=request.user, payload=request.data,
                                                 idempotency_key=key)

@@ -4,7 +4,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from .. import importing
@@ -21,6 +20,7 @@ from ..services.curation import curation_preview, curation_rules_save
 from ..services.imports import items_import
 from ..services.projects import item_set_gold, membership_remove, membership_set, project_create, project_update
 from ..services.quality import agreement_report_current, agreement_report_get, agreement_request
+from .parsers import FormParser, ImportJSONParser, MultiPartParser
 from .permissions import IsAdmin, is_lead
 from .serializers import (
     GoldIn,
@@ -113,7 +113,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
         responses={201: ImportResult},
         summary="Import prompts and responses (JSON body, or a JSONL / CSV / JSON file upload)",
     )
-    @action(detail=True, methods=["post"], url_path="import", parser_classes=[JSONParser, MultiPartParser, FormParser])
+    @action(detail=True, methods=["post"], url_path="import", parser_classes=[ImportJSONParser, MultiPartParser, FormParser])
     def import_items(self, request, pk=None):
         project = self.get_project(lead=True)
         raw = self._import_raw_lines(request)
@@ -128,7 +128,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
             return importing.raw_lines_from_body(request.data)
         if upload.size > settings.IMPORT_MAX_BYTES:
             limit = settings.IMPORT_MAX_BYTES // (1024 * 1024)
-            raise importing.ImportError_([{"line": 0, "field": "file", "message":
+            raise importing.ImportError_([{"line": None, "field": "file", "message":
                                            f"is {upload.size / 1048576:.1f} MB; the limit is {limit} MB: split it into smaller files"}])
         return importing.parse_upload(upload.read(), upload.name or "upload.jsonl")
 
