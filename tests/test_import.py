@@ -87,8 +87,8 @@ def test_reimporting_an_external_id_skips_it_and_reports_it(api, lead, empty_pai
         ("x.jsonl", b'{"external_id": "a", "prompt": "q", "responses": [{"text": "1"}, {"text": "2"}]}\n{"external_id": ',
          2, "line", "malformed JSON"),
         ("x.jsonl", '{"external_id": "é"}'.encode("latin-1"), 1, "file", "UTF-8"),
-        ("x.jsonl", b"", 0, "file", "empty"),
-        ("x.jsonl", b"\n\n", 0, "file", "empty"),
+        ("x.jsonl", b"", None, "file", "the file is empty"),  # the whole file: no line
+        ("x.jsonl", b"\n\n", None, "file", "the file is empty"),
         ("x.jsonl", b'{"prompt": "q", "responses": [{"text": "1"}, {"text": "2"}]}', 1, "external_id", "required"),
         ("x.jsonl", b'{"external_id": "a", "responses": [{"text": "1"}, {"text": "2"}]}', 1, "conversation", "required"),
         ("x.jsonl", b'{"external_id": "a", "prompt": 5, "responses": [{"text": "1"}, {"text": "2"}]}', 1, "prompt", "text"),

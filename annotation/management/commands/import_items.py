@@ -34,7 +34,8 @@ class Command(BaseCommand):
             lines = importing.validate_lines(raw, kind=target.kind, responses_per_item=target.responses_per_item)
         except importing.ImportError_ as exc:
             for error in exc.errors:
-                self.stderr.write(f"{file}:{error['line']}: {error['field']}: {error['message']}")
+                where = file if error["line"] is None else f"{file}:{error['line']}"
+                self.stderr.write(f"{where}: {error['field']}: {error['message']}")
             raise CommandError(f"nothing imported: {len(exc.errors)} error(s)") from None
         with tqdm(total=len(lines), unit="item", disable=options["verbosity"] == 0, file=self.stderr) as bar:
             result = items_import(project=target, lines=lines, progress=bar.update)
