@@ -21,3 +21,7 @@ urlpatterns = [
     path("api/", include("annotation.api.urls")),
     re_path(r"^(?!api/|admin/|static/).*$", spa),
 ]
+
+# Django's own 404 and 500 (no route matched, an error outside DRF): the API's JSON shape under /api/.
+handler404 = "annotation.api.errors.not_found"
+handler500 = "annotation.api.errors.server_error"

@@ -1,8 +1,14 @@
-"""One error shape for the whole API: {"errors": [{"field": ..., "message": ...}]}."""
+"""One error shape for the whole API: {"errors": [{"field": ..., "message": ...}]}.
+
+DRF's errors go through ``exception_handler``; Django's own (no route matched, an error outside DRF)
+through ``not_found`` and ``server_error``, wired in rlhf_site/urls.py, which keep Django's HTML pages
+for the paths outside /api/.
+"""
 
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -59,3 +65,25 @@ def exception_handler(exc, context):
         message = response.data.get("detail", str(exc)) if isinstance(response.data, dict) else str(exc)
         response.data = {"detail": str(message), "errors": [{"field": None, "message": str(message)}]}
     return response
+
+
+def _is_api(request) -> bool:
+    return request.path_info == "/api" or request.path_info.startswith("/api/")
+
+
+def _error_response(message: str, status_code: int) -> JsonResponse:
+    return JsonResponse({"detail": message, "errors": [{"field": None, "message": message}]}, status=status_code)
+
+
+def not_found(request, exception=None):
+    """handler404: an /api/ path no route matches answers in the API's shape."""
+    if _is_api(request):
+        return _error_response("Not found.", status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: an unexpected error on an /api/ path answers in the API's shape (the traceback is logged)."""
+    if _is_api(request):
+        return _error_response("A server error occurred.", status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return defaults.server_error(request)

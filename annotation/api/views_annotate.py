@@ -3,6 +3,7 @@
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,6 +13,15 @@ from ..selectors import annotation_list_for_annotator, item_shown, project_for_m
 from ..services.annotations import annotation_submit, annotation_update
 from ..services.assignments import Lease, assignment_next, assignment_skip
 from .serializers import AnswerIn, AssignmentOut, MyAnnotationOut, SkipIn
+
+
+MAX_ID = 2**63 - 1  # a bigint; SQLite refuses a larger integer in the hand-written SQL outright
+
+
+def _existing_id(pk: int) -> int:
+    if pk > MAX_ID:
+        raise Http404
+    return pk
 
 
 def assignment_payload(lease: Lease) -> dict:
@@ -31,7 +41,7 @@ class NextView(APIView):
     @extend_schema(request=None, responses={200: AssignmentOut, 204: None},
                    summary="Lease the caller's next item (or return the lease they hold)")
     def post(self, request, pk: int):
-        project = project_for_member(request.user, pk)
+        project = project_for_member(request.user, _existing_id(pk))
         if project is None:
             raise Http404
         lease = assignment_next(project=project, user=request.user)
@@ -42,6 +52,9 @@ class NextView(APIView):
 
 class AssignmentViewSet(viewsets.GenericViewSet):
     queryset = Assignment.objects.none()
+
+    def get_serializer_class(self):  # what OPTIONS describes, for the route's POST
+        return SkipIn if self.action_map.get("post") == "skip" else AnswerIn
 
     @extend_schema(
         request=AnswerIn, responses={201: MyAnnotationOut, 200: MyAnnotationOut},
@@ -56,7 +69,7 @@ class AssignmentViewSet(viewsets.GenericViewSet):
         if problem:
             return Response({"errors": [{"field": "Idempotency-Key", "message": problem}]},
                             status=status.HTTP_400_BAD_REQUEST)
-        annotation, created = annotation_submit(assignment_id=pk, user=request.user, payload=request.data,
+        annotation, created = annotation_submit(assignment_id=_existing_id(pk), user=request.user, payload=request.data,
                                                 idempotency_key=key)
         return Response(MyAnnotationOut(annotation).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -71,12 +84,15 @@ class AssignmentViewSet(viewsets.GenericViewSet):
 
 class MyAnnotationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = MyAnnotationOut
+    lookup_value_regex = "[0-9]+"  # /api/me/annotations/abc/ matches no route: a 404
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
             return Annotation.objects.none()
-        project = self.request.query_params.get("project")
-        return annotation_list_for_annotator(self.request.user, project_id=int(project) if project and project.isdigit() else None)
+        project = self.request.query_params.get("project") or None
+        if project is not None and not (project.isascii() and project.isdigit()):  # "²" is a digit to isdigit
+            raise ValidationError({"project": "must be a project id (a whole number)"})
+        return annotation_list_for_annotator(self.request.user, project_id=int(project) if project else None)
 
     @extend_schema(request=AnswerIn, responses={200: MyAnnotationOut},
                    summary="Change one's own answer while its item is not complete")

@@ -54,6 +54,7 @@ class ProjectScoped:
 
 class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ProjectOut
+    lookup_value_regex = "[0-9]+"  # /api/projects/abc/... matches no route: a 404, not a failed integer lookup
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
@@ -152,7 +153,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
         return self.get_paginated_response(ItemLeadOut(page, many=True).data)
 
     @extend_schema(responses={200: ItemLeadOut})
-    @action(detail=True, methods=["get"], url_path=r"items/(?P<item_id>\d+)")
+    @action(detail=True, methods=["get"], url_path=r"items/(?P<item_id>[0-9]+)")
     def item_detail(self, request, pk=None, item_id=None):
         project = self.get_project(lead=True)
         item = get_object_or_404(Item.objects.select_related("prompt", "project"), pk=item_id, project=project)
@@ -165,7 +166,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
         return Response(data)
 
     @extend_schema(request=GoldIn, responses={200: ItemLeadOut})
-    @action(detail=True, methods=["post"], url_path=r"items/(?P<item_id>\d+)/gold")
+    @action(detail=True, methods=["post"], url_path=r"items/(?P<item_id>[0-9]+)/gold")
     def item_gold(self, request, pk=None, item_id=None):
         project = self.get_project(lead=True)
         item = get_object_or_404(Item.objects.select_related("prompt", "project"), pk=item_id, project=project)
