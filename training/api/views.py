@@ -19,8 +19,13 @@ from annotation.api.views_projects import ProjectScoped
 
 from ..engine.config import KINDS, json_schema
 from ..models import Model, TrainingJob
-from ..selectors import job_list_filtered, job_list_for_user, metric_list_for_job, model_list_for_project, \
-    model_list_for_user
+from ..selectors import (
+    job_list_filtered,
+    job_list_for_user,
+    metric_list_for_job,
+    model_list_for_project,
+    model_list_for_user,
+)
 from ..services.jobs import JobConflict, job_cancel, job_launch, job_retry
 from .serializers import JobIn, JobOut, KindOut, LogOut, MetricOut, MetricsOut, ModelOut
 

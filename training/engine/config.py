@@ -35,31 +35,18 @@ SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 
 
 @dataclass
-class TrainConfig:
-    """Settings every trainer shares (transformers' `TrainingArguments` names)."""
+class RunConfig:
+    """Settings every job kind shares."""
 
-    max_steps: int = setting(100, "Optimizer steps to run; -1 runs num_train_epochs instead.", minimum=-1,
-                             maximum=10_000_000)
-    num_train_epochs: float = setting(1.0, "Passes over the training split; used when max_steps is -1.",
-                                      exclusive_minimum=0, maximum=1000)
+    max_steps: int = setting(100, "Optimizer steps to run; -1 runs num_train_epochs instead (TRL kinds).",
+                             minimum=-1, maximum=10_000_000)
     learning_rate: float = setting(2e-5, "Peak learning rate of AdamW.", exclusive_minimum=0, maximum=1.0)
-    per_device_train_batch_size: int = setting(8, "Examples per device per step (pairs for reward and DPO).",
-                                               minimum=1, maximum=4096)
-    gradient_accumulation_steps: int = setting(1, "Micro-batches accumulated into one optimizer step.", minimum=1,
-                                               maximum=1024)
-    lr_scheduler_type: str = setting("linear", "Learning-rate schedule after warm-up.", choices=SCHEDULERS)
-    warmup_ratio: float = setting(0.0, "Share of the steps spent warming the learning rate up from 0.", minimum=0,
-                                  maximum=1)
     weight_decay: float = setting(0.0, "AdamW weight decay.", minimum=0, maximum=1)
     max_grad_norm: float = setting(1.0, "Gradient clipping norm (0 turns clipping off).", minimum=0, maximum=1e6)
     logging_steps: int = setting(1, "Log metrics every this many steps.", minimum=1, maximum=100_000)
     save_steps: int = setting(50, "Save a checkpoint (the point a restarted job resumes from) every this many steps.",
                               minimum=1, maximum=1_000_000)
-    eval_steps: int | None = setting(None, "Also evaluate on the test split every this many steps (none: at the end "
-                                           "only).", minimum=1, maximum=1_000_000)
     seed: int = setting(42, "Seeds the model head, dropout and the data order.", minimum=0, maximum=2**32 - 1)
-    max_length: int | None = setting(1024, "Longest tokenized example; longer ones are truncated (none: no limit).",
-                                     minimum=8, maximum=1_000_000)
     bf16: bool | None = setting(None, "bf16 mixed precision (none: on where the GPU supports it, off on CPU).")
     gradient_checkpointing: bool | None = setting(None, "Recompute activations to save memory (none: on GPU only; "
                                                         "it only slows a CPU down).")
@@ -71,6 +58,25 @@ class TrainConfig:
                                                     "layers).")
     num_gpus: int = setting(1, "GPUs for this job; more than 1 runs it through `accelerate launch` (DeepSpeed or "
                                "FSDP as accelerate's config says).", minimum=1, maximum=1024)
+
+
+@dataclass
+class TrainConfig(RunConfig):
+    """The settings of TRL's trainers (transformers' `TrainingArguments` names)."""
+
+    num_train_epochs: float = setting(1.0, "Passes over the training split; used when max_steps is -1.",
+                                      exclusive_minimum=0, maximum=1000)
+    per_device_train_batch_size: int = setting(8, "Examples per device per step (pairs for reward and DPO).",
+                                               minimum=1, maximum=4096)
+    gradient_accumulation_steps: int = setting(1, "Micro-batches accumulated into one optimizer step.", minimum=1,
+                                               maximum=1024)
+    lr_scheduler_type: str = setting("linear", "Learning-rate schedule after warm-up.", choices=SCHEDULERS)
+    warmup_ratio: float = setting(0.0, "Share of the steps spent warming the learning rate up from 0.", minimum=0,
+                                  maximum=1)
+    eval_steps: int | None = setting(None, "Also evaluate on the test split every this many steps (none: at the end "
+                                           "only).", minimum=1, maximum=1_000_000)
+    max_length: int | None = setting(1024, "Longest tokenized example; longer ones are truncated (none: no limit).",
+                                     minimum=8, maximum=1_000_000)
 
 
 @dataclass
@@ -126,6 +132,48 @@ class KTOJobConfig(TrainConfig, GenerationConfig):
     loss_type: str = setting("kto", "KTO loss variant.", choices=("kto", "apo_zero_unpaired"))
 
 
+@dataclass
+class PPOJobConfig(RunConfig, GenerationConfig):
+    """Our PPO (training/engine/ppo.py); names follow TRL 1.12's PPOConfig where it had the setting."""
+
+    max_steps: int = setting(100, "PPO updates: each samples a rollout batch, then optimises on it.", minimum=1,
+                             maximum=10_000_000)
+    learning_rate: float = setting(1e-5, "AdamW learning rate of policy and value model.", exclusive_minimum=0,
+                                   maximum=1.0)
+    rollout_batch_size: int = setting(8, "Prompts sampled per update.", minimum=1, maximum=65536)
+    per_device_train_batch_size: int = setting(4, "Responses per PPO minibatch.", minimum=1, maximum=65536)
+    num_ppo_epochs: int = setting(4, "Passes over each rollout batch.", minimum=1, maximum=100)
+    cliprange: float = setting(0.2, "ε of the clipped policy objective.", exclusive_minimum=0, maximum=10)
+    cliprange_value: float = setting(0.2, "ε of the clipped value loss.", exclusive_minimum=0, maximum=1e6)
+    vf_coef: float = setting(0.1, "Weight of the value loss.", minimum=0, maximum=1000)
+    ent_coef: float = setting(0.0, "Weight of the entropy bonus (0: none).", minimum=0, maximum=10)
+    ptx_coef: float = setting(0.0, "Weight of an SFT loss on the snapshot's demonstrations (InstructGPT's PPO-ptx; "
+                                   "0: none).", minimum=0, maximum=1000)
+    gamma: float = setting(1.0, "GAE discount γ.", minimum=0, maximum=1)
+    lam: float = setting(0.95, "GAE λ.", minimum=0, maximum=1)
+    kl_coef: float = setting(0.05, "β: weight of the per-token KL penalty against the reference.", minimum=0,
+                             maximum=1000)
+    adaptive_kl: bool = setting(False, "Adapt β towards target_kl (Ziegler et al.).")
+    target_kl: float = setting(6.0, "KL (nats per response) the adaptive controller aims at.", exclusive_minimum=0,
+                               maximum=1e6)
+    kl_horizon: int = setting(10000, "Horizon of the adaptive controller, in responses.", minimum=1,
+                              maximum=100_000_000)
+    max_approx_kl: float | None = setting(0.5, "Stop an update's remaining epochs once the approximate KL between "
+                                               "the new and the sampling policy passes this (none: never).",
+                                          exclusive_minimum=0, maximum=1e6)
+    temperature: float = setting(0.7, "Sampling temperature of rollouts.", exclusive_minimum=0, maximum=10)
+    top_p: float = setting(1.0, "Nucleus sampling of rollouts.", exclusive_minimum=0, maximum=1)
+    response_length: int = setting(32, "Longest rollout response, in tokens.", minimum=1, maximum=8192)
+    max_prompt_length: int = setting(256, "Prompts longer than this many tokens are cut from the left.", minimum=8,
+                                     maximum=100_000)
+    missing_eos_penalty: float | None = setting(1.0, "Subtracted from the score of a response that never ends "
+                                                     "(none: no penalty).", minimum=0, maximum=1000)
+    whiten_rewards: bool = setting(True, "Normalise reward-model scores to mean 0, std 1 on reference samples.")
+    num_sample_generations: int = setting(4, "Held-out prompts answered (policy and reference) at the end.",
+                                          minimum=0, maximum=1000)
+    max_new_tokens: int = setting(32, "Longest evaluation sample, in tokens.", minimum=1, maximum=8192)
+
+
 @dataclass(frozen=True)
 class Kind:
     """What a job kind needs: its config, the snapshot file it reads, and the models it takes."""
@@ -151,6 +199,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          DPOJobConfig, "preference", "policy", (CAUSAL,), reference_model=True),
     Kind("kto", "KTO", "Kahneman-Tversky optimisation on desirable/undesirable completions (TRL KTOTrainer).",
          KTOJobConfig, "kto", "policy", (CAUSAL,), reference_model=True),
+    Kind("ppo", "PPO", "PPO against a reward model with a KL leash to the reference (our trainer).",
+         PPOJobConfig, "prompts", "policy", (CAUSAL,), reference_model=True, reward_model=True),
 )}
 
 

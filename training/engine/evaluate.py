@@ -3,7 +3,6 @@ overall and on the pairs the annotators agreed on most, and sample generations o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -78,7 +77,4 @@ def after_training(spec: dict, trainer, tokenizer, test, files: JobFiles) -> dic
         prompts = data.eval_prompts(Path(spec["snapshot_dir"]), cfg["num_sample_generations"])
         samples = sample_generations(model, tokenizer, prompts, max_new_tokens=cfg["max_new_tokens"])
     write_json_atomic(files.output / "evaluation.json", evaluation)
-    with open(files.output / "samples.jsonl", "w", encoding="utf-8") as f:
-        for sample in samples:
-            f.write(json.dumps(sample, ensure_ascii=False) + "\n")
     return {"evaluation": evaluation, "samples": samples}

@@ -125,10 +125,29 @@ def save_model(trainer, tokenizer, folder: Path) -> dict:
             "parameter_count": sum(p.numel() for p in model.parameters())}
 
 
+def write_outputs(spec: dict, files: JobFiles, result: dict) -> None:
+    """What every finished job leaves beside its model: config, versions, lineage, samples, and the result."""
+    if result["status"] == "succeeded":
+        write_json_atomic(files.output / "job_config.json", {"kind": spec["kind"], "config": spec["config"]})
+        write_json_atomic(files.output / "versions.json", {name: version(name) for name in LIBRARIES})
+        write_json_atomic(files.output / "lineage.json", {"job_id": spec["job_id"], "snapshot_fingerprint":
+                                                          spec["fingerprint"], "base_model": spec["base_model_name"]})
+        with open(files.output / "samples.jsonl", "w", encoding="utf-8") as f:
+            for sample in result["samples"]:
+                f.write(json.dumps(sample, ensure_ascii=False) + "\n")
+    write_json_atomic(files.result, result)
+
+
 def run(spec_path: Path) -> int:
     spec = json.loads(Path(spec_path).read_text())
     files = JobFiles(Path(spec["work_dir"]))
     kind, cfg = spec["kind"], spec["config"]
+    if kind == "ppo":
+        from .ppo import run_ppo
+
+        files.output.mkdir(parents=True, exist_ok=True)
+        write_outputs(spec, files, run_ppo(spec, files))
+        return 0
     seed_everything(cfg["seed"])
     from transformers import AutoTokenizer
 
@@ -151,18 +170,14 @@ def run(spec_path: Path) -> int:
     if not trainer.is_world_process_zero():
         return 0
     if callback.cancelled:
-        write_json_atomic(files.result, {"status": "cancelled", "step": trainer.state.global_step})
+        write_outputs(spec, files, {"status": "cancelled", "step": trainer.state.global_step})
         return 0
     files.output.mkdir(parents=True, exist_ok=True)
     results = evaluate.after_training(spec, trainer, tokenizer, test, files)
     info = save_model(trainer, tokenizer, files.output / "model")
-    write_json_atomic(files.output / "job_config.json", {"kind": kind, "config": cfg})
-    write_json_atomic(files.output / "versions.json", {name: version(name) for name in LIBRARIES})
-    write_json_atomic(files.output / "lineage.json", {"job_id": spec["job_id"], "snapshot_fingerprint":
-                                                      spec["fingerprint"], "base_model": spec["base_model_name"]})
-    write_json_atomic(files.result, {"status": "succeeded", "step": trainer.state.global_step, "model": info,
-                                     "evaluation": results["evaluation"], "summary": callback.summary,
-                                     "samples": results["samples"]})
+    write_outputs(spec, files, {"status": "succeeded", "step": trainer.state.global_step, "model": info,
+                                "evaluation": results["evaluation"], "summary": callback.summary,
+                                "samples": results["samples"]})
     return 0
 
 

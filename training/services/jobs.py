@@ -65,6 +65,9 @@ def job_validate(*, kind: str, snapshot, base_model, reference_model=None, rewar
     _check_model("reference_model", reference_model, (Model.Task.CAUSAL_LM,))
     if reward_model is not None and not spec.reward_model:
         raise ValidationError({"reward_model": f"a {kind} job takes no reward model"})
+    if spec.reward_model and reward_model is None:
+        raise ValidationError({"reward_model": f"a {kind} job needs a reward model (one trained by a reward job)"})
+    _check_model("reward_model", reward_model, (Model.Task.SEQUENCE_CLASSIFICATION,))
     return resolved
 
 
