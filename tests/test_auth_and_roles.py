@@ -106,8 +106,8 @@ def test_annotators_see_only_their_projects_and_others_answer_404(api, annotator
 
 def test_leads_manage_their_own_project_but_not_others(api, lead, pairwise_project):
     other = factories.project("pairwise")
-    r = api(lead).patch(f"/api/projects/{pairwise_project.id}/", {"guidelines": "# Be kind", "kind": "ranking"}, format="json")
-    assert r.status_code == 200
+    r = api(lead).patch(f"/api/projects/{pairwise_project.id}/", {"guidelines": "# Be kind", "kind": "pairwise"}, format="json")
+    assert r.status_code == 200  # the kind itself cannot change (tests/test_hardening_inputs.py)
     pairwise_project.refresh_from_db()
     assert pairwise_project.guidelines == "# Be kind" and pairwise_project.kind == "pairwise"
     assert api(lead).patch(f"/api/projects/{other.id}/", {"guidelines": "x"}, format="json").status_code == 404

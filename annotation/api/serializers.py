@@ -62,6 +62,13 @@ class ProjectPatch(ProjectIn):
         # The kind decides the shape of every stored answer: it is fixed at creation.
         read_only_fields = ["kind"]
 
+    def validate(self, attrs):
+        kind = self.initial_data.get("kind") if hasattr(self.initial_data, "get") else None
+        if kind is not None and kind != self.instance.kind:  # refused aloud, not dropped: the caller meant it
+            raise serializers.ValidationError({"kind": f"cannot change (this is a {self.instance.kind} project): "
+                                                       "the kind decides the shape of every answer; create a new project"})
+        return attrs
+
 
 class MembershipOut(serializers.ModelSerializer):
     user = serializers.CharField(source="user.username")

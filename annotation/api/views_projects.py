@@ -1,3 +1,5 @@
+import math
+
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -6,7 +8,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .. import importing
+from .. import importing, json_input
 from ..models import Item, Project
 from ..selectors import (
     annotations_for_item,
@@ -35,10 +37,30 @@ from .serializers import (
 )
 
 
-def _bool_param(value: str | None) -> bool | None:
-    if value is None or value == "":
-        return None
-    return value.lower() in ("1", "true", "yes")
+ITEM_STATUSES = ("open", "in_progress", "complete")
+_TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
+
+
+def item_filters(params) -> dict:
+    """Validate the item list's query string: each bad value is a 400 naming its parameter."""
+    errors, out = {}, {}
+    out["status"] = params.get("status") or None
+    if out["status"] is not None and out["status"] not in ITEM_STATUSES:
+        errors["status"] = f"must be one of {list(ITEM_STATUSES)}"
+    is_gold = (params.get("is_gold") or "").lower()
+    out["is_gold"] = True if is_gold in _TRUE else False if is_gold in _FALSE else None
+    if is_gold and out["is_gold"] is None:
+        errors["is_gold"] = "must be true or false"
+    raw = params.get("max_agreement") or None
+    try:
+        out["max_agreement"] = float(raw) if raw is not None else None
+    except ValueError:
+        out["max_agreement"] = None
+    if raw is not None and (out["max_agreement"] is None or not math.isfinite(out["max_agreement"])):
+        errors["max_agreement"] = "must be a number"
+    if errors:
+        raise serializers.ValidationError(errors)
+    return out
 
 
 class ProjectScoped:
@@ -141,14 +163,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
     @action(detail=True, methods=["get"])
     def items(self, request, pk=None):
         project = self.get_project(lead=True)
-        params = request.query_params
-        max_agreement = params.get("max_agreement")
-        try:
-            max_agreement = float(max_agreement) if max_agreement not in (None, "") else None
-        except ValueError:
-            raise serializers.ValidationError({"max_agreement": "must be a number"}) from None
-        items = item_list_for_lead(project, status=params.get("status") or None,
-                                   is_gold=_bool_param(params.get("is_gold")), max_agreement=max_agreement)
+        items = item_list_for_lead(project, **item_filters(request.query_params))
         page = self.paginate_queryset(items)
         return self.get_paginated_response(ItemLeadOut(page, many=True).data)
 
@@ -217,15 +232,23 @@ def agreement_filters(project, params) -> dict:
     for name in ("since", "until"):
         raw = params.get(name)
         if raw:
-            parsed = parse_datetime(raw)
-            if parsed is None and (day := parse_date(raw)):
-                parsed = f"{day.isoformat()}T00:00:00+00:00"
+            try:  # well-formed but impossible (2026-02-30) raises
+                parsed = parse_datetime(raw)
+                if parsed is None and (day := parse_date(raw)):
+                    parsed = f"{day.isoformat()}T00:00:00+00:00"
+            except ValueError:
+                parsed = None
             if not parsed:
                 errors.append({"field": name, "message": "must be a date (2026-11-25) or an ISO date-time"})
             else:
                 filters[name] = parsed if isinstance(parsed, str) else parsed.isoformat()
-    if params.get("annotators"):
-        filters["annotators"] = sorted({a.strip() for a in params["annotators"].split(",") if a.strip()})
+    if params.get("annotators"):  # empty: left out, like since= and until=
+        names = sorted({a.strip() for a in params["annotators"].split(",") if a.strip()})
+        if not names:  # "annotators=," would be the unfiltered report under another key
+            errors.append({"field": "annotators", "message": "give at least one username (a,b), or leave it out"})
+        elif any(json_input.NUL in name for name in names):
+            errors.append({"field": "annotators", "message": json_input.NUL_MESSAGE})
+        filters["annotators"] = names
     if errors:
         raise serializers.ValidationError({e["field"]: e["message"] for e in errors})
     return filters
@@ -241,7 +264,9 @@ class CurationViewSet(ProjectScoped, viewsets.GenericViewSet):
     def rules(self, request, pk=None):
         project = self.get_project(lead=True)
         if request.method == "PUT":
-            project = curation_rules_save(project=project, rules=request.data.get("rules", request.data))
+            if not isinstance(request.data, dict) or "rules" not in request.data:
+                raise serializers.ValidationError({"rules": 'required: {"rules": {...}}; {"rules": {}} clears them'})
+            project = curation_rules_save(project=project, rules=request.data["rules"])
         return Response({"rules": project.curation_rules})
 
     @extend_schema(request=inline_serializer("CurationPreviewIn", {"rules": serializers.DictField()}),
