@@ -192,11 +192,11 @@ def assignment_next(*, project: Project, user, now=None) -> Lease | None:
     """
     try:
         return _assignment_next(project=project, user=user, now=now)
-    except IntegrityError:
+    except IntegrityError:  # a twin committed its lease first: run again, this time to find and return it
         pass
     try:
         return _assignment_next(project=project, user=user, now=now)
-    except IntegrityError:  # still held by a lease being ended right now (a submit, a reclaim)
+    except IntegrityError:  # the lease in the way is being ended right now (a submit, a reclaim)
         raise AssignmentConflict("another request of yours is changing your lease; ask for the next item again") from None
 
 
