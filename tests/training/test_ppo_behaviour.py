@@ -68,3 +68,35 @@ def test_the_warnings_catch_length_gaming_and_responses_that_never_end():
     assert kinds == {"win_rate", "length", "no_eos"}
     steady = [{"objective/kl": 0.1, "objective/scores": 0.5, "response_length": 10, "no_eos_fraction": 0.0}] * 12
     assert ppo.hacking_warnings(steady, {"win_rate": 0.5}, kl_bound=5.0) == []
+
+
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tiny_folder, tmp_path):
+    from training.engine.files import JobFiles
+
+    def run(folder, max_steps, **extra):
+        from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+
+        torch.manual_seed(0)
+        tokenizer = AutoTokenizer.from_pretrained(tiny_folder)
+        policy, reference = (AutoModelForCausalLM.from_pretrained(tiny_folder) for _ in range(2))
+        classifier = AutoModelForSequenceClassification.from_pretrained(tiny_folder, num_labels=1)
+        classifier.config.pad_token_id = tokenizer.pad_token_id
+        config = resolve("ppo", {"max_steps": max_steps, "rollout_batch_size": 8, "per_device_train_batch_size": 4,
+                                 "num_ppo_epochs": 2, "response_length": 6, "learning_rate": 3e-3, "save_steps": 2,
+                                 "whiten_rewards": True, **extra})
+        files = JobFiles(folder)
+        files.checkpoints.mkdir(parents=True, exist_ok=True)
+        trainer = ppo.PPOTrainer(config=config, policy=policy, tokenizer=tokenizer, reference=reference,
+                                 value_model=ppo.ValueModel(classifier), scorer=e_share, prompts=PROMPTS, files=files)
+        trainer.train()
+        return trainer
+
+    straight = run(tmp_path / "straight", 4)
+    run(tmp_path / "resumed", 2)  # "killed" after its checkpoint at step 2 …
+    resumed = run(tmp_path / "resumed", 4)  # … and started again on the same folder
+    assert resumed.step == 4 and (tmp_path / "resumed" / "checkpoints" / "checkpoint-4").exists()
+    assert resumed.score_mean == straight.score_mean  # the normalisation came back with the checkpoint
+    for name, tensor in straight.policy.state_dict().items():
+        assert torch.allclose(resumed.policy.state_dict()[name], tensor, atol=1e-6), name
+    lines = (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()
+    assert [__import__("json").loads(line)["step"] for line in lines] == [1, 2, 3, 4]

@@ -107,3 +107,28 @@ def test_kto_trains_on_the_unpaired_rows(api, admin, tiny_model, preference_snap
     loss = losses(metrics)
     assert loss[-1] < loss[0] and "rewards/chosen" in metrics[-2]["values"] or "rewards/chosen" in job.latest_metrics
     assert job.output_model.kind == "policy"
+
+
+def test_reward_then_ppo_against_it_through_the_worker(api, admin, tiny_model, preference_snapshot, training_worker):
+    worker = training_worker()
+    reward, _ = run_to_the_end(api, admin, worker, kind="reward", snapshot=preference_snapshot.pk,
+                               base_model=tiny_model.pk, config=FAST)
+    refused = api(admin).post("/api/training-jobs/", {"kind": "ppo", "snapshot": preference_snapshot.pk,
+                                                      "base_model": tiny_model.pk}, format="json")
+    assert refused.json()["errors"][0]["field"] == "reward_model"
+    ppo_job, metrics = run_to_the_end(
+        api, admin, worker, kind="ppo", snapshot=preference_snapshot.pk, base_model=tiny_model.pk,
+        reward_model=reward.output_model.pk,
+        config={"max_steps": 6, "rollout_batch_size": 8, "per_device_train_batch_size": 4, "num_ppo_epochs": 2,
+                "response_length": 8, "learning_rate": 1e-3, "save_steps": 3, "num_sample_generations": 2,
+                "max_new_tokens": 8})
+    assert ppo_job.step == 6 and [m["step"] for m in metrics] == [1, 2, 3, 4, 5, 6]
+    assert {"objective/scores", "objective/kl", "objective/beta", "loss/policy_avg", "no_eos_fraction"} <= \
+        set(metrics[-1]["values"])
+    evaluation = ppo_job.evaluation
+    assert 0 <= evaluation["policy_vs_reference"]["win_rate"] <= 1 and "warnings" in evaluation
+    assert len(ppo_job.samples) == 2 and {"completion", "reference"} <= set(ppo_job.samples[0])
+    assert ppo_job.output_model.kind == "policy" and ppo_job.output_model.parent_id == tiny_model.pk
+    load_back(ppo_job.output_model, task="causal-lm")
+    detail = api(admin).get(f"/api/training-jobs/{ppo_job.pk}/").json()
+    assert detail["reward_model"]["id"] == reward.output_model.pk
