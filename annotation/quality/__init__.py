@@ -26,8 +26,9 @@ Which library is used where, and why we wrote our own elsewhere:
   transformers and nltk into the web install and runs on pandas joins; our EM takes the
   same steps (checked step for step against crowd-kit) as sparse matrix products.
 - Kendall's tau between annotators (`rankings.py`): own vectorised form of
-  `scipy.stats.kendalltau` (equal without ties, tested), all annotator pairs at once;
-  Kendall's W is checked against scipy's Friedman statistic.
+  `scipy.stats.kendalltau` (tau-b, ties included, tested), all annotator pairs at once;
+  Kendall's W (tie-corrected) is checked against scipy's Friedman statistic and a
+  direct computation.
 - Percent agreement (MT-Bench), leave-one-out agreement (AlpacaEval), bias and speed
   figures, Bradley-Terry (MM), the item bootstrap and curation have no library with
   these definitions.
@@ -53,10 +54,13 @@ from .kappa import Kappa, cohen_kappa, cohen_kappa_table, pairwise_cohen_kappa
 from .rankings import (
     Rankings,
     bradley_terry,
+    consensus_groups,
     consensus_orders,
+    consensus_ranks,
     decompose_rankings,
     kendall_tau_pairs,
     kendall_w,
+    pair_directions,
 )
 from .report import agreement_report, json_safe, ranking_report
 
@@ -70,5 +74,6 @@ __all__ = [
     "krippendorff_alpha", "krippendorff_alphas", "alpha_from_reliability_data", "coincidence_matrix",
     "dawid_skene", "DawidSkeneResult", "consensus", "majority_direction",
     "annotator_stats", "reading_floor_seconds",
-    "decompose_rankings", "kendall_tau_pairs", "kendall_w", "bradley_terry", "consensus_orders",
+    "decompose_rankings", "kendall_tau_pairs", "kendall_w", "bradley_terry", "consensus_orders", "consensus_groups",
+    "consensus_ranks", "pair_directions",
 ]

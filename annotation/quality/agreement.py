@@ -27,7 +27,7 @@ def weighted_sum(weights: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
     return rows.sum(axis=0) if weights is None else weights @ rows
 
 
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
 
@@ -52,8 +52,8 @@ def percent_agreement_table(table: np.ndarray, weights: np.ndarray | None = None
     agree, total = pair_counts(table)
     agree_nt, total_nt = pair_counts(table, drop_label=TIE)
     return {
-        "with_ties": _ratio(weighted_sum(weights, agree), weighted_sum(weights, total)),
-        "without_ties": _ratio(weighted_sum(weights, agree_nt), weighted_sum(weights, total_nt)),
+        "with_ties": ratio(weighted_sum(weights, agree), weighted_sum(weights, total)),
+        "without_ties": ratio(weighted_sum(weights, agree_nt), weighted_sum(weights, total_nt)),
     }
 
 
@@ -81,7 +81,7 @@ def percent_agreement(item: np.ndarray, value: np.ndarray) -> PercentAgreement:
 def item_agreement(table: np.ndarray) -> np.ndarray:
     """Per item: share of its answer pairs that agree (NaN with fewer than two answers)."""
     agree, total = pair_counts(table)
-    return _ratio(agree, total)
+    return ratio(agree, total)
 
 
 def one_vs_one_agreement(item: np.ndarray, label: np.ndarray) -> tuple[float, float]:
@@ -140,14 +140,14 @@ def loo_item_means(table: np.ndarray) -> np.ndarray:
     """Per item: mean leave-one-out score of its answers (NaN with fewer than two)."""
     table = np.asarray(table, dtype=np.float64)
     scores = np.nan_to_num(loo_label_scores(table))
-    return _ratio((scores * table).sum(axis=1), np.where(table.sum(axis=1) >= 2, table.sum(axis=1), 0))
+    return ratio((scores * table).sum(axis=1), np.where(table.sum(axis=1) >= 2, table.sum(axis=1), 0))
 
 
 def loo_agreement_table(table: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Item-averaged leave-one-out agreement: every item with two or more answers weighs the same."""
     means = loo_item_means(table)
     valid = np.isfinite(means)
-    return _ratio(weighted_sum(weights, np.where(valid, means, 0.0)), weighted_sum(weights, valid))
+    return ratio(weighted_sum(weights, np.where(valid, means, 0.0)), weighted_sum(weights, valid))
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def leave_one_out_agreement(
         per_answer = 1.0 - np.abs(value - _median_of_others(groups.codes, value)) / span
     else:
         raise ValueError(f"rule: expected 'mode' or 'median', got {rule!r}")
-    per_item = _ratio(np.bincount(groups.codes, weights=np.nan_to_num(per_answer), minlength=groups.n),
+    per_item = ratio(np.bincount(groups.codes, weights=np.nan_to_num(per_answer), minlength=groups.n),
                       np.where(groups.sizes >= 2, groups.sizes, 0))
     valid = np.isfinite(per_item)
     score = float(per_item[valid].mean()) if valid.any() else float("nan")
@@ -236,13 +236,13 @@ def fleiss_kappa(table: np.ndarray, weights: np.ndarray | None = None) -> np.nda
     table = np.asarray(table, dtype=np.float64)
     m = table.sum(axis=1)
     ok = m >= 2
-    agreement = _ratio((table**2).sum(axis=1) - m, m * (m - 1))
-    p_bar = _ratio(weighted_sum(weights, np.where(ok, agreement, 0.0)), weighted_sum(weights, ok))
+    agreement = ratio((table**2).sum(axis=1) - m, m * (m - 1))
+    p_bar = ratio(weighted_sum(weights, np.where(ok, agreement, 0.0)), weighted_sum(weights, ok))
     shares = weighted_sum(weights, table * ok[:, None])
     total = weighted_sum(weights, m * ok)
-    p_j = _ratio(shares, np.asarray(total)[..., None])
+    p_j = ratio(shares, np.asarray(total)[..., None])
     p_e = (p_j**2).sum(axis=-1)
-    return _ratio(p_bar - p_e, 1 - p_e)
+    return ratio(p_bar - p_e, 1 - p_e)
 
 
 def fleiss_kappa_z(table: np.ndarray) -> float:

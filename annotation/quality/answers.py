@@ -14,7 +14,7 @@ import numpy as np
 
 DIRECTION_NAMES = {-1: "first", 0: "tie", 1: "second"}
 
-_INT_FIELDS = ("item", "annotator", "answer_id")
+_INT_FIELDS = ("item", "annotator", "answer_id", "cluster")
 _FLOAT_FIELDS = ("value", "len_first", "len_second", "seconds", "gold_value")
 _BOOL_FIELDS = ("shown_first_is_stored_first", "is_gold", "flagged", "both_bad")
 
@@ -25,6 +25,9 @@ class Answers:
 
     Missing per-row figures inside an optional float column are NaN (e.g. `gold_value` on a
     non-gold item, `seconds` when the client sent no timing).
+
+    `cluster` names what was sampled when that is not the item: the pair answers of one
+    ranking's item share its id, so the bootstrap resamples ranked items, not pairs.
     """
 
     item: np.ndarray
@@ -40,6 +43,7 @@ class Answers:
     both_bad: np.ndarray | None = None
     criterion: np.ndarray | None = None
     answer_id: np.ndarray | None = None
+    cluster: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = np.asarray(self.item).shape[0] if np.ndim(self.item) else -1

@@ -22,6 +22,17 @@ Rules apply in a fixed order, each to what the previous ones left:
 
 An item disappears when its last answer does; the preview counts it under the rule that
 removed that answer. The preview's last "remaining" figures are the result's sizes.
+
+Rankings are curated as the pair answers they decompose into (`Answers.cluster` set: the
+"item" of a row is a response pair, its cluster the ranked item, its answer_id the
+ranking). Every count then names its unit: `pair_votes` (pair answers) and `pairs`
+(response pairs) are what the rules act on; `answers` (rankings) and `items` (ranked
+items) count those with at least one pair answer left.
+
+Each surviving item also gets its support: per side, the strength its answers lend that
+side, averaged over all its answers (|value| for an answer on that side, 0 for a tie or
+the other side). The support of the consensus side is the item's `margin`: never negative,
+0..3 on the pairwise scale, the share of votes for rankings' pairs (each vote is 1).
 """
 
 from __future__ import annotations
@@ -93,15 +104,32 @@ class CurationResult:
     answer_ids: np.ndarray  # answer_id of the survivors
     items: np.ndarray  # surviving item keys, ordered
     consensus: np.ndarray  # -1 / 0 / +1 per surviving item
-    strength: np.ndarray  # mean value toward the consensus direction
+    strength: np.ndarray  # mean value toward the consensus direction (what min_abs_strength reads; may be < 0)
     confidence: np.ndarray  # vote share (majority) or posterior (Dawid-Skene)
     initial: dict[str, int]
     preview: list[dict[str, Any]]
+    support_first: np.ndarray  # mean strength the item's answers lend the first (lower id) side, >= 0
+    support_second: np.ndarray  # the same for the second side
+
+    def margin_toward(self, direction: np.ndarray) -> np.ndarray:
+        """Support of the given side per surviving item (0 where the side is a tie)."""
+        return np.where(direction < 0, self.support_first, np.where(direction > 0, self.support_second, 0.0))
+
+    @property
+    def remaining(self) -> dict[str, int]:
+        """What the last rule left, in the units of `initial`."""
+        last = self.preview[-1] if self.preview else {f"remaining_{unit}": n for unit, n in self.initial.items()}
+        return {unit: last[f"remaining_{unit}"] for unit in self.initial}
+
+    @property
+    def margin(self) -> np.ndarray:
+        """How strongly the answers back the consensus: its side's support, 0..3 (0 for a tie)."""
+        return self.margin_toward(self.consensus)
 
     def to_dict(self) -> dict[str, Any]:
-        items = [{"item": i, "consensus": c, "strength": s, "confidence": p}
-                 for i, c, s, p in zip(self.items.tolist(), self.consensus.tolist(),
-                                       self.strength.tolist(), self.confidence.tolist(), strict=True)]
+        items = [{"item": i, "consensus": c, "strength": s, "margin": m, "confidence": p}
+                 for i, c, s, m, p in zip(self.items.tolist(), self.consensus.tolist(), self.strength.tolist(),
+                                          self.margin.tolist(), self.confidence.tolist(), strict=True)]
         return json_safe({"initial": self.initial, "preview": self.preview,
                           "answer_ids": self.answer_ids, "items": items})
 
@@ -139,26 +167,45 @@ def curate(
 
 
 class _Tracker:
-    """Holds the surviving-answer mask and records what each rule removed."""
+    """Holds the surviving-answer mask and records what each rule removed, in every unit."""
 
     def __init__(self, answers: Answers):
         self.answers = answers
         self.items = group_by(answers.item)
         self.alive = np.ones(len(answers), dtype=bool)
-        self.initial = {"answers": len(answers), "items": self.items.n}
+        # unit name -> (group code of each row, number of groups); rankings count four units.
+        if answers.cluster is None:
+            self.units = {"answers": None, "items": (self.items.codes, self.items.n)}
+        else:
+            rankings, ranked = group_by(answers.answer_id), group_by(answers.cluster)
+            self.units = {"answers": (rankings.codes, rankings.n), "items": (ranked.codes, ranked.n),
+                          "pairs": (self.items.codes, self.items.n), "pair_votes": None}
+        self.initial = self.counts()
         self.preview: list[dict[str, Any]] = []
 
     def item_counts(self) -> np.ndarray:
         return np.bincount(self.items.codes[self.alive], minlength=self.items.n)
 
+    def counts(self) -> dict[str, int]:
+        """How many of each unit are left: rows themselves, or groups with a row left."""
+        out = {}
+        for unit, groups in self.units.items():
+            if groups is None:
+                out[unit] = int(self.alive.sum())
+            else:
+                codes, n = groups
+                out[unit] = int((np.bincount(codes[self.alive], minlength=n) > 0).sum())
+        return out
+
     def apply(self, rule: str, keep: np.ndarray | None) -> None:
-        before_answers, before_items = int(self.alive.sum()), int((self.item_counts() > 0).sum())
+        before = self.counts()
         if keep is not None:
             self.alive &= keep
-        answers, items = int(self.alive.sum()), int((self.item_counts() > 0).sum())
-        self.preview.append({"rule": rule, "active": keep is not None,
-                             "removed_answers": before_answers - answers, "removed_items": before_items - items,
-                             "remaining_answers": answers, "remaining_items": items})
+        after = self.counts()
+        step: dict[str, Any] = {"rule": rule, "active": keep is not None}
+        step.update({f"removed_{unit}": before[unit] - after[unit] for unit in after})
+        step.update({f"remaining_{unit}": after[unit] for unit in after})
+        self.preview.append(step)
 
     def result(self, agreed) -> CurationResult:
         alive_items = self.item_counts() > 0
@@ -166,7 +213,8 @@ class _Tracker:
             answer_mask=self.alive.copy(), answer_ids=self.answers.answer_id[self.alive],
             items=self.items.keys[alive_items], consensus=agreed["direction"][alive_items],
             strength=agreed["strength"][alive_items], confidence=agreed["confidence"][alive_items],
-            initial=self.initial, preview=self.preview)
+            initial=self.initial, preview=self.preview,
+            support_first=agreed["support_first"][alive_items], support_second=agreed["support_second"][alive_items])
 
 
 def _answer_rule(active: bool, column: np.ndarray | None) -> np.ndarray | None:
@@ -205,7 +253,8 @@ def _agreement_rule(tracker: _Tracker, minimum: float | None):
 def _consensus_of(tracker: _Tracker, method: str) -> dict[str, np.ndarray]:
     """Consensus, strength and confidence per item (all items; dead ones get 0 / NaN)."""
     n = tracker.items.n
-    out = {"direction": np.zeros(n, dtype=np.int64), "strength": np.full(n, np.nan), "confidence": np.full(n, np.nan)}
+    out = {"direction": np.zeros(n, dtype=np.int64), "strength": np.full(n, np.nan), "confidence": np.full(n, np.nan),
+           "support_first": np.zeros(n), "support_second": np.zeros(n)}
     alive = tracker.alive
     if not alive.any():
         return out
@@ -213,10 +262,12 @@ def _consensus_of(tracker: _Tracker, method: str) -> dict[str, np.ndarray]:
     where = np.searchsorted(tracker.items.keys, found.items)
     out["direction"][where] = found.direction
     out["confidence"][where] = found.confidence
-    codes = tracker.items.codes[alive]
-    mean = np.bincount(codes, weights=tracker.answers.value[alive], minlength=n) / np.maximum(
-        np.bincount(codes, minlength=n), 1)
+    codes, value = tracker.items.codes[alive], tracker.answers.value[alive]
+    answered = np.maximum(np.bincount(codes, minlength=n), 1)
+    mean = np.bincount(codes, weights=value, minlength=n) / answered
     out["strength"][where] = mean[where] * found.direction
+    out["support_first"] = np.bincount(codes, weights=np.maximum(-value, 0.0), minlength=n) / answered
+    out["support_second"] = np.bincount(codes, weights=np.maximum(value, 0.0), minlength=n) / answered
     return out
 
 

@@ -11,9 +11,10 @@ Shape (None wherever a figure is undefined, e.g. too few pairs or no variation):
     krippendorff_alpha       {nominal (direction), ordinal, interval, ratio (value)};
                              ratio is None on a signed scale (no true zero)
     confidence_intervals     {percent_agreement_with_ties, percent_agreement_without_ties,
-                              leave_one_out_agreement, fleiss_kappa,
-                              krippendorff_alpha_nominal, krippendorff_alpha_interval: [lo, hi]}
-                             95% percentile bootstrap over items, seeded
+                              leave_one_out_agreement, fleiss_kappa, krippendorff_alpha_nominal,
+                              krippendorff_alpha_ordinal, krippendorff_alpha_interval: [lo, hi]}
+                             95% percentile bootstrap over items (over `Answers.cluster` when
+                             set: a ranking's pairs are resampled with their item), seeded
     bias                     {position, position_answers, length, length_answers}
     annotators               [{annotator, n_answers, loo_agreement, gold_answers, gold_accuracy,
                                position_answers, position_bias, length_answers, length_bias,
@@ -38,15 +39,23 @@ from . import agreement as agr
 from .alpha import alpha_table
 from .annotators import READING_WPM, AnnotatorStats, annotator_stats, length_hits, overall_rate, position_hits
 from .answers import DIRECTION_NAMES, Answers, Groups, count_table, group_by, value_domain
-from .bootstrap import bootstrap_intervals, item_patterns
+from .bootstrap import bootstrap_intervals, cluster_members, item_patterns
 from .consensus import Consensus, consensus, majority_direction
 from .kappa import PairKappas, pairwise_cohen_kappa
-from .rankings import Rankings, bradley_terry, consensus_orders, decompose_rankings, kendall_tau_pairs, kendall_w
+from .rankings import (
+    Decomposed,
+    Rankings,
+    bradley_terry,
+    consensus_groups,
+    decompose_rankings,
+    kendall_tau_pairs,
+    kendall_w,
+)
 
 DIRECTIONS = np.array([-1.0, 0.0, 1.0])
 HEADLINE = (
     "percent_agreement_with_ties", "percent_agreement_without_ties", "leave_one_out_agreement",
-    "fleiss_kappa", "krippendorff_alpha_nominal", "krippendorff_alpha_interval",
+    "fleiss_kappa", "krippendorff_alpha_nominal", "krippendorff_alpha_ordinal", "krippendorff_alpha_interval",
 )
 
 
@@ -77,6 +86,7 @@ class ItemTables:
     directions: np.ndarray  # (n_items, 3)
     patterns: np.ndarray  # (P, V) distinct rows of `values`
     frequency: np.ndarray  # (P,)
+    pattern_of_item: np.ndarray  # (n_items,) row of `patterns` each item has
 
     @classmethod
     def build(cls, answers: Answers) -> ItemTables:
@@ -84,8 +94,8 @@ class ItemTables:
         domain = value_domain(answers.value)
         codes = np.searchsorted(domain, answers.value)
         values = count_table(items.codes, items.n, codes, domain.shape[0])
-        patterns, frequency, _ = item_patterns(values)
-        return cls(items, domain, values, values @ _sign_columns(domain), patterns, frequency)
+        patterns, frequency, pattern_of_item = item_patterns(values)
+        return cls(items, domain, values, values @ _sign_columns(domain), patterns, frequency, pattern_of_item)
 
 
 def _sign_columns(domain: np.ndarray) -> np.ndarray:
@@ -141,9 +151,7 @@ def agreement_report(
     tables = ItemTables.build(answers)
     statistics = headline_statistics(tables)
     point = {key: value[0] for key, value in statistics(tables.frequency[None, :].astype(np.float64)).items()}
-    intervals = bootstrap_intervals(
-        tables.frequency, lambda w: {k: v for k, v in statistics(w).items() if k in HEADLINE},
-        n_boot=n_boot, seed=seed)
+    intervals = _headline_intervals(answers, tables, statistics, n_boot=n_boot, seed=seed)
     loo = agr.leave_one_out_agreement(answers.item, answers.direction)
     ds = consensus(answers, "dawid_skene") if len(answers) else None
     report = {
@@ -168,6 +176,19 @@ def agreement_report(
     if include_items:  # built JSON-ready: json_safe over 10^5 small dicts would dominate the run time
         report["items"] = _item_entries(tables, loo, ds)
     return report
+
+
+def _headline_intervals(answers: Answers, tables: ItemTables, statistics, *, n_boot: int, seed: int | None):
+    """Bootstrap over items, or over `answers.cluster` when the items were not what was sampled."""
+    def headline(weights: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: v for k, v in statistics(weights).items() if k in HEADLINE}
+
+    if answers.cluster is None:
+        return bootstrap_intervals(tables.frequency, headline, n_boot=n_boot, seed=seed)
+    item_cluster = np.zeros(tables.items.n, dtype=np.int64)
+    item_cluster[tables.items.codes] = answers.cluster
+    frequency, members = cluster_members(item_cluster, tables.pattern_of_item, tables.patterns.shape[0])
+    return bootstrap_intervals(frequency, headline, n_boot=n_boot, seed=seed, members=members)
 
 
 def _pair_kappas(answers: Answers, domain: np.ndarray) -> PairKappas:
@@ -282,9 +303,13 @@ def ranking_report(
 ) -> dict[str, Any]:
     """`agreement_report` of the decomposed pairwise preferences, plus ranking figures.
 
-    The pairwise figures treat each (item, response pair) as a unit; `n_response_pairs`
-    counts those units. Added: mean Kendall's tau per annotator pair, Kendall's W per item
-    and its mean, and each item's Bradley-Terry consensus order.
+    The pairwise figures treat each (item, response pair) as a unit, a tied pair being a
+    tie answer; `n_response_pairs` counts those units. Their intervals resample ranked
+    items, each with all its pairs (the annotators ranked items; the pairs of one ranking
+    are not independent draws). Added: mean Kendall's tau-b per annotator pair, Kendall's W
+    (tie-corrected) per item and its mean with an interval, and per item its agreement
+    (the share of agreeing answer pairs over all its response pairs, ties agreeing with
+    ties) and its Bradley-Terry consensus, as groups of equal strength and flattened.
     """
     decomposed = decompose_rankings(rankings)
     report = agreement_report(decomposed.answers, n_boot=n_boot, seed=seed,
@@ -303,9 +328,34 @@ def ranking_report(
     defined = np.isfinite(w)
     report["kendall_w"] = json_safe({"mean": w[defined].mean() if defined.any() else None,
                                      "n_items": int(defined.sum())})
+    report["confidence_intervals"]["kendall_w"] = list(_mean_interval(w[defined], n_boot=n_boot, seed=seed))
+    report = json_safe(report)
     if include_items:
-        orders = consensus_orders(bradley_terry(decomposed))
+        groups = consensus_groups(bradley_terry(decomposed))
         counts = group_by(rankings.item).sizes
-        report["items"] = [{"item": i, "n_rankings": n, "kendall_w": x, "consensus_order": orders.get(i, [])}
-                           for i, n, x in zip(items.tolist(), counts.tolist(), _floats(w), strict=True)]
+        agreement = ranked_item_agreement(decomposed, items)
+        report["items"] = [{"item": i, "n_rankings": n, "agreement": a, "kendall_w": x,
+                            "consensus_order": [r for g in groups.get(i, []) for r in g],
+                            "consensus_groups": groups.get(i, [])}
+                           for i, n, a, x in zip(items.tolist(), counts.tolist(), _floats(agreement), _floats(w),
+                                                 strict=True)]
     return report
+
+
+def ranked_item_agreement(decomposed: Decomposed, items: np.ndarray) -> np.ndarray:
+    """Per ranked item (`items`, ordered): agreeing answer pairs over all answer pairs, pooled over
+    its response pairs, by direction (two ties agree). NaN with fewer than two rankings."""
+    answers = decomposed.answers
+    n_units = decomposed.unit_item.shape[0]
+    agree, total = agr.pair_counts(agr.direction_table(answers.item, n_units, answers.direction))
+    owner = np.searchsorted(items, decomposed.unit_item)
+    return agr.ratio(np.bincount(owner, weights=agree, minlength=items.shape[0]),
+                     np.bincount(owner, weights=total, minlength=items.shape[0]))
+
+
+def _mean_interval(values: np.ndarray, *, n_boot: int, seed: int | None) -> tuple[float, float]:
+    """Percentile interval of a mean over items, by the same pattern bootstrap (items with equal values)."""
+    distinct, frequency = np.unique(values, return_counts=True)
+    interval = bootstrap_intervals(frequency, lambda weights: {"mean": weights @ distinct / weights.sum(axis=1)},
+                                   n_boot=n_boot, seed=seed)
+    return interval["mean"]

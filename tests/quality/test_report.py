@@ -46,7 +46,7 @@ def test_the_report_is_plain_json_with_the_documented_shape():
     assert set(report["krippendorff_alpha"]) == {"nominal", "ordinal", "interval", "ratio"}
     assert set(report["confidence_intervals"]) == {
         "percent_agreement_with_ties", "percent_agreement_without_ties", "leave_one_out_agreement",
-        "fleiss_kappa", "krippendorff_alpha_nominal", "krippendorff_alpha_interval"}
+        "fleiss_kappa", "krippendorff_alpha_nominal", "krippendorff_alpha_ordinal", "krippendorff_alpha_interval"}
     entry = report["cohen_kappa"][0]
     assert set(entry) == {"annotators", "kappa", "linear", "quadratic", "n_items"}
     assert set(report["items"][0]) == {"item", "n_answers", "agreement", "loo_agreement", "majority",
