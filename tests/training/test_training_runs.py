@@ -132,3 +132,13 @@ def test_reward_then_ppo_against_it_through_the_worker(api, admin, tiny_model, p
     load_back(ppo_job.output_model, task="causal-lm")
     detail = api(admin).get(f"/api/training-jobs/{ppo_job.pk}/").json()
     assert detail["reward_model"]["id"] == reward.output_model.pk
+
+    for kind in ("rloo", "grpo"):  # TRL's online trainers, scored by the same reward model, with a KL term
+        job, metrics = run_to_the_end(
+            api, admin, worker, kind=kind, snapshot=preference_snapshot.pk, base_model=tiny_model.pk,
+            reward_model=reward.output_model.pk,
+            config={"max_steps": 3, "per_device_train_batch_size": 4, "num_generations": 4,
+                    "max_completion_length": 8, "learning_rate": 1e-3, "num_sample_generations": 1,
+                    "max_new_tokens": 4})
+        assert job.config["beta"] == 0.05 and ("kl" in metrics[-1]["values"] or "kl" in job.latest_metrics)
+        assert job.output_model.kind == "policy"

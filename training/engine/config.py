@@ -174,6 +174,23 @@ class PPOJobConfig(RunConfig, GenerationConfig):
     max_new_tokens: int = setting(32, "Longest evaluation sample, in tokens.", minimum=1, maximum=8192)
 
 
+@dataclass
+class OnlineJobConfig(TrainConfig, GenerationConfig):
+    """RLOO and GRPO through TRL, with our reward model as the reward function. β > 0 by default: TRL's GRPO
+    defaults to no KL term; ours keeps the policy on a leash to the reference."""
+
+    learning_rate: float = setting(1e-6, "Peak learning rate of AdamW.", exclusive_minimum=0, maximum=1.0)
+    per_device_train_batch_size: int = setting(8, "Completions per device per step (a multiple of "
+                                                  "num_generations).", minimum=1, maximum=4096)
+    num_generations: int = setting(4, "Completions sampled per prompt (the group).", minimum=2, maximum=1024)
+    max_completion_length: int = setting(64, "Longest completion, in tokens.", minimum=1, maximum=32768)
+    temperature: float = setting(1.0, "Sampling temperature.", exclusive_minimum=0, maximum=10)
+    beta: float = setting(0.05, "β: weight of the KL term against the reference.", minimum=0, maximum=1000)
+    num_iterations: int = setting(1, "Optimisation passes per generated batch (μ).", minimum=1, maximum=100)
+    epsilon: float = setting(0.2, "ε of the clipped objective.", exclusive_minimum=0, maximum=10)
+    use_vllm: bool = setting(False, "Generate with vLLM (GPU workers where it is installed).")
+
+
 @dataclass(frozen=True)
 class Kind:
     """What a job kind needs: its config, the snapshot file it reads, and the models it takes."""
@@ -199,6 +216,10 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          DPOJobConfig, "preference", "policy", (CAUSAL,), reference_model=True),
     Kind("kto", "KTO", "Kahneman-Tversky optimisation on desirable/undesirable completions (TRL KTOTrainer).",
          KTOJobConfig, "kto", "policy", (CAUSAL,), reference_model=True),
+    Kind("rloo", "RLOO", "REINFORCE leave-one-out against our reward model (TRL RLOOTrainer).",
+         OnlineJobConfig, "prompts", "policy", (CAUSAL,), reward_model=True),
+    Kind("grpo", "GRPO", "Group-relative policy optimisation against our reward model, with a KL term "
+         "(TRL GRPOTrainer).", OnlineJobConfig, "prompts", "policy", (CAUSAL,), reward_model=True),
     Kind("ppo", "PPO", "PPO against a reward model with a KL leash to the reference (our trainer).",
          PPOJobConfig, "prompts", "policy", (CAUSAL,), reference_model=True, reward_model=True),
 )}

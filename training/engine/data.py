@@ -11,8 +11,11 @@ COLUMNS = {
     "reward": ("prompt", "chosen", "rejected"),
     "dpo": ("prompt", "chosen", "rejected"),
     "kto": ("prompt", "completion", "label"),
+    "rloo": ("prompt",),
+    "grpo": ("prompt",),
 }
-FORMAT = {"sft": "sft", "reward": "preference", "dpo": "preference", "kto": "kto"}
+FORMAT = {"sft": "sft", "reward": "preference", "dpo": "preference", "kto": "kto", "rloo": "prompts",
+          "grpo": "prompts"}
 
 
 def read_rows(snapshot_dir: Path, fmt: str, split: str) -> list[dict]:

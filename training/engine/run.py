@@ -64,6 +64,10 @@ def trl_args(kind: str, cfg: dict, files: JobFiles, *, has_test: bool) -> dict:
     elif kind == "kto":
         common.update(beta=cfg["beta"], loss_type=cfg["loss_type"], desirable_weight=cfg["desirable_weight"],
                       undesirable_weight=cfg["undesirable_weight"])
+    elif kind in ("rloo", "grpo"):
+        common.pop("max_length")
+        common.update({name: cfg[name] for name in ("num_generations", "max_completion_length", "temperature",
+                                                    "beta", "num_iterations", "epsilon", "use_vllm")})
     return common
 
 
@@ -106,6 +110,19 @@ def build_trainer(spec: dict, cfg: dict, tokenizer, train, test, files: JobFiles
     if kind == "reward":
         return trl.RewardTrainer(model=load_reward_model(base, tokenizer), args=trl.RewardConfig(**args),
                                  peft_config=lora_config(cfg, "SEQ_CLS"), **common)
+    if kind in ("rloo", "grpo"):
+        from transformers import AutoTokenizer
+
+        reward_tokenizer = AutoTokenizer.from_pretrained(spec["reward_model_dir"])
+        ensure_template(reward_tokenizer)
+        if reward_tokenizer.pad_token is None:
+            reward_tokenizer.pad_token = reward_tokenizer.eos_token
+        trainer_class, config_class = {"rloo": (trl.RLOOTrainer, trl.RLOOConfig),
+                                       "grpo": (trl.GRPOTrainer, trl.GRPOConfig)}[kind]
+        return trainer_class(model=load_causal(base), reward_funcs=load_reward_model(spec["reward_model_dir"],
+                                                                                     reward_tokenizer),
+                             reward_processing_classes=reward_tokenizer, args=config_class(**args),
+                             peft_config=lora_config(cfg, "CAUSAL_LM"), **common)
     reference = None if cfg["use_peft"] else load_causal(spec.get("reference_model_dir") or base)
     trainer_class, config_class = {"dpo": (trl.DPOTrainer, trl.DPOConfig), "kto": (trl.KTOTrainer, trl.KTOConfig)}[kind]
     return trainer_class(model=load_causal(base), ref_model=reference, args=config_class(**args),
