@@ -58,6 +58,10 @@ class TrainingJob(models.Model):
         REWARD = "reward"
         DPO = "dpo"
         KTO = "kto"
+        PPO = "ppo"
+        RLOO = "rloo"
+        GRPO = "grpo"
+        EVALUATE = "evaluate"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

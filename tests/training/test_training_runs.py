@@ -1,5 +1,7 @@
 """Every kind end to end: through the API and a real Celery worker, to a registered model that loads back."""
 
+import math
+
 import pytest
 
 from training.models import Model, TrainingJob, TrainingMetric
@@ -123,6 +125,8 @@ def test_reward_then_ppo_against_it_through_the_worker(api, admin, tiny_model, p
                 "response_length": 8, "learning_rate": 1e-3, "save_steps": 3, "num_sample_generations": 2,
                 "max_new_tokens": 8})
     assert ppo_job.step == 6 and [m["step"] for m in metrics] == [1, 2, 3, 4, 5, 6]
+    at_checkpoints = [m["step"] for m in metrics if "eval/mean_reward" in m["values"]]
+    assert at_checkpoints == [3, 6] and all("eval/mean_kl" in m["values"] for m in metrics if m["step"] in (3, 6))
     assert {"objective/scores", "objective/kl", "objective/beta", "loss/policy_avg", "no_eos_fraction"} <= \
         set(metrics[-1]["values"])
     evaluation = ppo_job.evaluation
@@ -132,6 +136,17 @@ def test_reward_then_ppo_against_it_through_the_worker(api, admin, tiny_model, p
     load_back(ppo_job.output_model, task="causal-lm")
     detail = api(admin).get(f"/api/training-jobs/{ppo_job.pk}/").json()
     assert detail["reward_model"]["id"] == reward.output_model.pk
+
+    launched = launch(api, admin, kind="evaluate", snapshot=preference_snapshot.pk, base_model=ppo_job.output_model.pk,
+                      reward_model=reward.output_model.pk, config={"num_prompts": 6, "max_new_tokens": 6,
+                                                                   "best_of_n": 3})
+    evaluation_job = wait_for_job(launched["id"], lambda j: j.is_finished, worker=worker)
+    assert evaluation_job.status == "succeeded", evaluation_job.error
+    result = evaluation_job.evaluation
+    assert evaluation_job.reference_model_id == tiny_model.pk  # the policy's parent, by default
+    assert result["prompts"] == 6 and 0 <= result["win_rate"] <= 1 and result["mean_kl"] == result["mean_kl"]
+    assert result["best_of_n"]["n"] == 3 and result["best_of_n"]["kl"] == pytest.approx(math.log(3) - 2 / 3)
+    assert len(evaluation_job.samples) == 6 and not Model.objects.filter(job=evaluation_job).exists()
 
     for kind in ("rloo", "grpo"):  # TRL's online trainers, scored by the same reward model, with a KL term
         job, metrics = run_to_the_end(

@@ -89,6 +89,12 @@ class GenerationConfig:
 
 
 @dataclass
+class CheckpointEvalConfig:
+    checkpoint_eval_prompts: int = setting(8, "Held-out prompts scored by the reward model at every checkpoint (the "
+                                              "reward-against-KL curve; 0: none).", minimum=0, maximum=1000)
+
+
+@dataclass
 class SFTJobConfig(TrainConfig, GenerationConfig):
     learning_rate: float = setting(2e-5, "Peak learning rate of AdamW.", exclusive_minimum=0, maximum=1.0)
     assistant_only_loss: bool = setting(True, "Loss on the assistant's tokens only (every assistant turn of a "
@@ -112,7 +118,7 @@ DPO_LOSSES = ("sigmoid", "hinge", "ipo", "robust", "exo_pair", "nca_pair", "bco_
 
 
 @dataclass
-class DPOJobConfig(TrainConfig, GenerationConfig):
+class DPOJobConfig(TrainConfig, GenerationConfig, CheckpointEvalConfig):
     learning_rate: float = setting(1e-6, "Peak learning rate of AdamW.", exclusive_minimum=0, maximum=1.0)
     beta: float = setting(0.1, "β: how far the policy may move from the reference (higher: closer).",
                           exclusive_minimum=0, maximum=1000)
@@ -133,7 +139,7 @@ class KTOJobConfig(TrainConfig, GenerationConfig):
 
 
 @dataclass
-class PPOJobConfig(RunConfig, GenerationConfig):
+class PPOJobConfig(RunConfig, GenerationConfig, CheckpointEvalConfig):
     """Our PPO (training/engine/ppo.py); names follow TRL 1.12's PPOConfig where it had the setting."""
 
     max_steps: int = setting(100, "PPO updates: each samples a rollout batch, then optimises on it.", minimum=1,
@@ -175,7 +181,7 @@ class PPOJobConfig(RunConfig, GenerationConfig):
 
 
 @dataclass
-class OnlineJobConfig(TrainConfig, GenerationConfig):
+class OnlineJobConfig(TrainConfig, GenerationConfig, CheckpointEvalConfig):
     """RLOO and GRPO through TRL, with our reward model as the reward function. β > 0 by default: TRL's GRPO
     defaults to no KL term; ours keeps the policy on a leash to the reference."""
 
@@ -191,6 +197,21 @@ class OnlineJobConfig(TrainConfig, GenerationConfig):
     use_vllm: bool = setting(False, "Generate with vLLM (GPU workers where it is installed).")
 
 
+@dataclass
+class EvaluateJobConfig:
+    """The `evaluate` job: a policy against its reference on held-out prompts, under a reward model."""
+
+    num_prompts: int = setting(64, "Held-out prompts to answer (the snapshot's test split first).", minimum=1,
+                               maximum=100_000)
+    max_new_tokens: int = setting(64, "Longest answer, in tokens.", minimum=1, maximum=8192)
+    temperature: float = setting(1.0, "Sampling temperature of policy and reference.", exclusive_minimum=0,
+                                 maximum=10)
+    best_of_n: int = setting(4, "n of the best-of-n baseline (the reward model picks one of n reference samples; "
+                                "0 or 1: none).", minimum=0, maximum=64)
+    seed: int = setting(42, "Seeds the sampling.", minimum=0, maximum=2**32 - 1)
+    num_gpus: int = setting(1, "GPUs for this job.", minimum=1, maximum=1024)
+
+
 @dataclass(frozen=True)
 class Kind:
     """What a job kind needs: its config, the snapshot file it reads, and the models it takes."""
@@ -204,6 +225,7 @@ class Kind:
     base_model_tasks: tuple[str, ...]
     reference_model: bool = False
     reward_model: bool = False
+    reward_model_optional: bool = False  # DPO: a reward model only for the checkpoint evaluations
 
 
 CAUSAL, CLASSIFIER, ENCODER = "causal-lm", "sequence-classification", "encoder"
@@ -213,7 +235,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("reward", "Reward model", "Train a Bradley-Terry reward model on preference pairs (TRL RewardTrainer).",
          RewardJobConfig, "preference", "reward", (ENCODER, CLASSIFIER, CAUSAL)),
     Kind("dpo", "DPO", "Direct preference optimisation against a frozen reference (TRL DPOTrainer).",
-         DPOJobConfig, "preference", "policy", (CAUSAL,), reference_model=True),
+         DPOJobConfig, "preference", "policy", (CAUSAL,), reference_model=True, reward_model_optional=True),
     Kind("kto", "KTO", "Kahneman-Tversky optimisation on desirable/undesirable completions (TRL KTOTrainer).",
          KTOJobConfig, "kto", "policy", (CAUSAL,), reference_model=True),
     Kind("rloo", "RLOO", "REINFORCE leave-one-out against our reward model (TRL RLOOTrainer).",
@@ -222,6 +244,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "(TRL GRPOTrainer).", OnlineJobConfig, "prompts", "policy", (CAUSAL,), reward_model=True),
     Kind("ppo", "PPO", "PPO against a reward model with a KL leash to the reference (our trainer).",
          PPOJobConfig, "prompts", "policy", (CAUSAL,), reference_model=True, reward_model=True),
+    Kind("evaluate", "Evaluate", "A policy against its reference on held-out prompts under a reward model: win "
+         "rate, reward, KL, length, best-of-n.", EvaluateJobConfig, "prompts", "", (CAUSAL,), reference_model=True,
+         reward_model=True),
 )}
 
 

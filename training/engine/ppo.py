@@ -188,6 +188,21 @@ class RewardModelScorer:
         return torch.cat(scores)
 
 
+def load_reward_scorer(folder: str) -> RewardModelScorer:
+    """A registered reward model (a one-label sequence classifier) as a scorer of prompt + response."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from .chat import ensure_template
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    ensure_template(tokenizer)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=1, dtype=torch.float32)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return RewardModelScorer(model.requires_grad_(False), tokenizer)
+
+
 def positions(attention_mask: Tensor) -> Tensor:
     """Position ids that skip left padding, so a left-padded prompt is seen as it is without padding."""
     return (attention_mask.cumsum(dim=1) - 1).clamp(min=0)
@@ -219,6 +234,36 @@ class Rollout:
     mask: Tensor  # (B, R): real response tokens
     ended: Tensor  # (B,) the response produced EOS
     texts: list[str]
+
+
+@torch.no_grad()
+def generate(model: nn.Module, tokenizer, prompts: list[list[dict]], *, max_new_tokens: int, temperature: float = 1.0,
+             top_p: float = 1.0, greedy: bool = False, max_prompt_length: int = 1024) -> Rollout:
+    """Left-padded prompts in, responses cut after their first EOS and right-padded out."""
+    device = next(model.parameters()).device
+    texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+    sides = tokenizer.padding_side, tokenizer.truncation_side
+    tokenizer.padding_side, tokenizer.truncation_side = "left", "left"  # generation continues the prompt's end
+    try:
+        query = tokenizer(texts, return_tensors="pt", padding=True, truncation=True, add_special_tokens=False,
+                          max_length=max_prompt_length).to(device)
+    finally:
+        tokenizer.padding_side, tokenizer.truncation_side = sides
+    width = query["input_ids"].shape[1]
+    sampling = {"do_sample": False} if greedy else {"do_sample": True, "temperature": temperature, "top_p": top_p,
+                                                    "top_k": 0}
+    was_training = model.training
+    model.eval()
+    out = model.generate(**query, max_new_tokens=max_new_tokens, min_new_tokens=1, pad_token_id=tokenizer.pad_token_id,
+                         eos_token_id=tokenizer.eos_token_id, **sampling)
+    model.train(was_training)
+    response = out[:, width:]
+    mask, ended = response_mask(response, tokenizer.eos_token_id)
+    response = torch.where(mask.bool(), response, torch.full_like(response, tokenizer.pad_token_id))
+    sequences = torch.cat([query["input_ids"], response], dim=1)
+    attention = torch.cat([query["attention_mask"], mask], dim=1)
+    decoded = tokenizer.batch_decode(response, skip_special_tokens=True)
+    return Rollout(list(prompts), sequences, attention, width, mask, ended, decoded)
 
 
 class PPOTrainer:
@@ -260,33 +305,12 @@ class PPOTrainer:
 
     # --- sampling ---
 
-    def _encode_prompts(self, prompts: list[list[dict]]):
-        texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
-        self.tokenizer.truncation_side = "left"
-        return self.tokenizer(texts, return_tensors="pt", padding=True, truncation=True, add_special_tokens=False,
-                              max_length=self.config["max_prompt_length"]).to(self.device)
-
     @torch.no_grad()
     def rollout(self, prompts: list[list[dict]], *, model: nn.Module | None = None, greedy: bool = False) -> Rollout:
-        model = model or self.policy
-        query = self._encode_prompts(prompts)
-        width = query["input_ids"].shape[1]
-        sampling = {"do_sample": False} if greedy else {
-            "do_sample": True, "temperature": self.config["temperature"], "top_p": self.config["top_p"], "top_k": 0}
-        was_training = model.training
-        model.eval()
-        out = model.generate(**query, max_new_tokens=self.config["response_length"], min_new_tokens=1,
-                             pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id,
-                             **sampling)
-        model.train(was_training)
-        response = out[:, width:]
-        mask, ended = response_mask(response, self.tokenizer.eos_token_id)
-        response = torch.where(mask.bool(), response, torch.full_like(response, self.tokenizer.pad_token_id))
-        sequences = torch.cat([query["input_ids"], response], dim=1)
-        attention = torch.cat([query["attention_mask"], mask], dim=1)
-        texts = self.tokenizer.batch_decode(response * mask + (1 - mask) * self.tokenizer.pad_token_id,
-                                            skip_special_tokens=True)
-        return Rollout(prompts, sequences, attention, width, mask, ended, texts)
+        cfg = self.config
+        return generate(model or self.policy, self.tokenizer, prompts, max_new_tokens=cfg["response_length"],
+                        temperature=cfg["temperature"], top_p=cfg["top_p"], greedy=greedy,
+                        max_prompt_length=cfg["max_prompt_length"])
 
     def score(self, rollout: Rollout) -> Tensor:
         """Reward-model scores, normalised, with the penalty for a response that never ended."""
@@ -456,6 +480,14 @@ class PPOTrainer:
         return self.history
 
     def _checkpoint(self) -> None:
+        if self.eval_prompts:  # the reward-against-KL curve, drawn while it trains
+            from .policy_eval import evaluate_policy
+
+            result = evaluate_policy(self.policy, self.tokenizer, self.scorer, self.eval_prompts,
+                                     reference=self.reference, max_new_tokens=self.config["response_length"],
+                                     temperature=self.config["temperature"], seed=self.config["seed"] + self.step)
+            append_jsonl(self.files.metrics, {"step": self.step, "time": time.time(), "values": checkpoint_values(
+                result)})
         name = f"checkpoint-{self.step}"
         self.save_checkpoint(self.files.checkpoints / name)
         for old in self.files.checkpoints.glob("checkpoint-*"):
@@ -491,6 +523,12 @@ class PPOTrainer:
                          float(t)} for p, a, b, s, t in zip(prompts, mine.texts, theirs.texts, mine_scores.tolist(),
                                                             their_scores.tolist(), strict=True)],
         }
+
+
+def checkpoint_values(result: dict) -> dict:
+    """A checkpoint evaluation as metric values (merged into that step's row)."""
+    return {f"eval/{key}": result[key] for key in ("mean_reward", "mean_kl", "win_rate", "mean_length")
+            if result.get(key) is not None}
 
 
 # --- signs of reward hacking ----------------------------------------------------------------------------------------
@@ -555,7 +593,7 @@ def build_value_model(reward_dir: str, policy_dir: str, policy_tokenizer, reward
 
 def run_ppo(spec: dict, files: JobFiles) -> dict:
     """The PPO job: load the four models, train, save the policy, evaluate on the test prompts."""
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from .chat import ensure_template
     from .run import lora_config, seed_everything
@@ -566,14 +604,7 @@ def run_ppo(spec: dict, files: JobFiles) -> dict:
     ensure_template(tokenizer)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    reward_tokenizer = AutoTokenizer.from_pretrained(spec["reward_model_dir"])
-    ensure_template(reward_tokenizer)
-    if reward_tokenizer.pad_token is None:
-        reward_tokenizer.pad_token = reward_tokenizer.eos_token
-    reward_model = AutoModelForSequenceClassification.from_pretrained(spec["reward_model_dir"], num_labels=1,
-                                                                      dtype=torch.float32)
-    reward_model.config.pad_token_id = reward_tokenizer.pad_token_id
-    reward_model.requires_grad_(False)
+    scorer = load_reward_scorer(spec["reward_model_dir"])
     policy = AutoModelForCausalLM.from_pretrained(spec["base_model_dir"], dtype=torch.float32)
     reference = None
     if cfg["use_peft"]:
@@ -583,7 +614,7 @@ def run_ppo(spec: dict, files: JobFiles) -> dict:
     else:
         reference = AutoModelForCausalLM.from_pretrained(spec.get("reference_model_dir") or spec["base_model_dir"],
                                                          dtype=torch.float32)
-    value_model = build_value_model(spec["reward_model_dir"], spec["base_model_dir"], tokenizer, reward_tokenizer)
+    value_model = build_value_model(spec["reward_model_dir"], spec["base_model_dir"], tokenizer, scorer.tokenizer)
     snapshot = Path(spec["snapshot_dir"])
     prompts = [row["prompt"] for row in _reads(snapshot, "prompts", "train")]
     if not prompts:
@@ -592,7 +623,7 @@ def run_ppo(spec: dict, files: JobFiles) -> dict:
         [row["prompt"] + row["chosen"] for row in _reads(snapshot, "preference", "train")]
     held_out = [row["prompt"] for row in _reads(snapshot, "prompts", "test")][: cfg["num_sample_generations"]]
     trainer = PPOTrainer(config=cfg, policy=policy, tokenizer=tokenizer, value_model=value_model,
-                         scorer=RewardModelScorer(reward_model, reward_tokenizer), prompts=prompts,
+                         scorer=scorer, prompts=prompts, eval_prompts=held_out[: cfg["checkpoint_eval_prompts"]],
                          reference=reference, files=files, ptx_rows=ptx)
     trainer.train()
     if trainer.cancelled:

@@ -159,11 +159,12 @@ def run(spec_path: Path) -> int:
     spec = json.loads(Path(spec_path).read_text())
     files = JobFiles(Path(spec["work_dir"]))
     kind, cfg = spec["kind"], spec["config"]
-    if kind == "ppo":
+    if kind in ("ppo", "evaluate"):
+        from .policy_eval import run_evaluate
         from .ppo import run_ppo
 
         files.output.mkdir(parents=True, exist_ok=True)
-        write_outputs(spec, files, run_ppo(spec, files))
+        write_outputs(spec, files, (run_ppo if kind == "ppo" else run_evaluate)(spec, files))
         return 0
     seed_everything(cfg["seed"])
     from transformers import AutoTokenizer
@@ -181,6 +182,12 @@ def run(spec_path: Path) -> int:
     resume = files.latest_checkpoint()
     callback = JobCallback(files, resumed_from=int(resume.name.rsplit("-", 1)[1]) if resume else None)
     trainer.add_callback(callback)
+    if kind in ("dpo", "rloo", "grpo"):
+        from .policy_eval import checkpoint_evaluation
+
+        evaluation = checkpoint_evaluation(trainer, spec, files)
+        if evaluation is not None:
+            trainer.add_callback(evaluation)
     if resume:
         logger.info("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)

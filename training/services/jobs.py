@@ -63,7 +63,7 @@ def job_validate(*, kind: str, snapshot, base_model, reference_model=None, rewar
     if reference_model is not None and not spec.reference_model:
         raise ValidationError({"reference_model": f"a {kind} job takes no reference model"})
     _check_model("reference_model", reference_model, (Model.Task.CAUSAL_LM,))
-    if reward_model is not None and not spec.reward_model:
+    if reward_model is not None and not (spec.reward_model or spec.reward_model_optional):
         raise ValidationError({"reward_model": f"a {kind} job takes no reward model"})
     if spec.reward_model and reward_model is None:
         raise ValidationError({"reward_model": f"a {kind} job needs a reward model (one trained by a reward job)"})
@@ -81,6 +81,11 @@ def _enqueue(job_id: int) -> None:
 def job_launch(*, kind: str, snapshot, base_model, created_by, reference_model=None, reward_model=None,
                config=None) -> TrainingJob:
     """Record a queued job (its config resolved) and wake a training worker."""
+    if kind == "evaluate" and reference_model is None and base_model is not None:
+        reference_model = base_model.parent  # a policy is judged against the model it was trained from
+        if reference_model is None:
+            raise ValidationError({"reference_model": f"{base_model.name} was not trained here: choose the "
+                                                      "reference to compare it with"})
     resolved = job_validate(kind=kind, snapshot=snapshot, base_model=base_model, reference_model=reference_model,
                             reward_model=reward_model, config=config)
     active = TrainingJob.objects.filter(created_by=created_by, status__in=(Status.QUEUED, Status.RUNNING)).count()
@@ -90,7 +95,7 @@ def job_launch(*, kind: str, snapshot, base_model, created_by, reference_model=N
             "wait for one to finish or cancel one")})
     job = TrainingJob.objects.create(kind=kind, snapshot=snapshot, base_model=base_model,
                                      reference_model=reference_model, reward_model=reward_model, config=resolved,
-                                     max_steps=resolved["max_steps"] if resolved["max_steps"] > 0 else None,
+                                     max_steps=resolved["max_steps"] if resolved.get("max_steps", 0) > 0 else None,
                                      max_attempts=settings.TRAINING_MAX_ATTEMPTS, created_by=created_by)
     _enqueue(job.pk)
     return job

@@ -237,18 +237,19 @@ def _finish(job: TrainingJob, files: JobFiles, returncode: int) -> str:
         for path in [*artifacts_, files.metrics, files.log]:
             if path.exists():
                 artifacts.upload_file(path, f"{prefix}/{path.name}")
-        model_files = artifacts.upload_folder(files.output / "model", f"{prefix}/model")
-        info = result["model"]
+        info = result.get("model")  # an evaluation produces none
+        model_files = artifacts.upload_folder(files.output / "model", f"{prefix}/model") if info else []
         with transaction.atomic():
             if not _end(job, Status.SUCCEEDED, step=result["step"], evaluation=result["evaluation"],
                         summary=result["summary"], samples=result["samples"],
                         artifacts=artifacts.list_files(prefix)):
                 return TrainingJob.objects.get(pk=job.pk).status
-            Model.objects.create(
-                name=f"{job.kind}-{job.pk}", kind=KINDS[job.kind].output_kind, task=info["task"],
-                source=Model.Source.TRAINED, architecture=info["architecture"],
-                parameter_count=info["parameter_count"], storage_prefix=f"{prefix}/model", files=model_files,
-                job=job, parent=job.base_model, created_by=job.created_by)
+            if info:
+                Model.objects.create(
+                    name=f"{job.kind}-{job.pk}", kind=KINDS[job.kind].output_kind, task=info["task"],
+                    source=Model.Source.TRAINED, architecture=info["architecture"],
+                    parameter_count=info["parameter_count"], storage_prefix=f"{prefix}/model", files=model_files,
+                    job=job, parent=job.base_model, created_by=job.created_by)
         artifacts.delete_prefix(f"{prefix}/checkpoints")
         return Status.SUCCEEDED
     for path in (files.metrics, files.log):
