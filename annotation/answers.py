@@ -5,7 +5,10 @@ shown order irrelevant) and leaves as the stored form.
 
 Pairwise canonical form: a signed preference in -3..3 relative to the item's *stored*
 response order; negative means the first stored response is better, 0 is a tie.
-Ranking canonical form: the list of response ids, best first.
+Ranking canonical form: the list of response ids best first when nothing is tied (so every
+answer stored before ties existed is already canonical), else the list of groups best first,
+each group's ids ascending: ``[[12], [10, 13], [11]]`` ties 10 and 13. One form per meaning:
+a ranking without ties is never stored as groups. `ranking_groups` reads either form.
 """
 
 from dataclasses import dataclass, field
@@ -74,16 +77,39 @@ def pairwise_preference(payload: dict, shape: AnswerShape, where: str, errors: l
     return -strength if chosen == shape.response_ids[0] else strength
 
 
-def ranking_order(payload: dict, shape: AnswerShape, where: str, errors: list) -> list[int] | None:
-    ranking = payload.get("ranking")
-    k = len(shape.response_ids)
-    if not isinstance(ranking, list) or not all(_is_int(r) for r in ranking):
-        errors.append({"field": f"{where}ranking", "message": f"must be a list of the {k} response ids, best first"})
+def _ranking_entries(ranking) -> list[list[int]] | None:
+    """The payload's groups (a bare id is a group of one), or None when the shape is wrong."""
+    if not isinstance(ranking, list):
         return None
-    if sorted(ranking) != sorted(shape.response_ids):
-        errors.append({"field": f"{where}ranking", "message": f"must list all {k} responses exactly once"})
+    groups = [entry if isinstance(entry, list) else [entry] for entry in ranking]
+    if not all(group and all(_is_int(r) for r in group) for group in groups):
         return None
-    return ranking
+    return groups
+
+
+def ranking_order(payload: dict, shape: AnswerShape, where: str, errors: list) -> list | None:
+    """{"ranking": [ids best first]} or, with ties, [[id], [id, id], ...] (groups best first)."""
+    field_name, k = f"{where}ranking", len(shape.response_ids)
+    groups = _ranking_entries(payload.get("ranking"))
+    if groups is None:
+        errors.append({"field": field_name, "message": f"must be a list of the {k} response ids, best first, "
+                                                       "or a list of groups of ids (a group of several is a tie)"})
+        return None
+    if sorted(r for group in groups for r in group) != sorted(shape.response_ids):
+        errors.append({"field": field_name, "message": f"must list all {k} responses exactly once"})
+        return None
+    if any(len(group) > 1 for group in groups):
+        if not shape.allow_tie:
+            errors.append({"field": field_name, "message": "this project does not allow ties; "
+                                                           "list the responses one by one, best first"})
+            return None
+        return [sorted(group) for group in groups]
+    return [group[0] for group in groups]
+
+
+def ranking_groups(ranking) -> list[list[int]]:
+    """A stored ranking (ids best first, or groups best first) as groups best first."""
+    return [list(entry) if isinstance(entry, list) else [entry] for entry in ranking or []]
 
 
 def _main_value(payload: dict, shape: AnswerShape, where: str, errors: list):
@@ -168,16 +194,23 @@ def canonicalize(payload, shape: AnswerShape) -> CanonicalAnswer:
     return answer
 
 
-def ranking_pairs(ranking: list[int]) -> set[tuple[int, int]]:
-    """All C(K,2) (better, worse) pairs a ranking implies."""
-    return set(combinations(ranking, 2))
+def ranking_relations(ranking) -> dict[tuple[int, int], int]:
+    """Every pair (lower id, higher id) of a stored ranking: -1 lower id better, 0 tied, +1 higher id better."""
+    place = {r: rank for rank, group in enumerate(ranking_groups(ranking)) for r in group}
+    return {(a, b): (place[a] > place[b]) - (place[a] < place[b]) for a, b in combinations(sorted(place), 2)}
+
+
+def ranking_pairs(ranking) -> set[tuple[int, int]]:
+    """The (better, worse) pairs a ranking implies: C(K,2) without ties, tied pairs left out."""
+    return {(a, b) if rel < 0 else (b, a) for (a, b), rel in ranking_relations(ranking).items() if rel}
 
 
 def gold_score(kind: str, value, gold) -> float | None:
     """How well one canonical answer matches the expected one: 1.0 right, 0.0 wrong.
 
     pairwise: same direction (first better / tie / second better). ranking: the share
-    of response pairs ordered as in the expected ranking. demonstration: no score.
+    of response pairs related as in the expected ranking (better, tied or worse alike).
+    demonstration: no score.
     """
     if gold is None or value is None:
         return None
@@ -185,6 +218,6 @@ def gold_score(kind: str, value, gold) -> float | None:
         sign = lambda v: (v > 0) - (v < 0)  # noqa: E731
         return float(sign(value) == sign(gold))
     if kind == "ranking":
-        expected = ranking_pairs(gold)
-        return len(ranking_pairs(value) & expected) / len(expected)
+        expected, given = ranking_relations(gold), ranking_relations(value)
+        return sum(given.get(pair) == rel for pair, rel in expected.items()) / len(expected) if expected else None
     return None

@@ -8,13 +8,19 @@ from datetime import UTC, datetime
 import pytest
 
 from annotation import snapshots
-from annotation.snapshots.rows import Verdict
+from annotation.snapshots.rows import PairVotes, Verdict
 
 CONVERSATION = [{"role": "user", "content": "Wie spät ist es?"}]
 
 
-def verdict(direction: int, strength: float = 1.0) -> Verdict:
-    return Verdict(direction=direction, strength=strength, agreement=1.0, n_annotators=1)
+def verdict(direction: int, margin: float = 1.0) -> Verdict:
+    return Verdict(direction=direction, margin=margin, agreement=1.0, n_annotators=1)
+
+
+def votes(direction: int) -> PairVotes:
+    """One vote on a pair: for the lower id (-1), a tie (0) or the higher id (+1)."""
+    return PairVotes(support_lower=float(direction < 0), support_higher=float(direction > 0), agreement=None,
+                     n_annotators=1)
 
 
 def test_the_split_is_fixed_by_seed_and_prompt_and_holds_out_about_the_asked_fraction():
@@ -46,7 +52,7 @@ def test_canonical_json_sorts_keys_keeps_unicode_and_refuses_nan():
 def test_a_ranking_of_four_expands_to_six_pairs_oriented_best_first():
     order = [30, 10, 40, 20]  # best first
     # a ranked above b: the lower id is better (-1) exactly when a is the lower id
-    verdicts = {(min(a, b), max(a, b)): verdict(-1 if a < b else 1) for i, a in enumerate(order) for b in order[i + 1:]}
+    verdicts = {(min(a, b), max(a, b)): votes(-1 if a < b else 1) for i, a in enumerate(order) for b in order[i + 1:]}
     pairs, ties = snapshots.ranking_pairs(order, verdicts)
     assert ties == 0 and len(pairs) == 6
     assert [(p.chosen, p.rejected) for p in pairs] == [(30, 10), (30, 40), (30, 20), (10, 40), (10, 20), (40, 20)]
@@ -56,14 +62,38 @@ def test_a_ranking_of_four_expands_to_six_pairs_oriented_best_first():
 
 
 def test_ranking_pairs_leave_out_pairs_curation_removed_and_count_tied_ones():
-    order = [1, 2, 3]
-    pairs, ties = snapshots.ranking_pairs(order, {(1, 2): verdict(-1), (2, 3): verdict(0)})
+    order = [[1], [2, 3]]  # the consensus ties 2 and 3
+    pairs, ties = snapshots.ranking_pairs(order, {(1, 2): votes(-1), (2, 3): votes(0)})
     assert [(p.chosen, p.rejected) for p in pairs] == [(1, 2)] and ties == 1
 
 
-def test_a_pair_whose_majority_goes_against_the_ranking_follows_its_own_consensus():
-    pairs, _ = snapshots.ranking_pairs([1, 2], {(1, 2): verdict(+1)})
-    assert (pairs[0].chosen, pairs[0].rejected, pairs[0].chosen_rank, pairs[0].rejected_rank) == (2, 1, 2, 1)
+def test_the_consensus_ranking_decides_the_pair_even_against_its_own_majority():
+    # The old rule oriented this pair by its own majority and wrote chosen_rank 2 > rejected_rank 1.
+    pairs, _ = snapshots.ranking_pairs([1, 2], {(1, 2): votes(+1)})
+    assert (pairs[0].chosen, pairs[0].rejected, pairs[0].chosen_rank, pairs[0].rejected_rank) == (1, 2, 1, 2)
+    assert pairs[0].verdict.margin == 0.0  # no vote backs it: the margin says so, and is never negative
+
+
+def test_tied_consensus_responses_share_a_rank_and_give_no_pair_between_them():
+    order = [[30], [10, 40], [20]]
+    all_votes = {(a, b): votes(-1) for a in (10, 20, 30, 40) for b in (10, 20, 30, 40) if a < b}
+    pairs, ties = snapshots.ranking_pairs(order, all_votes)
+    assert ties == 1 and len(pairs) == 5
+    assert [(p.chosen, p.rejected, p.chosen_rank, p.rejected_rank) for p in pairs] == [
+        (30, 10, 1, 2), (30, 40, 1, 2), (30, 20, 1, 4), (10, 20, 2, 4), (40, 20, 2, 4)]
+    assert all(p.chosen_rank < p.rejected_rank for p in pairs)
+    # (10, 20) has a vote for 10, the lower id; (30, 10) has none for 30, the higher id.
+    margins = {(p.chosen, p.rejected): p.verdict.margin for p in pairs}
+    assert margins[(10, 20)] == 1.0 and margins[(30, 10)] == 0.0
+    best, best_ties = snapshots.ranking_pairs([[10, 40], [30], [20]], all_votes, best_vs_rest=True)
+    assert [(p.chosen, p.rejected) for p in best] == [(10, 30), (10, 20), (40, 30), (40, 20)] and best_ties == 1
+
+
+def test_kto_from_a_ranking_with_ties_never_labels_two_tied_responses_differently():
+    texts = {i: f"r{i}" for i in range(1, 6)}
+    rows = snapshots.kto_rows_from_ranking(conversation=CONVERSATION, order=[[5], [4, 3], [2, 1]], texts=texts,
+                                           prompt_id="p", item_id=1)
+    assert [(r["completion"][0]["content"], r["label"]) for r in rows] == [("r5", True), ("r2", False), ("r1", False)]
 
 
 def test_kto_from_a_ranking_labels_the_better_half_desirable_and_leaves_out_an_odd_middle():

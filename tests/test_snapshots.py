@@ -224,7 +224,8 @@ def test_preference_rows_carry_the_consensus_margin_agreement_and_annotator_coun
     assert clear["chosen"] == [{"role": "assistant", "content": texts[items[0].response_ids[0]]}]
     assert clear["rejected"] == [{"role": "assistant", "content": texts[items[0].response_ids[1]]}]
     assert clear["prompt"] == items[0].prompt.conversation
-    assert (clear["margin"], clear["agreement"], clear["n_annotators"]) == (round(5 / 3, 6), round(1 / 3, 6), 3)
+    # margin: the strength behind the chosen side, averaged over all three answers: (3 + 3 + 0) / 3.
+    assert (clear["margin"], clear["agreement"], clear["n_annotators"]) == (2.0, round(1 / 3, 6), 3)
     assert items[2].id not in by_item and snapshot.counts["skipped_ties"] == 1  # the tie: no chosen side
     assert by_item[items[4].id]["agreement"] is None  # a lone answer has no agreement
     kto = rows(snapshot, "kto-train.jsonl")

@@ -18,13 +18,28 @@ from .quality import DEFAULT_KEY, agreement_report_current, answers_load
 
 @dataclass
 class Curated:
-    """The curated view of a project's pairwise answers (rankings: their decomposed pairs)."""
+    """The curated view of a project's pairwise answers (rankings: their decomposed pairs).
+
+    Rankings also carry their consensus: one Bradley-Terry fit over the surviving pair answers
+    decides both each item's consensus ranking and the orientation of each surviving pair, so
+    the preview, the preference rows and their ranks can never disagree.
+    """
 
     result: "quality.CurationResult"
     answers: "quality.Answers"
     units: "quality.rankings.Decomposed | None"  # rankings: each pair code's (item, lower id, higher id)
     item_agreement: dict[int, float]
     item_answers: dict[int, int]
+    consensus_fit: "quality.rankings.BradleyTerry | None" = None  # rankings
+    pair_direction: np.ndarray | None = None  # rankings: per `result.items` pair, -1 / 0 / +1 by the consensus
+
+    @property
+    def is_ranking(self) -> bool:
+        return self.units is not None
+
+    def consensus_directions(self) -> np.ndarray:
+        """Per surviving item (rankings: pair), its consensus direction."""
+        return self.pair_direction if self.is_ranking else self.result.consensus
 
 
 def curation_rules_parse(rules) -> "quality.CurationRules":
@@ -69,11 +84,27 @@ def curation_apply(*, project: Project, rules: dict) -> Curated | None:
     keys, counts = np.unique(alive.item, return_counts=True)
     table = quality.agreement.direction_table(np.searchsorted(keys, alive.item), keys.size, alive.direction)
     agreement = quality.item_agreement(table)
-    return Curated(
+    curated = Curated(
         result=result, answers=main, units=units,
         item_agreement={int(k): (None if not np.isfinite(a) else float(a)) for k, a in zip(keys, agreement, strict=True)},
         item_answers={int(k): int(c) for k, c in zip(keys, counts, strict=True)},
     )
+    if units is not None:
+        fit = quality.bradley_terry(quality.rankings.Decomposed(alive, units.unit_item, units.unit_first,
+                                                                units.unit_second))
+        curated.consensus_fit = fit
+        curated.pair_direction = quality.pair_directions(fit, units.unit_item[result.items],
+                                                         units.unit_first[result.items],
+                                                         units.unit_second[result.items])
+    return curated
+
+
+UNITS = {
+    "pairwise": {"answers": "answers", "items": "items", "consensus": "items"},
+    "ranking": {"answers": "rankings", "items": "ranked items", "pairs": "response pairs of the ranked items",
+                "pair_votes": "one ranking's verdict on one response pair (what the rules act on)",
+                "consensus": "response pairs, oriented by the item's consensus ranking"},
+}
 
 
 def curation_preview(*, project: Project, rules: dict) -> dict:
@@ -81,15 +112,16 @@ def curation_preview(*, project: Project, rules: dict) -> dict:
     if curated is None:
         return {"kind": project.kind, "initial": None, "preview": [], "remaining": None}
     r = curated.result
-    return {"kind": project.kind, "rules": rules, "initial": r.initial, "preview": r.preview,
-            "remaining": curation_remaining(r)}
+    return {"kind": project.kind, "rules": rules, "units": UNITS[project.kind], "initial": r.initial,
+            "preview": r.preview, "remaining": curation_remaining(curated)}
 
 
-def curation_remaining(result: "quality.CurationResult") -> dict:
-    """What the rules leave: answers, items, and the items' consensus by direction."""
-    return {"answers": int(result.answer_mask.sum()), "items": int(result.items.size),
-            "consensus": {name: int((result.consensus == d).sum())
-                          for d, name in quality.answers.DIRECTION_NAMES.items()}}
+def curation_remaining(curated: Curated) -> dict:
+    """What the rules leave, in each unit the preview counts, and the consensus by direction
+    (rankings: of the response pairs, by the consensus ranking; a pair in one group is a tie)."""
+    directions = curated.consensus_directions()
+    return {**curated.result.remaining, "consensus": {name: int((directions == d).sum())
+                                                      for d, name in quality.answers.DIRECTION_NAMES.items()}}
 
 
 @transaction.atomic

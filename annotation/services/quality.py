@@ -152,15 +152,15 @@ def answers_load(project: Project, filters: dict | None = None) -> Loaded:
     filters = filters or {}
     lengths = _lengths(project) if project.kind == Project.Kind.PAIRWISE else {}
     columns = _Columns()
-    ranking_rows: list[tuple[int, int, list, str | None]] = []
+    ranking_rows: list[tuple[int, int, list, str | None, int, bool]] = []
     codes: dict[int, int] = {}  # annotator id -> code, in order of first answer
     for (aid, item, annotator_id, pref, ranking, criteria_text, shown_0, first, second, is_gold, gold, seconds, flagged,
          both_bad, created) in _answer_rows(project, filters):
         code = codes.setdefault(annotator_id, len(codes))
         criteria = orjson.loads(criteria_text) if criteria_text and criteria_text != "{}" else None
         if project.kind == Project.Kind.RANKING:
-            ranking_rows.append((item, code, from_db_json(ranking), None))
-            ranking_rows.extend((item, code, sub, name) for name, sub in (criteria or {}).items())
+            ranking_rows.append((item, code, from_db_json(ranking), None, aid, bool(flagged)))
+            ranking_rows.extend((item, code, sub, name, aid, bool(flagged)) for name, sub in (criteria or {}).items())
             continue
         gold_value = from_db_json(gold) if is_gold and gold is not None else np.nan
         shown_first = shown_0 is not None and shown_0 == first
@@ -183,11 +183,14 @@ def answers_load(project: Project, filters: dict | None = None) -> Loaded:
 
 
 def _loaded_rankings(rows, names, criterion: str | None) -> Loaded:
-    chosen = [(item, code, order) for item, code, order, name in rows if name == criterion and order]
+    """Rankings as stored (ids best first, or groups best first when some are tied)."""
+    chosen = [(item, code, order, aid, flagged) for item, code, order, name, aid, flagged in rows
+              if name == criterion and order]
     if not chosen:
         return Loaded(None, None, names, np.array([]))
-    items, coders, orders = zip(*chosen, strict=True)
-    return Loaded(None, quality.Rankings.from_lists(items, coders, orders), names, np.array([]))
+    items, coders, orders, ids, flagged = zip(*chosen, strict=True)
+    rankings = quality.Rankings.from_lists(items, coders, orders, answer_id=ids, flagged=flagged)
+    return Loaded(None, rankings, names, np.array([]))
 
 
 def answers_stamp(project: Project) -> str:
@@ -230,17 +233,23 @@ def agreement_compute(project: Project, filters: dict) -> tuple[dict, dict[int, 
     criterion = filters.get("criterion")
     if loaded.rankings is not None:
         report = quality.ranking_report(loaded.rankings, n_boot=N_BOOT, annotator_names=loaded.names)
-        report["consensus_orders"] = report.pop("items", [])[:CONTESTED]
-        return report, {}
+        report["criterion"] = criterion
+        items = report.pop("items", [])
+        report["consensus_orders"] = items[:CONTESTED]
+        return _with_item_agreement(report, items, loaded, over_time=False)
     if loaded.answers is None:
         return {"n_items": 0, "n_annotations": 0, "criterion": criterion, "kind": project.kind}, {}
     report = quality.agreement_report(loaded.answers, criterion=criterion, n_boot=N_BOOT, annotator_names=loaded.names)
-    items = report.pop("items", [])
+    return _with_item_agreement(report, report.pop("items", []), loaded, over_time=criterion is None)
+
+
+def _with_item_agreement(report: dict, items: list[dict], loaded: Loaded, *, over_time: bool):
+    """Add the per-item figures the lead screens read: histogram, contested items, agreement over time."""
     per_item = {row["item"]: row["agreement"] for row in items}
     report["item_agreement_histogram"] = _histogram(list(per_item.values()))
     contested = sorted((row for row in items if row["agreement"] is not None), key=lambda r: (r["agreement"], r["item"]))
     report["contested_items"] = contested[:CONTESTED]
-    report["over_time"] = _over_time(loaded) if criterion is None else []
+    report["over_time"] = _over_time(loaded) if over_time else []
     return report, per_item
 
 

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from .. import artifacts, quality, snapshots
 from ..models import Annotation, DatasetSnapshot, Item, Membership, Project, Response
-from ..snapshots.rows import Verdict
+from ..snapshots.rows import PairVotes, Verdict
 from .curation import Curated, curation_apply, curation_remaining, curation_rules_parse
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,14 @@ PENDING, BUILDING, READY, FAILED = (DatasetSnapshot.State.PENDING, DatasetSnapsh
                                     DatasetSnapshot.State.READY, DatasetSnapshot.State.FAILED)
 CHUNK = 1000
 RANKING_PAIRS = ("all", "best_vs_rest")
+COUNT_UNITS = {  # what each count of a snapshot counts, by project kind (also in the API's `counts.units`)
+    Project.Kind.PAIRWISE: {"items": "items", "answers": "answers", "pairs": "preference rows (one per item)",
+                            "skipped_ties": "items whose consensus is a tie"},
+    Project.Kind.RANKING: {"items": "ranked items", "answers": "rankings", "pairs": "preference rows (response pairs)",
+                           "pair_votes": "rankings' votes on the response pairs kept",
+                           "skipped_ties": "response pairs tied in the consensus ranking"},
+    Project.Kind.DEMONSTRATION: {"items": "items", "answers": "demonstrations", "pairs": "none (no preferences)"},
+}
 MAX_TEST_FRACTION = 0.9
 MAX_SEED = 2**63 - 1
 Progress = Callable[[int, int], None]  # (items done, items in all)
@@ -289,6 +297,15 @@ def _answers_of(project: Project, chunk: list[_Item]) -> dict[int, list[dict]]:
 
 # --- the curated view, per kind ---
 
+def _sorted_ids(ids: np.ndarray) -> np.ndarray:
+    return np.unique(ids) if ids.size else np.zeros(0, np.int64)
+
+
+def _contains(sorted_ids: np.ndarray, value: int) -> bool:
+    at = int(np.searchsorted(sorted_ids, value))
+    return bool(at < sorted_ids.size and sorted_ids[at] == value)
+
+
 @dataclass
 class _PairwisePlan:
     """Pairwise: curation's items, their consensus, and which answers survived."""
@@ -298,40 +315,50 @@ class _PairwisePlan:
     def __post_init__(self):
         r = self.curated.result if self.curated else None
         self.items = r.items if r else np.zeros(0, np.int64)
-        self.alive = np.sort(r.answer_ids) if r else np.zeros(0, np.int64)
+        self.alive = _sorted_ids(r.answer_ids) if r else np.zeros(0, np.int64)
+        self.margin = r.margin if r else np.zeros(0)
 
     def verdict(self, item_id: int) -> Verdict | None:
         at = int(np.searchsorted(self.items, item_id))
         if at >= self.items.size or self.items[at] != item_id:
             return None
         r = self.curated.result
-        return Verdict(int(r.consensus[at]), float(r.strength[at]), self.curated.item_agreement.get(item_id),
+        return Verdict(int(r.consensus[at]), float(self.margin[at]), self.curated.item_agreement.get(item_id),
                        self.curated.item_answers.get(item_id, 0))
 
     def kept(self, answer_id: int) -> bool:
-        at = int(np.searchsorted(self.alive, answer_id))
-        return bool(at < self.alive.size and self.alive[at] == answer_id)
+        return _contains(self.alive, answer_id)
 
 
 @dataclass
 class _RankingPlan:
-    """Rankings: the curated pair verdicts of each item, and its Bradley-Terry consensus ranking."""
+    """Rankings: each item's consensus ranking (groups of equal Bradley-Terry strength), the curated
+    votes on each of its surviving pairs, and which rankings kept at least one pair vote."""
 
-    verdicts: dict[int, dict[tuple[int, int], Verdict]] = field(default_factory=dict)
-    orders: dict[int, list[int]] = field(default_factory=dict)
+    groups: dict[int, list[list[int]]] = field(default_factory=dict)
+    votes: dict[int, dict[tuple[int, int], PairVotes]] = field(default_factory=dict)
+    rankings: dict[int, int] = field(default_factory=dict)  # item -> rankings kept
+    alive: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # kept ranking ids, sorted
+
+    def kept(self, answer_id: int) -> bool:
+        return _contains(self.alive, answer_id)
 
 
 def _ranking_plan(curated: Curated | None) -> _RankingPlan:
     if curated is None:
         return _RankingPlan()
     units, r = curated.units, curated.result
-    alive = quality.rankings.Decomposed(curated.answers.subset(r.answer_mask), units.unit_item, units.unit_first,
-                                        units.unit_second)
-    plan = _RankingPlan(orders=quality.consensus_orders(quality.bradley_terry(alive)))
-    for unit, direction, strength in zip(r.items.tolist(), r.consensus.tolist(), r.strength.tolist(), strict=True):
+    alive_votes = curated.answers.subset(r.answer_mask)
+    kept = np.unique(np.stack([alive_votes.cluster, alive_votes.answer_id]), axis=1) if len(alive_votes) else \
+        np.zeros((2, 0), np.int64)
+    items, per_item = np.unique(kept[0], return_counts=True)
+    plan = _RankingPlan(groups=quality.consensus_groups(curated.consensus_fit),
+                        rankings=dict(zip(items.tolist(), per_item.tolist(), strict=True)),
+                        alive=_sorted_ids(kept[1]))
+    for unit, lower, higher in zip(r.items.tolist(), r.support_first.tolist(), r.support_second.tolist(), strict=True):
         pair = (int(units.unit_first[unit]), int(units.unit_second[unit]))
-        plan.verdicts.setdefault(int(units.unit_item[unit]), {})[pair] = Verdict(
-            direction, strength, curated.item_agreement.get(unit), curated.item_answers.get(unit, 0))
+        plan.votes.setdefault(int(units.unit_item[unit]), {})[pair] = PairVotes(
+            lower, higher, curated.item_agreement.get(unit), curated.item_answers.get(unit, 0))
     return plan
 
 
@@ -340,7 +367,7 @@ def _curation_summary(curated: Curated | None) -> dict | None:
     if curated is None:
         return None
     r = curated.result
-    return {"initial": r.initial, "steps": r.preview, "remaining": curation_remaining(r)}
+    return {"initial": r.initial, "steps": r.preview, "remaining": curation_remaining(curated)}
 
 
 class _Export:
@@ -356,8 +383,10 @@ class _Export:
         self.prompt_low = bounds["low"] or 0
         # One bit per prompt id of the project's range: "written yet?" without a set that grows with the project.
         self.seen_prompts = bytearray(((bounds["high"] or 0) - self.prompt_low) // 8 + 1)
-        self.splits = {split: Counter(prompts=0, items=0, answers=0, pairs=0) for split in snapshots.split.SPLITS}
-        self.totals = Counter(items=0, answers=0, pairs=0, skipped_ties=0, raw_answers=0)
+        units = ("items", "answers", "pairs", "pair_votes") if self.project.kind == Project.Kind.RANKING else \
+            ("items", "answers", "pairs")
+        self.splits = {split: Counter(prompts=0, **dict.fromkeys(units, 0)) for split in snapshots.split.SPLITS}
+        self.totals = Counter(**dict.fromkeys(units, 0), skipped_ties=0, raw_answers=0)
 
     def run(self) -> dict:
         kind = self.project.kind
@@ -376,13 +405,14 @@ class _Export:
             done += len(chunk)
             self.progress(done, self.n_items)
         return {**self.totals, "prompts": sum(s["prompts"] for s in self.splits.values()),
-                "splits": {name: dict(c) for name, c in self.splits.items()}, "curation": _curation_summary(curated)}
+                "splits": {name: dict(c) for name, c in self.splits.items()}, "curation": _curation_summary(curated),
+                "units": COUNT_UNITS[kind]}
 
-    def _included(self, item: _Item, split: str, answers: int, pairs: int) -> None:
+    def _included(self, item: _Item, split: str, answers: int, pairs: int, **more: int) -> None:
         """Count an item that made it into the snapshot, and write its prompt once."""
         counts = self.splits[split]
-        counts.update(items=1, answers=answers, pairs=pairs)
-        self.totals.update(items=1, answers=answers, pairs=pairs)
+        counts.update(items=1, answers=answers, pairs=pairs, **more)
+        self.totals.update(items=1, answers=answers, pairs=pairs, **more)
         byte, bit = divmod(item.prompt_id - self.prompt_low, 8)
         if not self.seen_prompts[byte] & (1 << bit):
             self.seen_prompts[byte] |= 1 << bit
@@ -423,27 +453,30 @@ class _Export:
         self._included(item, split, verdict.n_annotators, pairs)
 
     def _ranking(self, item: _Item, split: str, texts, answers: list[dict]) -> None:
-        verdicts = self.plan.verdicts.get(item.id)
-        self._raw(item, split, texts, answers, lambda a: verdicts is not None)
-        if verdicts is None:
+        votes = self.plan.votes.get(item.id)
+        self._raw(item, split, texts, answers, lambda a: self.plan.kept(a["id"]))
+        if votes is None:
             return
-        order = self.plan.orders[item.id]
-        pairs, ties = snapshots.ranking_pairs(order, verdicts,
+        groups = self.plan.groups[item.id]
+        pairs, ties = snapshots.ranking_pairs(groups, votes,
                                               best_vs_rest=self.snapshot.options.get("ranking_pairs") == "best_vs_rest")
         self.totals["skipped_ties"] += ties
         ids = {"prompt_id": item.external_id, "item_id": item.id}
+        size = sum(len(g) for g in groups)
         for pair in pairs:
             marker = {"ranking_id": item.id, "chosen_rank": pair.chosen_rank, "rejected_rank": pair.rejected_rank,
-                      "ranking_size": len(order)}
+                      "ranking_size": size}
             self.files.write("preference", split, snapshots.preference_row(
                 conversation=item.conversation, chosen=texts[pair.chosen][0], rejected=texts[pair.rejected][0],
                 verdict=pair.verdict, ranking=marker, **ids))
-        decided = {r for (a, b), v in verdicts.items() if v.direction != 0 for r in (a, b)}
-        for row in snapshots.kto_rows_from_ranking(conversation=item.conversation,
-                                                   order=[r for r in order if r in decided],
+        group_of = {r: g for g, group in enumerate(groups) for r in group}
+        decided = {r for a, b in votes if group_of[a] != group_of[b] for r in (a, b)}
+        order = [kept for group in groups if (kept := [r for r in group if r in decided])]
+        for row in snapshots.kto_rows_from_ranking(conversation=item.conversation, order=order,
                                                    texts={r: texts[r][0] for r in decided}, **ids):
             self.files.write("kto", split, row)
-        self._included(item, split, sum(v.n_annotators for v in verdicts.values()), len(pairs))
+        self._included(item, split, self.plan.rankings.get(item.id, 0), len(pairs),
+                       pair_votes=sum(v.n_annotators for v in votes.values()))
 
     def _demonstration(self, item: _Item, split: str, texts, answers: list[dict]) -> None:
         # Of the curation rules only exclude_flagged means anything for demonstrations.

@@ -6,7 +6,8 @@ canonical byte form so that the same answers, rules and seed give byte-identical
 - ``sft``: ``{"messages": [...conversation, {"role": "assistant", "content": reply}]}``
   from demonstrations (TRL ``SFTTrainer``, conversational).
 - ``preference``: ``{"prompt": [...], "chosen": [assistant], "rejected": [assistant]}``
-  plus ``margin`` (consensus strength), ``agreement`` and ``n_annotators`` (TRL
+  plus ``margin`` (how strongly the answers back the chosen side, never negative; see
+  ``rows.Verdict``), ``agreement`` and ``n_annotators`` (TRL
   ``DPOTrainer`` / ``RewardTrainer``; the reward trainer reads ``margin``). Pairs expanded
   from rankings also carry ``ranking_id``, ``chosen_rank``, ``rejected_rank``, ``ranking_size``.
 - ``kto``: unpaired ``{"prompt", "completion", "label"}`` (TRL ``KTOTrainer``).
@@ -18,6 +19,8 @@ hashes and publishes the folder in one rename; ``schemas`` holds the Parquet sch
 """
 
 from .rows import (
+    PairVotes,
+    Verdict,
     kto_rows_from_pair,
     kto_rows_from_ranking,
     preference_row,
@@ -30,7 +33,7 @@ from .split import pseudonym, split_of
 from .writers import FileInfo, SnapshotFiles, canonical_json, file_name, fingerprint
 
 __all__ = [
-    "FileInfo", "SnapshotFiles", "canonical_json", "file_name", "fingerprint", "kto_rows_from_pair",
+    "FileInfo", "PairVotes", "Verdict", "SnapshotFiles", "canonical_json", "file_name", "fingerprint", "kto_rows_from_pair",
     "kto_rows_from_ranking", "preference_row", "prompt_row", "pseudonym", "ranking_pairs", "raw_row", "sft_row",
     "split_of",
 ]

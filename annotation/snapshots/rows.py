@@ -29,19 +29,39 @@ def sft_row(*, conversation: Messages, reply: str, prompt_id: str, item_id: int,
 
 @dataclass(frozen=True)
 class Verdict:
-    """The curated consensus on one response pair: direction -1 (lower/first better), 0 tie, +1."""
+    """The curated consensus on one response pair: direction -1 (lower/first better), 0 tie, +1.
+
+    `margin` is how strongly the answers back that direction: the mean over the pair's
+    curated answers of the strength each lends the chosen side (|value| when on that side,
+    0 for a tie or the other side). Never negative: 0..3 on the pairwise scale, the share of
+    rankings ordering the pair as the consensus does for ranking pairs.
+    """
 
     direction: int
-    strength: float
+    margin: float
     agreement: float | None
     n_annotators: int
 
 
+@dataclass(frozen=True)
+class PairVotes:
+    """A ranked item's curated votes on one response pair (lower id, higher id), for either side."""
+
+    support_lower: float  # mean strength behind "the lower id is better" (the share of its votes)
+    support_higher: float
+    agreement: float | None
+    n_annotators: int
+
+    def toward(self, direction: int) -> Verdict:
+        margin = self.support_lower if direction < 0 else self.support_higher if direction > 0 else 0.0
+        return Verdict(direction, margin, self.agreement, self.n_annotators)
+
+
 def preference_row(*, conversation: Messages, chosen: str, rejected: str, verdict: Verdict, prompt_id: str,
                    item_id: int, ranking: Mapping[str, int] | None = None) -> dict:
-    """`margin` is the consensus strength (0..3 on the pairwise scale; vote margin for rankings)."""
+    """`margin`: see `Verdict` (what TRL's reward trainer adds to the reward gap it must beat)."""
     row = {"prompt": conversation, "chosen": _assistant(chosen), "rejected": _assistant(rejected),
-           "margin": _num(verdict.strength), "agreement": _num(verdict.agreement),
+           "margin": _num(verdict.margin), "agreement": _num(verdict.agreement),
            "n_annotators": verdict.n_annotators, "prompt_id": prompt_id, "item_id": item_id}
     if ranking is not None:
         row.update(ranking)
@@ -53,15 +73,31 @@ def kto_rows_from_pair(*, conversation: Messages, chosen: str, rejected: str, pr
     return [_kto(conversation, chosen, True, prompt_id, item_id), _kto(conversation, rejected, False, prompt_id, item_id)]
 
 
-def kto_rows_from_ranking(*, conversation: Messages, order: Sequence[int], texts: Mapping[int, str],
+Groups = Sequence[int | Sequence[int]]  # best first; a list entry is a group of tied responses
+
+
+def _groups(order: Groups) -> list[list[int]]:
+    return [list(entry) if isinstance(entry, Sequence) else [entry] for entry in order]
+
+
+def kto_rows_from_ranking(*, conversation: Messages, order: Groups, texts: Mapping[int, str],
                           prompt_id: str, item_id: int) -> list[dict]:
     """The better half of a consensus ranking desirable, the worse half not; an odd middle one is left out.
 
-    Unpairing each of the C(K, 2) pairs instead would label a middle response both ways.
+    Unpairing each of the C(K, 2) pairs instead would label a middle response both ways. With
+    ties (`order` as groups), a group that straddles the middle is left out whole, so that two
+    tied responses never get opposite labels.
     """
-    half = len(order) // 2
-    return ([_kto(conversation, texts[r], True, prompt_id, item_id) for r in order[:half]]
-            + [_kto(conversation, texts[r], False, prompt_id, item_id) for r in order[len(order) - half:]])
+    groups = _groups(order)
+    n = sum(len(g) for g in groups)
+    rows, before = [], 0
+    for group in groups:
+        after = before + len(group)
+        label = True if after <= n // 2 else False if before >= n - n // 2 else None
+        if label is not None:
+            rows += [_kto(conversation, texts[r], label, prompt_id, item_id) for r in group]
+        before = after
+    return rows
 
 
 def _kto(conversation: Messages, completion: str, label: bool, prompt_id: str, item_id: int) -> dict:
@@ -77,42 +113,50 @@ def prompt_row(*, conversation: Messages, prompt_id: str) -> dict:
 class RankedPair:
     chosen: int
     rejected: int
-    chosen_rank: int  # 1-based position in the consensus ranking
-    rejected_rank: int
+    chosen_rank: int  # 1-based place in the consensus ranking (tied responses share the best place of their group)
+    rejected_rank: int  # always greater than chosen_rank
     verdict: Verdict
 
 
-def ranking_pairs(order: Sequence[int], verdicts: Mapping[tuple[int, int], Verdict], *,
+def ranking_pairs(order: Groups, votes: Mapping[tuple[int, int], PairVotes], *,
                   best_vs_rest: bool = False) -> tuple[list[RankedPair], int]:
     """A consensus ranking expanded to its C(K, 2) pairs (InstructGPT), or to best-vs-rest (K - 1).
 
-    Only pairs that survived curation (present in `verdicts`, keyed by (lower id, higher
-    id)) become rows, oriented by their own curated consensus, which is the ranking's order
-    unless the annotators' pairwise majorities form a cycle. Returns (pairs, consensus ties
-    left out).
+    The consensus ranking (`order`, best first; groups of tied responses allowed) decides
+    both which response of a pair is chosen and the ranks, so `chosen_rank < rejected_rank`
+    on every row. Only pairs that survived curation (present in `votes`, keyed by (lower id,
+    higher id)) become rows; their votes give the margin toward the chosen side. Two
+    responses of one group have no chosen side and are left out. Best-vs-rest pairs the best
+    group with every other response. Returns (pairs, tied pairs left out).
     """
+    groups = _groups(order)
+    place = {}
+    for index, group in enumerate(groups):
+        for r in group:
+            place[r] = (index, 1 + sum(len(g) for g in groups[:index]))
     pairs, ties = [], 0
-    for i, a in enumerate(order):
-        for j in range(i + 1, len(order)):
-            if best_vs_rest and i > 0:
+    flat = [r for group in groups for r in group]
+    for i, a in enumerate(flat):
+        for b in flat[i + 1:]:
+            if best_vs_rest and place[a][0] > 0:
                 break
-            b = order[j]
-            verdict = verdicts.get((min(a, b), max(a, b)))
-            if verdict is None:
+            tally = votes.get((min(a, b), max(a, b)))
+            if tally is None:
                 continue
-            if verdict.direction == 0:
+            if place[a][0] == place[b][0]:
                 ties += 1
                 continue
-            better_is_lower = verdict.direction < 0
-            chosen, rejected = (min(a, b), max(a, b)) if better_is_lower else (max(a, b), min(a, b))
-            ranks = (i + 1, j + 1) if chosen == a else (j + 1, i + 1)
-            pairs.append(RankedPair(chosen, rejected, ranks[0], ranks[1], verdict))
+            direction = -1 if a < b else 1  # a is ranked ahead of b
+            pairs.append(RankedPair(a, b, place[a][1], place[b][1], tally.toward(direction)))
     return pairs, ties
 
 
 def raw_row(*, answer: Mapping[str, Any], annotator: str, prompt_id: str, conversation: Messages,
             responses: list[dict], split: str, kept: bool) -> dict:
-    """Every stored field of one answer, the item as shown, and whether curation kept it."""
+    """Every stored field of one answer, the item as shown, and whether curation kept it.
+
+    `ranking` is as stored: ids best first, or groups best first when some were tied.
+    """
     created: datetime = answer["created_at"]
     return {
         "answer_id": answer["id"], "item_id": answer["item_id"], "prompt_id": prompt_id, "prompt": conversation,

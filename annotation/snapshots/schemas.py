@@ -1,12 +1,13 @@
 """Parquet schemas, one per format, so every row group of a file has the same types.
 
 JSONL needs no schema. Parquet columns cannot hold a free-form object, so the few
-free-form fields (raw ``criteria``: {criterion: sub-answer}) are stored as JSON text.
+free-form fields (raw ``criteria``: {criterion: sub-answer}; raw ``ranking``, a list of ids
+or, with ties, a list of groups of ids) are stored as JSON text, null staying null.
 """
 
 from __future__ import annotations
 
-JSON_ENCODED: dict[str, tuple[str, ...]] = {"raw": ("criteria",)}
+JSON_ENCODED: dict[str, tuple[str, ...]] = {"raw": ("criteria", "ranking")}
 
 
 def schema(fmt: str, *, ranking: bool = False):
@@ -29,7 +30,7 @@ def schema(fmt: str, *, ranking: bool = False):
         responses = pa.list_(pa.struct([("id", pa.int64()), ("text", pa.string()), ("model", pa.string())]))
         fields = [("answer_id", pa.int64()), ("item_id", pa.int64()), ("prompt_id", pa.string()), ("prompt", messages),
                   ("responses", responses), ("annotator", pa.string()), ("created_at", pa.string()),
-                  ("shown_order", pa.list_(pa.int64())), ("preference", pa.int64()), ("ranking", pa.list_(pa.int64())),
+                  ("shown_order", pa.list_(pa.int64())), ("preference", pa.int64()), ("ranking", pa.string()),
                   ("text", pa.string()), ("both_bad", pa.bool_()), ("criteria", pa.string()),
                   ("flags", pa.list_(pa.string())), ("confidence", pa.int64()), ("time_spent_ms", pa.int64()),
                   ("rationale", pa.string()), ("is_gold", pa.bool_()), ("split", pa.string()), ("kept", pa.bool_())]

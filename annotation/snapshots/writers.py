@@ -83,7 +83,7 @@ class _Parquet:
 
     def write(self, row: dict) -> None:
         if self.encoded:
-            row = {**row, **{k: canonical_json(row[k]) for k in self.encoded}}
+            row = {**row, **{k: None if row[k] is None else canonical_json(row[k]) for k in self.encoded}}
         self.buffer.append(row)
         self.rows += 1
         if len(self.buffer) >= self.batch_rows:
