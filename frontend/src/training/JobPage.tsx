@@ -12,6 +12,8 @@ import { describeRules } from '../lead/curationRules'
 import { elapsed, flatten, formatEta, formatTime, formatValue } from './format'
 import { MetricCharts } from './MetricCharts'
 import { JobProgressBar, ModelName, progressText, StatusTag } from './parts'
+import { HackingWarnings, PolicyComparison, RewardAgainstKl, SideBySideSamples } from './PolicyEvaluation'
+import { EVAL_KL, evaluatesAtCheckpoints, hasReference, policySummary } from './policyEval'
 import { useJob, useJobAction, useLog, useMetrics } from './queries'
 import { isActive, type Job, type JobSnapshot, type ModelRef, type Sample } from './types'
 
@@ -44,8 +46,13 @@ function statusLine(job: Job): string {
   return `Cancelled${job.cancelled_by ? ` by ${job.cancelled_by}` : ''}`
 }
 
+type MetricsQuery = ReturnType<typeof useMetrics>
+
 function JobView({ job, staff }: { job: Job; staff: boolean }) {
   const live = isActive(job.status)
+  // One metrics query for the page: the curves and the reward-against-KL chart read the same rows.
+  const metrics = useMetrics(job.id, live, job.attempts)
+  const rewardKl = evaluatesAtCheckpoints(job) || Boolean(metrics.data?.values[EVAL_KL])
   return (
     <div className="page page-wide job-page" data-testid="job-page" data-status={job.status}>
       <div className="page-head">
@@ -78,11 +85,13 @@ function JobView({ job, staff }: { job: Job; staff: boolean }) {
         <JobFacts job={job} />
       </section>
 
-      <Metrics job={job} />
+      <HackingWarnings job={job} />
+      {rewardKl && <RewardAgainstKl job={job} series={metrics.data} loading={metrics.isPending} />}
+      <Metrics job={job} metrics={metrics} />
       <div className="two-col">
         <div>
           <Evaluation job={job} />
-          <Samples samples={job.samples} />
+          {hasReference(job.samples) ? <SideBySideSamples samples={job.samples} /> : <Samples samples={job.samples} />}
           <LogTail job={job} />
         </div>
         <div>
@@ -142,9 +151,8 @@ function JobFacts({ job }: { job: Job }) {
   )
 }
 
-function Metrics({ job }: { job: Job }) {
+function Metrics({ job, metrics }: { job: Job; metrics: MetricsQuery }) {
   const live = isActive(job.status)
-  const metrics = useMetrics(job.id, live, job.attempts)
   const series = metrics.data
   return (
     <section className="card" aria-labelledby="job-metrics">
@@ -223,11 +231,26 @@ function KeyValues({ values, testId }: { values: Record<string, unknown>; testId
 function Evaluation({ job }: { job: Job }) {
   const hasEvaluation = job.evaluation && Object.keys(job.evaluation).length > 0
   const hasSummary = job.summary && Object.keys(job.summary).length > 0
+  const policy = policySummary(job)
   if (!hasEvaluation && !hasSummary) return null
+  // The warnings have their own section above; the rest of the figures stay one click away.
+  const { warnings: _warnings, ...figures } = job.evaluation ?? {}
   return (
     <section className="card" aria-labelledby="job-evaluation">
-      <h2 id="job-evaluation">Evaluation</h2>
-      {hasEvaluation ? <KeyValues values={job.evaluation!} testId="job-evaluation" /> : <p className="muted small">Not evaluated.</p>}
+      <h2 id="job-evaluation">{policy ? 'Policy against reference' : 'Evaluation'}</h2>
+      {policy ? (
+        <>
+          <PolicyComparison summary={policy} kind={job.kind} />
+          <details className="kv-more">
+            <summary className="small">Every figure</summary>
+            <KeyValues values={figures} testId="job-evaluation" />
+          </details>
+        </>
+      ) : hasEvaluation ? (
+        <KeyValues values={job.evaluation!} testId="job-evaluation" />
+      ) : (
+        <p className="muted small">Not evaluated.</p>
+      )}
       {hasSummary && (
         <>
           <h3 className="small muted kv-title">Run summary</h3>
@@ -289,21 +312,23 @@ function JobLineage({ job, staff }: { job: Job; staff: boolean }) {
           </div>
         )}
         {model('Base model', job.base_model)}
-        {(job.reference_model || job.kind === 'dpo' || job.kind === 'kto') && model('Reference model', job.reference_model, 'same as the base model')}
+        {(job.reference_model || ['dpo', 'kto', 'ppo'].includes(job.kind)) && model('Reference model', job.reference_model, 'same as the base model')}
         {job.reward_model && model('Reward model', job.reward_model)}
-        <div>
-          <dt>Output model</dt>
-          <dd data-testid="output-model">
-            {output ? (
-              <>
-                {href ? <Link href={href}>{output.name}</Link> : output.name}
-                <span className="muted small"> · {output.kind}</span>
-              </>
-            ) : (
-              <span className="muted">{job.status === 'succeeded' ? '—' : 'when the job succeeds'}</span>
-            )}
-          </dd>
-        </div>
+        {job.kind !== 'evaluate' && (
+          <div>
+            <dt>Output model</dt>
+            <dd data-testid="output-model">
+              {output ? (
+                <>
+                  {href ? <Link href={href}>{output.name}</Link> : output.name}
+                  <span className="muted small"> · {output.kind}</span>
+                </>
+              ) : (
+                <span className="muted">{job.status === 'succeeded' ? '—' : 'when the job succeeds'}</span>
+              )}
+            </dd>
+          </div>
+        )}
       </dl>
     </section>
   )

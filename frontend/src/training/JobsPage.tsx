@@ -8,7 +8,7 @@ import { JobsTable } from './parts'
 import { POLL_MS, useJobs, useKinds } from './queries'
 import { isActive, JOB_STATUSES } from './types'
 
-const KNOWN_KINDS = ['sft', 'reward', 'dpo', 'kto']
+const KNOWN_KINDS = ['sft', 'reward', 'dpo', 'kto', 'ppo', 'rloo', 'grpo', 'evaluate']
 
 /** The page's URL with one search parameter set (or removed when empty); the page number starts over. */
 export function withParam(pathname: string, search: URLSearchParams, key: string, value: string): string {

@@ -9,6 +9,8 @@ import { formatTick, formatTicks, WHOLE_INCREMENTS } from './format'
 export interface ChartSeries {
   label: string
   color?: string
+  /** Points only, no line between them: a scatter (reward against KL). */
+  scatter?: boolean
 }
 
 // Distinct on white and for the common colour-vision deficiencies (Okabe–Ito, darkened a little).
@@ -27,16 +29,18 @@ interface Props {
   syncKey?: string
   /** Name the x axis under the plot (small charts in a grid leave it to the legend). */
   showXLabel?: boolean
+  /** The x values are whole steps (ticks never fall between two); false for a continuous x such as KL. */
+  wholeX?: boolean
 }
 
-export function LineChart({ title, data, series, summary, height = 180, xLabel = 'step', syncKey, showXLabel = true }: Props) {
+export function LineChart({ title, data, series, summary, height = 180, xLabel = 'step', syncKey, showXLabel = true, wholeX = true }: Props) {
   const captionId = useId()
   const box = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
   const latest = useRef(data)
   latest.current = data
   const zoomed = useRef(false)
-  const shape = JSON.stringify([series, height, xLabel, syncKey, showXLabel])
+  const shape = JSON.stringify([series, height, xLabel, syncKey, showXLabel, wholeX])
 
   useEffect(() => {
     const el = box.current
@@ -48,19 +52,24 @@ export function LineChart({ title, data, series, summary, height = 180, xLabel =
       cursor: syncKey ? { sync: { key: syncKey } } : {},
       scales: { x: { time: false } },
       axes: [
-        { label: showXLabel ? xLabel : undefined, stroke: '#677084', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, incrs: WHOLE_INCREMENTS, values: (_u, splits) => formatTicks(splits) },
+        { label: showXLabel ? xLabel : undefined, stroke: '#677084', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, incrs: wholeX ? WHOLE_INCREMENTS : undefined, values: (_u, splits) => formatTicks(splits) },
         { stroke: '#677084', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, size: 60, values: (_u, splits) => formatTicks(splits) },
       ],
       series: [
-        { label: xLabel },
-        ...series.map((s, i) => ({
-          label: s.label,
-          stroke: s.color ?? PALETTE[i % PALETTE.length],
-          width: 1.5,
-          spanGaps: true,
-          points: { show: (u: uPlot) => (u.data[0]?.length ?? 0) < 60 },
-          value: (_u: uPlot, v: number | null) => (v === null ? '—' : formatTick(v)),
-        })),
+        { label: xLabel, value: wholeX ? undefined : (_u: uPlot, v: number | null) => (v === null ? '—' : formatTick(v)) },
+        ...series.map((s, i) => {
+          const stroke = s.color ?? PALETTE[i % PALETTE.length]
+          return {
+            label: s.label,
+            stroke,
+            width: 1.5,
+            spanGaps: !s.scatter,
+            ...(s.scatter
+              ? { paths: () => null, points: { show: true, size: 8, fill: stroke } }
+              : { points: { show: (u: uPlot) => (u.data[0]?.length ?? 0) < 60 } }),
+            value: (_u: uPlot, v: number | null) => (v === null ? '—' : formatTick(v)),
+          }
+        }),
       ],
       hooks: {
         setScale: [
@@ -89,7 +98,7 @@ export function LineChart({ title, data, series, summary, height = 180, xLabel =
       u.destroy()
       plot.current = null
     }
-    // `shape` stands for series, height, xLabel, syncKey and showXLabel: rebuild only when one of them changes.
+    // `shape` stands for series, height, xLabel, syncKey, showXLabel and wholeX: rebuild only when one of them changes.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [shape])
 

@@ -25,6 +25,14 @@ export const REWARD: TrainingKind = {
 
 export const PPO: TrainingKind = { ...DPO, kind: 'ppo', label: 'PPO', snapshot_format: 'prompts', reference_model: true, reward_model: true }
 
+export const DPO_WITH_RM: TrainingKind = { ...DPO, reward_model_optional: true, output_kind: 'policy' }
+
+export const EVALUATE: TrainingKind = {
+  ...DPO, kind: 'evaluate', label: 'Evaluate', description: 'A policy against its reference under a reward model.', snapshot_format: 'prompts',
+  output_kind: '', reference_model: true, reward_model: true,
+  schema: { properties: { num_prompts: { type: 'integer', default: 64, minimum: 1, description: 'Held-out prompts.' } } },
+}
+
 const file = (name: string, rows: number) => ({ name, rows, sha256: 'ab'.repeat(32), bytes: 100 * rows, url: `/files/${name}` })
 
 export function snapshot(id: number, extra: Partial<Snapshot> = {}): Snapshot {

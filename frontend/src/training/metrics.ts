@@ -76,8 +76,9 @@ export function alignRuns(runs: [number[], number[]][]): (number | null)[][] {
   return [steps, ...columns]
 }
 
-// Losses first, then the quantities people watch most, then the rest in the order logged.
-const PREFERRED = ['loss', 'eval_loss', 'accuracy', 'rewards/accuracies', 'rewards/margins', 'rewards/chosen', 'rewards/rejected', 'learning_rate', 'grad_norm']
+// Losses first, then the quantities people watch most (an online RL job's score and KL among them),
+// then the rest in the order logged.
+const PREFERRED = ['loss', 'eval_loss', 'objective/rlhf_reward', 'objective/scores', 'objective/kl', 'accuracy', 'rewards/accuracies', 'rewards/margins', 'rewards/chosen', 'rewards/rejected', 'learning_rate', 'grad_norm']
 
 export function orderedKeys(keys: string[]): string[] {
   const rank = (k: string) => {

@@ -34,11 +34,15 @@ export interface TrainingKind {
   label: string
   description: string
   snapshot_format: string
+  /** The kind of model a job registers; empty when it registers none (evaluate). */
   output_kind?: string
   base_model_kinds: string[]
   base_model_tasks: string[]
   reference_model: boolean
+  /** The kind needs a reward model. */
   reward_model: boolean
+  /** The kind takes a reward model if given one (DPO: for the checkpoint evaluations only). */
+  reward_model_optional?: boolean
   schema: ConfigSchema
 }
 
