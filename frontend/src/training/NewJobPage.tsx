@@ -77,7 +77,7 @@ function NewJob() {
     if (invalid.length) return
     const body: Record<string, unknown> = { kind: kind.kind, snapshot: snapshot!.id, base_model: base!.id, config }
     if (kind.reference_model && reference) body.reference_model = reference.id
-    if (kind.reward_model) body.reward_model = reward?.id ?? null
+    if (kind.reward_model || (kind.reward_model_optional && reward)) body.reward_model = reward?.id ?? null
     try {
       const job = await create.mutateAsync(body)
       navigate(`/training/${job.id}`)
@@ -113,15 +113,25 @@ function NewJob() {
                 ))}
               </Picker>
               <p className="small muted new-job-kind" data-testid="kind-description">
-                {kind.description} <span>Reads the snapshot’s <code>{kind.snapshot_format}</code> rows.</span>
+                {kind.description} <span>Reads the snapshot’s <code>{kind.snapshot_format}</code> rows.</span> <span data-testid="kind-output">{outputText(kind)}</span>
               </p>
               <SnapshotPicker kind={kind} snapshots={usable} loading={snapshots.isPending} value={snapshot ? String(snapshot.id) : ''} error={fieldError('snapshot')} onChange={(v) => (clear(), setSnapshotId(v))} />
-              <ModelPicker label="Base model" name="base_model" models={bases} loading={models.isPending} value={base ? String(base.id) : ''} error={fieldError('base_model')} onChange={(v) => (clear(), setBaseModel(v))} empty="Choose a model" hint={`${kind.base_model_kinds.join(', ')} models, ${kind.base_model_tasks.join(' or ')}`} />
+              <ModelPicker label="Base model" name="base_model" models={bases} loading={models.isPending} value={base ? String(base.id) : ''} error={fieldError('base_model')} onChange={(v) => (clear(), setBaseModel(v))} empty="Choose a model" hint={`${kind.kind === 'evaluate' ? 'the policy to evaluate: ' : ''}${kind.base_model_kinds.join(', ')} models, ${kind.base_model_tasks.join(' or ')}`} />
               {kind.reference_model && (
-                <ModelPicker label="Reference model" name="reference_model" models={bases} loading={models.isPending} value={reference ? String(reference.id) : ''} error={fieldError('reference_model')} onChange={(v) => (clear(), setReferenceModel(v))} empty="Same as the base model" />
+                <ModelPicker label="Reference model" name="reference_model" models={bases} loading={models.isPending} value={reference ? String(reference.id) : ''} error={fieldError('reference_model')} onChange={(v) => (clear(), setReferenceModel(v))} empty={kind.kind === 'evaluate' ? 'The policy’s parent' : 'Same as the base model'} />
               )}
-              {kind.reward_model && (
-                <ModelPicker label="Reward model" name="reward_model" models={rewards} loading={models.isPending} value={reward ? String(reward.id) : ''} error={fieldError('reward_model')} onChange={(v) => (clear(), setRewardModel(v))} empty="Choose a reward model" hint="reward models with a classification head" />
+              {(kind.reward_model || kind.reward_model_optional) && (
+                <ModelPicker
+                  label="Reward model"
+                  name="reward_model"
+                  models={rewards}
+                  loading={models.isPending}
+                  value={reward ? String(reward.id) : ''}
+                  error={fieldError('reward_model')}
+                  onChange={(v) => (clear(), setRewardModel(v))}
+                  empty={kind.reward_model ? 'Choose a reward model' : 'None'}
+                  hint={kind.reward_model ? 'reward models with a classification head' : 'optional: scores held-out answers at each checkpoint, to draw reward against KL'}
+                />
               )}
             </div>
           </section>
@@ -171,6 +181,12 @@ function Picker({ label, name, value, error, hint, onChange, children }: { label
       )}
     </div>
   )
+}
+
+/** What a job of this kind leaves behind. */
+function outputText(kind: TrainingKind): string {
+  if (kind.output_kind === undefined) return ''
+  return kind.output_kind ? `Registers a ${kind.output_kind} model.` : 'Registers no model: it writes an evaluation.'
 }
 
 export function snapshotLabel(s: SnapshotWithProject, format: string): string {

@@ -1,7 +1,7 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { baseModelsForKind, formatRows, rewardModels, snapshotsForKind } from './filters'
-import { BUILDING, DEMOS, DPO, EMPTY_PAIRS, FAILED_PAIRS, TEST_ONLY, job, MODELS, PAIRS, PPO, REWARD, SFT } from './fixtures'
+import { BUILDING, DEMOS, DPO, DPO_WITH_RM, EMPTY_PAIRS, EVALUATE, FAILED_PAIRS, TEST_ONLY, job, MODELS, PAIRS, PPO, REWARD, SFT } from './fixtures'
 import { NewJobPage } from './NewJobPage'
 import { json, renderWithSession, stubFetch, type Call } from './testing/render'
 
@@ -28,10 +28,10 @@ describe('model filters', () => {
 })
 
 /** The API for the new-job form: kinds, two projects with their snapshots, the models, and POST answered by `onPost`. */
-function fakeApi(onPost: (call: Call) => Response) {
+function fakeApi(onPost: (call: Call) => Response, kinds = [DPO, SFT, PPO]) {
   return stubFetch((call) => {
     const { url, method } = call
-    if (url === '/api/training-jobs/kinds/') return json(200, [DPO, SFT, PPO])
+    if (url === '/api/training-jobs/kinds/') return json(200, kinds)
     if (url === '/api/projects/') return json(200, { count: 2, next: null, previous: null, results: [{ id: 1, name: 'Pairs' }, { id: 2, name: 'Demos' }] })
     if (url === '/api/projects/1/snapshots/') return json(200, [PAIRS, EMPTY_PAIRS, BUILDING, FAILED_PAIRS])
     if (url === '/api/projects/2/snapshots/') return json(200, [DEMOS])
@@ -108,6 +108,47 @@ describe('NewJobPage', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Start training' }))
     await waitFor(() => expect(window.location.pathname).toBe('/training/31'))
     expect(posts[1]).toEqual({ kind: 'dpo', snapshot: 3, base_model: 2, reference_model: 1, config: { beta: 0.5, max_steps: 20 } })
+  })
+
+  it('asks PPO for a reward model, offers DPO one optionally and sends it only when chosen', async () => {
+    const posts: unknown[] = []
+    fakeApi((call) => (posts.push(call.body), json(201, job(40 + posts.length, { status: 'queued' }))), [DPO_WITH_RM, PPO, EVALUATE])
+    renderWithSession(<NewJobPage />)
+    await waitFor(() => expect(options('Reward model')).toEqual(['None', 'rm-10 · reward · GPT2ForSequenceClassification · 124M']))
+    expect(screen.getByTestId('kind-output').textContent).toBe('Registers a policy model.')
+    await waitFor(() => expect(options('Snapshot').length).toBe(2))
+    choose('Snapshot', '#3')
+    choose('Base model', 'sft-9')
+    fireEvent.click(screen.getByRole('button', { name: 'Start training' }))
+    await waitFor(() => expect(posts.length).toBe(1))
+    expect(posts[0]).toEqual({ kind: 'dpo', snapshot: 3, base_model: 2, config: {} })
+
+    window.history.replaceState(null, '', '/training/new')
+    choose('Kind', 'PPO')
+    choose('Snapshot', '#3')
+    fireEvent.click(screen.getByRole('button', { name: 'Start training' }))
+    expect(screen.getByText('Choose a reward model.')).toBeTruthy()
+    expect(posts.length).toBe(1)
+    choose('Reward model', 'rm-10')
+    fireEvent.click(screen.getByRole('button', { name: 'Start training' }))
+    await waitFor(() => expect(posts.length).toBe(2))
+    expect(posts[1]).toEqual({ kind: 'ppo', snapshot: 3, base_model: 2, reward_model: 3, config: {} })
+
+    window.history.replaceState(null, '', '/training/new')
+    choose('Kind', 'DPO')
+    choose('Reward model', 'rm-10')
+    fireEvent.click(screen.getByRole('button', { name: 'Start training' }))
+    await waitFor(() => expect(posts.length).toBe(3))
+    expect(posts[2]).toEqual({ kind: 'dpo', snapshot: 3, base_model: 2, reward_model: 3, config: {} })
+  })
+
+  it('says an evaluate job registers no model and that its reference defaults to the policy’s parent', async () => {
+    fakeApi(() => json(500, {}), [EVALUATE])
+    renderWithSession(<NewJobPage />)
+    await waitFor(() => expect(options('Reward model').length).toBe(2))
+    expect(screen.getByTestId('kind-output').textContent).toBe('Registers no model: it writes an evaluation.')
+    expect(options('Reference model')[0]).toBe('The policy’s parent')
+    expect(screen.getByText(/the policy to evaluate/)).toBeTruthy()
   })
 
   it('tells a lead that only admins start jobs', () => {
