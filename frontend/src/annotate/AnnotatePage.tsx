@@ -248,6 +248,11 @@ function KeyHints({ kind, allowTie }: { kind: Project['kind']; allowTie: boolean
             <kbd>↑</kbd>
             <kbd>↓</kbd> move
           </span>
+          {allowTie && (
+            <span>
+              <kbd>=</kbd> tie with above
+            </span>
+          )}
           <span>
             <kbd>Enter</kbd> submit
           </span>

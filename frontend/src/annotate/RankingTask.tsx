@@ -3,19 +3,21 @@ import { FieldErrors } from '../components/Banners'
 import { Markdown } from '../components/Markdown'
 import { isPlainKey, useKeydown } from '../lib/hooks'
 import { Conversation } from './Conversation'
-import { moveBy, moveTo, rankingKey, type RankingState } from './ranking'
+import { moveCard, rankingGroups, rankingKey, rankingPayload, toggleTie, type RankingState } from './ranking'
 import { enterSubmits, type TaskProps } from './taskTypes'
 
 const LETTERS = 'ABCDEFGHIJ'
 
-export function RankingTask({ assignment, onSubmit, active, errors }: TaskProps) {
+export function RankingTask({ project, assignment, onSubmit, active, errors }: TaskProps) {
   const { item } = assignment
   const byId = new Map(item.responses.map((r, i) => [r.id, { ...r, letter: LETTERS[i] ?? String(i + 1) }]))
   const [state, setState] = useState<RankingState>({ order: item.responses.map((r) => r.id), selected: null })
   const [dragging, setDragging] = useState<number | null>(null)
   const [dropIndex, setDropIndex] = useState<number | null>(null)
+  const allowTie = project.allow_tie
+  const tied = new Set(state.tied ?? [])
 
-  const submit = () => onSubmit({ ranking: state.order })
+  const submit = () => onSubmit(rankingPayload(state))
 
   useKeydown((event) => {
     if (!isPlainKey(event)) return
@@ -25,7 +27,7 @@ export function RankingTask({ assignment, onSubmit, active, errors }: TaskProps)
       submit()
       return
     }
-    const next = rankingKey(state, event.key)
+    const next = rankingKey(state, event.key, allowTie)
     if (next) {
       event.preventDefault() // arrows would scroll the page
       setState(next)
@@ -33,7 +35,11 @@ export function RankingTask({ assignment, onSubmit, active, errors }: TaskProps)
   }, active)
 
   function move(id: number, delta: number) {
-    setState((s) => ({ selected: id, order: moveBy(s.order, s.order.indexOf(id), delta) }))
+    setState((s) => moveCard(s, id, s.order.indexOf(id) + delta))
+  }
+
+  function tieWithAbove(id: number) {
+    setState((s) => toggleTie({ ...s, selected: id }) ?? s)
   }
 
   function onDragOver(event: DragEvent, index: number) {
@@ -50,8 +56,7 @@ export function RankingTask({ assignment, onSubmit, active, errors }: TaskProps)
     if (dragging !== null && dropIndex !== null) {
       setState((s) => {
         const from = s.order.indexOf(dragging)
-        const to = dropIndex > from ? dropIndex - 1 : dropIndex
-        return { selected: dragging, order: moveTo(s.order, from, to) }
+        return moveCard(s, dragging, dropIndex > from ? dropIndex - 1 : dropIndex)
       })
     }
     setDragging(null)
@@ -63,7 +68,13 @@ export function RankingTask({ assignment, onSubmit, active, errors }: TaskProps)
       <Conversation turns={item.conversation} />
       <p className="task-instructions">
         Order the responses <strong>best first</strong>. Drag a card, or press its number <kbd>1</kbd>–<kbd>{state.order.length}</kbd> then{' '}
-        <kbd>↑</kbd>/<kbd>↓</kbd> to move it. <kbd>Enter</kbd> submits.
+        <kbd>↑</kbd>/<kbd>↓</kbd> to move it.{' '}
+        {allowTie && (
+          <>
+            <kbd>=</kbd> ties it with the card above (again unties).{' '}
+          </>
+        )}
+        <kbd>Enter</kbd> submits.
       </p>
       <ol className="rank-list" aria-label="Ranking, best first" onDrop={onDrop} onDragOver={(e) => dragging !== null && e.preventDefault()}>
         {state.order.map((id, index) => {
@@ -97,7 +108,17 @@ export function RankingTask({ assignment, onSubmit, active, errors }: TaskProps)
               <div className="rank-body">
                 <header className="response-head">
                   Response {response.letter}
+                  {tied.has(id) && (
+                    <span className="tag" data-tied="above">
+                      = tied with above
+                    </span>
+                  )}
                   <span className="rank-buttons">
+                    {allowTie && index > 0 && (
+                      <button type="button" className="btn btn-ghost btn-sm" aria-pressed={tied.has(id)} aria-label={`Tie response ${response.letter} with the one above`} onClick={(e) => (e.stopPropagation(), tieWithAbove(id))}>
+                        =
+                      </button>
+                    )}
                     <button type="button" className="btn btn-ghost btn-sm" aria-label={`Move response ${response.letter} up`} disabled={index === 0} onClick={(e) => (e.stopPropagation(), move(id, -1))}>
                       ↑
                     </button>
@@ -115,7 +136,7 @@ export function RankingTask({ assignment, onSubmit, active, errors }: TaskProps)
       <div className="decision-bar">
         <div className="decision-row">
           <span className="decision-summary">
-            Order: {state.order.map((id) => byId.get(id)!.letter).join(' > ')}
+            Order: {rankingGroups(state).map((group) => group.map((id) => byId.get(id)!.letter).join(' = ')).join(' > ')}
           </span>
           <button type="button" className="btn btn-primary" onClick={submit} disabled={!active}>
             Submit ranking <kbd>Enter</kbd>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { moveBy, moveTo, rankingKey, type RankingState } from './ranking'
+import { moveBy, moveCard, moveTo, rankingGroups, rankingKey, rankingPayload, type RankingState } from './ranking'
 
 describe('ranking reorder', () => {
   it('moves an element and clamps at the ends', () => {
@@ -28,5 +28,37 @@ describe('ranking reorder', () => {
     const state: RankingState = { order: [1, 2, 3], selected: null }
     expect(rankingKey(state, '4')).toBeNull()
     expect(rankingKey(state, 'ArrowUp')).toBeNull()
+  })
+
+  it('ties the selected card with the one above on =, unties on a second =, and submits groups only when tied', () => {
+    let state: RankingState = { order: [10, 20, 30, 40], selected: null }
+    const press = (key: string) => {
+      state = rankingKey(state, key, true) ?? state
+    }
+    press('3') // card 30
+    press('=')
+    expect(rankingGroups(state)).toEqual([[10], [20, 30], [40]])
+    expect(rankingPayload(state)).toEqual({ ranking: [[10], [20, 30], [40]] })
+    press('4')
+    press('=') // 40 joins the group of 20 and 30
+    expect(rankingGroups(state)).toEqual([[10], [20, 30, 40]])
+    press('=')
+    press('3')
+    press('=')
+    expect(state.tied).toBeUndefined()
+    expect(rankingPayload(state)).toEqual({ ranking: [10, 20, 30, 40] })
+  })
+
+  it('ignores = on the top card, and when the project does not allow ties', () => {
+    const state: RankingState = { order: [1, 2, 3], selected: 1 }
+    expect(rankingKey(state, '=', true)).toBeNull()
+    expect(rankingKey({ ...state, selected: 2 }, '=')).toBeNull()
+  })
+
+  it('a moved card leaves its tie group and never joins the one it lands in', () => {
+    const tied: RankingState = { order: [1, 2, 3, 4], selected: null, tied: [3, 4] } // 2 = 3 = 4
+    expect(rankingGroups(moveCard(tied, 3, 0))).toEqual([[3], [1], [2, 4]]) // the group closes up
+    expect(rankingGroups(moveCard(tied, 2, 0))).toEqual([[2], [1], [3, 4]]) // 3 was tied to 2: now untied from 1
+    expect(rankingGroups(moveCard({ order: [1, 2, 3, 4], selected: null, tied: [2] }, 4, 1))).toEqual([[1], [4], [2], [3]])
   })
 })

@@ -154,8 +154,21 @@ function units(kind: Kind): { answers: string; items: string } {
   return kind === 'ranking' ? { answers: 'Pair votes', items: 'Pairs' } : { answers: 'Answers', items: 'Items' }
 }
 
+/** A ranking preview counts rankings and ranked items too; this table shows what its rules act on: pairs and pair votes. */
+export function inPairUnits(data: CurationPreview): CurationPreview {
+  type Counts = Record<string, number>
+  const pick = (c: Counts, prefix: string) => ({ [`${prefix}answers`]: c[`${prefix}pair_votes`] ?? c[`${prefix}answers`], [`${prefix}items`]: c[`${prefix}pairs`] ?? c[`${prefix}items`] })
+  const counts = (c: object | null) => c && { ...c, ...pick(c as Counts, '') }
+  return {
+    ...data,
+    initial: counts(data.initial) as CurationPreview['initial'],
+    remaining: counts(data.remaining) as CurationPreview['remaining'],
+    preview: data.preview.map((step) => ({ ...step, ...pick(step as unknown as Counts, 'removed_'), ...pick(step as unknown as Counts, 'remaining_') })),
+  }
+}
+
 function ComparisonRules({ kind, preview, field }: { kind: Kind; preview: PreviewState; field: FieldProps }) {
-  const data = preview.data
+  const data = kind === 'ranking' && preview.data ? inPairUnits(preview.data) : preview.data
   const rows = new Map((data ? waterfall(data) : []).map((r) => [r.rule, r]))
   const initial = data?.initial
   const u = units(kind)

@@ -13,7 +13,8 @@ export function GoldForm({ project, item, onSaved }: { project: Project; item: L
   const ids = (item.responses ?? []).map((r) => r.id)
   const gold = item.gold_answer
   const [point, setPoint] = useState<ScalePoint | null>(() => (typeof gold === 'number' ? ((4 + gold) as ScalePoint) : null))
-  const [order, setOrder] = useState<number[]>(() => (Array.isArray(gold) ? gold : ids))
+  // A tied gold ranking is shown (and saved again) in its stored order, ties broken by id.
+  const [order, setOrder] = useState<number[]>(() => (Array.isArray(gold) ? (gold as (number | number[])[]).flat() : ids))
   const [errors, setErrors] = useState<FieldError[]>([])
   const [busy, setBusy] = useState(false)
 

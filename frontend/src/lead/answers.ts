@@ -9,7 +9,7 @@ export interface LeadItem extends Item {
   response_ids?: number[]
   status?: string
   is_gold?: boolean
-  gold_answer?: number | number[] | null
+  gold_answer?: number | number[] | number[][] | null
   n_submitted?: number
   n_leased?: number
   agreement?: number | null
@@ -35,21 +35,23 @@ export function describePreference(preference: number): string {
   return `${side} ${STRENGTH[Math.abs(preference)] ?? ''} better`
 }
 
-export function describeRanking(ranking: number[], responseIds: number[]): string {
-  return ranking.map((id) => (responseIds.includes(id) ? letter(responseIds.indexOf(id)) : `#${id}`)).join(' > ')
+/** "C > A = B": ids best first, or groups best first when some are tied. */
+export function describeRanking(ranking: (number | number[])[], responseIds: number[]): string {
+  const name = (id: number) => (responseIds.includes(id) ? letter(responseIds.indexOf(id)) : `#${id}`)
+  return ranking.map((entry) => (Array.isArray(entry) ? entry.map(name).join(' = ') : name(entry))).join(' > ')
 }
 
 /** A short reading of one stored answer's main value (or of a criterion's value). */
 export function describeValue(value: unknown, responseIds: number[]): string {
   if (typeof value === 'number') return describePreference(value)
-  if (Array.isArray(value)) return describeRanking(value as number[], responseIds)
+  if (Array.isArray(value)) return describeRanking(value as (number | number[])[], responseIds)
   return ''
 }
 
 export function describeAnswer(answer: Row, responseIds: number[]): string {
   const parts: string[] = []
   if (typeof answer.preference === 'number') parts.push(describePreference(answer.preference))
-  if (Array.isArray(answer.ranking)) parts.push(describeRanking(answer.ranking as number[], responseIds))
+  if (Array.isArray(answer.ranking)) parts.push(describeRanking(answer.ranking as (number | number[])[], responseIds))
   if (answer.both_bad) parts.push('both bad')
   return parts.join(' · ')
 }
