@@ -114,7 +114,8 @@ class AnswerIn(serializers.Serializer):
     strength = serializers.IntegerField(required=False, min_value=1, max_value=3, help_text="pairwise: 1..3")
     tie = serializers.BooleanField(required=False)
     both_bad = serializers.BooleanField(required=False)
-    ranking = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="best first")
+    ranking = serializers.JSONField(required=False, help_text="ranking: response ids best first; with ties, groups "
+                                                              "best first, e.g. [[a], [b, c], [d]]")
     criteria = serializers.DictField(required=False)
     rationale = serializers.CharField(required=False, allow_blank=True)
     flags = serializers.ListField(child=serializers.CharField(), required=False)
