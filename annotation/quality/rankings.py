@@ -62,14 +62,19 @@ class Rankings:
     @classmethod
     def from_lists(cls, item, annotator, rankings: Sequence[Ranking], *, answer_id=None, flagged=None) -> Rankings:
         """Rankings as ids best first, or as groups best first (a list entry is a tie)."""
-        grouped = [ranking_groups(r) for r in rankings]
-        width = max((sum(len(g) for g in r) for r in grouped), default=2)
+        # Most rankings hold no tie: those are their own order and rank, with no grouping in Python.
+        grouped = [ranking_groups(r) if any(isinstance(e, (list, tuple)) for e in r) else r for r in rankings]
+        width = max((sum(len(e) if isinstance(e, list) else 1 for e in r) for r in grouped), default=2)
         order = np.full((len(grouped), width), -1, dtype=np.int64)
         rank = np.full((len(grouped), width), -1, dtype=np.int64)
         for row, groups in enumerate(grouped):
-            flat = [r for group in groups for r in group]
+            if groups and isinstance(groups[0], list):
+                flat = [r for group in groups for r in group]
+                rank[row, : len(flat)] = [g for g, group in enumerate(groups) for _ in group]
+            else:
+                flat = groups
+                rank[row, : len(flat)] = np.arange(len(flat))
             order[row, : len(flat)] = flat
-            rank[row, : len(flat)] = [g for g, group in enumerate(groups) for _ in group]
         optional = {name: None if value is None else np.asarray(value)
                     for name, value in (("answer_id", answer_id), ("flagged", flagged))}
         return cls(np.asarray(item, dtype=np.int64), np.asarray(annotator, dtype=np.int64), order, rank, **optional)
