@@ -334,7 +334,7 @@ def ranking_report(
         groups = consensus_groups(bradley_terry(decomposed))
         counts = group_by(rankings.item).sizes
         agreement = ranked_item_agreement(decomposed, items)
-        report["items"] = [{"item": i, "n_rankings": n, "agreement": a, "kendall_w": x,
+        report["items"] = [{"item": i, "n_rankings": n, "n_answers": n, "agreement": a, "kendall_w": x,
                             "consensus_order": [r for g in groups.get(i, []) for r in g],
                             "consensus_groups": groups.get(i, [])}
                            for i, n, a, x in zip(items.tolist(), counts.tolist(), _floats(agreement), _floats(w),

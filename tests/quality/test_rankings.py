@@ -57,7 +57,7 @@ def test_ranking_report_adds_ranking_figures_and_consensus_orders():
     report = ranking_report(rankings, n_boot=50)
     assert report["n_items"] == 2 and report["n_rankings"] == 4 and report["n_response_pairs"] == 4
     # Item 1: of its 3 x 3 answer pairs over 3 response pairs, 7 agree (the third ranking swaps 3 and 1).
-    assert report["items"][0] == {"item": 1, "n_rankings": 3, "kendall_w": report["items"][0]["kendall_w"],
+    assert report["items"][0] == {"item": 1, "n_rankings": 3, "n_answers": 3, "kendall_w": report["items"][0]["kendall_w"],
                                   "agreement": 7 / 9, "consensus_order": [3, 1, 2],
                                   "consensus_groups": [[3], [1], [2]]}
     assert report["items"][1]["kendall_w"] is None  # one ranking: undefined
