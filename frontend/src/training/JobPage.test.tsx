@@ -49,8 +49,9 @@ describe('JobPage', () => {
     expect(screen.queryByRole('button', { name: 'Cancel job' })).toBeNull()
     const metricUrls = calls.filter((c) => c.url.includes('/metrics/')).map((c) => c.url.split('/metrics/')[1])
     expect(metricUrls[0]).toBe('')
-    expect(metricUrls.slice(1).every((u) => u === '?after=2' || u === '?after=4')).toBe(true)
-    expect(metricUrls).toContain('?after=2')
+    // Each poll reads the last step held again (values may have been added to it) and what came after.
+    expect(metricUrls.slice(1).every((u) => u === '?after=1' || u === '?after=3')).toBe(true)
+    expect(metricUrls).toContain('?after=1')
     // Each chart was built once and then given data: no rebuild per poll.
     const lossCharts = FakeUPlot.instances.filter((u) => u.opts.series[1]?.label === 'loss' && !u.destroyed)
     expect(lossCharts.length).toBe(1)
@@ -119,6 +120,7 @@ const rewardKlChart = () => FakeUPlot.instances.filter((u) => u.opts.series[1]?.
 describe('JobPage for a PPO job', () => {
   it('draws reward against KL as the checkpoints arrive, then shows the warnings with their numbers, the summary and the samples side by side', async () => {
     let finished = false
+    let metricReads = 0
     stubFetch(({ url }) => {
       if (url === '/api/training-jobs/12/') {
         return json(200, finished
@@ -138,15 +140,19 @@ describe('JobPage for a PPO job', () => {
           : job(12, { kind: 'ppo', reward_model: RM_REF, progress: { step: 2, max_steps: 4, fraction: 0.5, eta_seconds: 3 } }))
       }
       if (url.startsWith('/api/training-jobs/12/metrics/')) {
+        metricReads++
         const after = Number(new URL(url, 'http://x').searchParams.get('after') ?? 0)
         const upTo = finished ? 4 : 2
-        return json(200, { results: PPO_ROWS.filter((r) => r.step > after && r.step <= upTo), last_step: upTo })
+        // The checkpoint evaluation lands on step 2's row after that row was first read.
+        const rows = PPO_ROWS.map((r) => (metricReads === 1 && r.step === 2 ? row(2, { 'objective/scores': 0.2, 'objective/kl': 0.4 }) : r))
+        return json(200, { results: rows.filter((r) => r.step > after && r.step <= upTo), last_step: upTo })
       }
       if (url.startsWith('/api/training-jobs/12/log/')) return json(200, { text: '', lines: 200 })
       return undefined
     })
     renderWithSession(<JobPage jobId={12} />)
-    await waitFor(() => expect(screen.getByTestId('reward-kl').getAttribute('data-points')).toBe('1'))
+    await waitFor(() => expect(metricReads).toBe(1))
+    await waitFor(() => expect(screen.getByTestId('reward-kl').getAttribute('data-points')).toBe('1'), { timeout: 8000 })
     expect(screen.getByTestId('hacking-warnings').textContent).toBe('Checked for reward hacking when the job finishes.')
     expect(rewardKlChart().length).toBe(1)
     expect(rewardKlChart()[0].data).toEqual([[2.5], [0.3]])

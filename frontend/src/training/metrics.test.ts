@@ -75,13 +75,35 @@ describe('loadMoreMetrics', () => {
 
     expect(calls.map((c) => c.url)).toEqual([
       '/api/training-jobs/12/metrics/',
+      '/api/training-jobs/12/metrics/?after=1',
       '/api/training-jobs/12/metrics/?after=2',
-      '/api/training-jobs/12/metrics/?after=3',
-      '/api/training-jobs/12/metrics/?after=3',
+      '/api/training-jobs/12/metrics/?after=2',
     ])
     const series = client.getQueryData<ReturnType<typeof appendMetrics>>(key)!
     expect(series.steps).toEqual([1, 2, 3, 4, 5])
     expect(series.values).toEqual({ loss: [0.7, 0.6, 0.5, 0.45, 0.4], eval_loss: [null, null, 0.55, null, null] })
+  })
+
+  it('reads the last step again and keeps what the server added to it since (a checkpoint evaluation)', async () => {
+    const logged = [row(1, { loss: 0.7 }), row(2, { loss: 0.6 })]
+    stubFetch(({ url }) => {
+      const after = Number(new URL(url, 'http://x').searchParams.get('after') ?? 0)
+      return json(200, { results: logged.filter((r) => r.step > after), last_step: logged[logged.length - 1].step })
+    })
+    const client = new QueryClient()
+    const key = ['k3']
+    const poll = async () => client.setQueryData(key, await loadMoreMetrics(client, key, 12))
+    await poll()
+    const before = client.getQueryData(key)
+    await poll()
+    expect(client.getQueryData(key)).toBe(before) // the same step read again, unchanged: nothing new
+    logged[1] = row(2, { loss: 0.6, 'eval/mean_kl': 1.5, 'eval/mean_reward': 0.3 })
+    await poll()
+    logged.push(row(3, { loss: 0.5 }))
+    await poll()
+    const series = client.getQueryData<ReturnType<typeof appendMetrics>>(key)!
+    expect(series.steps).toEqual([1, 2, 3])
+    expect(series.values).toEqual({ loss: [0.7, 0.6, 0.5], 'eval/mean_kl': [null, 1.5, null], 'eval/mean_reward': [null, 0.3, null] })
   })
 
   it('follows on at once when an answer is capped before the last step', async () => {

@@ -1,6 +1,8 @@
 // A job's logged metrics as columns (one array of steps, one array per metric key), grown by
 // appending what each poll brings. Keys appear whenever the trainer first logs them (an eval loss
 // every N steps): earlier steps hold null for them, and a step that lacks a key holds null there.
+// The server may add values to a step's row after it was read (a checkpoint evaluation lands on
+// the step just logged), so each poll reads the last step held again and merges it.
 
 export interface MetricSeries {
   steps: number[]
@@ -20,23 +22,46 @@ export interface MetricInput {
 
 const asNumber = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
 
+/** Does `row` (at the last step held) carry a value that the series does not hold there yet? */
+function changesLast(series: MetricSeries, row: MetricInput): boolean {
+  const at = series.steps.length - 1
+  return Object.entries(row.values ?? {}).some(([key, v]) => (series.values[key]?.[at] ?? null) !== asNumber(v))
+}
+
 /**
- * `series` with `rows` appended. Rows at or before the last step held are dropped (an answer that
- * overlaps one already merged), as are rows out of order within `rows`; `series` is not changed.
+ * `series` with `rows` appended. A row at the last step held is merged into it (values the server
+ * added since); rows before it are dropped (an answer that overlaps one already merged), as are rows
+ * out of order within `rows`; `series` is not changed, and is returned as is when nothing is new.
  */
 export function appendMetrics(series: MetricSeries, rows: MetricInput[]): MetricSeries {
   let last = series.lastStep
   const fresh: MetricInput[] = []
+  let again: MetricInput | null = null
   for (const row of rows) {
-    if (typeof row.step !== 'number' || (last !== null && row.step <= last)) continue
+    if (typeof row.step !== 'number') continue
+    if (row.step === series.lastStep && fresh.length === 0 && series.steps.length > 0) {
+      again = row
+      continue
+    }
+    if (last !== null && row.step <= last) continue
     fresh.push(row)
     last = row.step
   }
-  if (fresh.length === 0) return series
+  if (again && !changesLast(series, again)) again = null
+  if (fresh.length === 0 && !again) return series
   const keys = [...series.keys]
   const values: Record<string, (number | null)[]> = {}
   for (const key of keys) values[key] = [...series.values[key]]
   const steps = [...series.steps]
+  if (again) {
+    for (const [key, v] of Object.entries(again.values ?? {})) {
+      if (!(key in values)) {
+        keys.push(key)
+        values[key] = new Array(steps.length).fill(null)
+      }
+      values[key][steps.length - 1] = asNumber(v)
+    }
+  }
   for (const row of fresh) {
     for (const key of Object.keys(row.values ?? {})) {
       if (key in values) continue

@@ -126,10 +126,13 @@ function useOnceFinished(live: boolean, refetch: () => unknown) {
   }, [live, refetch])
 }
 
-/** Append what came after the cached series' last step; merged into whatever the cache holds when it arrives. */
+/**
+ * Append what came after the cached series' last step, and that step again (the server may have
+ * added a checkpoint evaluation to it since); merged into whatever the cache holds when it arrives.
+ */
 export async function loadMoreMetrics(client: QueryClient, key: unknown[], jobId: number): Promise<MetricSeries> {
   const before = client.getQueryData<MetricSeries>(key) ?? EMPTY_SERIES
-  const fetched = await fetchMetricsAfter(jobId, before.lastStep)
+  const fetched = await fetchMetricsAfter(jobId, before.lastStep === null ? null : before.lastStep - 1)
   return appendMetrics(client.getQueryData<MetricSeries>(key) ?? EMPTY_SERIES, fetched)
 }
 
