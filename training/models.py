@@ -62,6 +62,9 @@ class TrainingJob(models.Model):
         RLOO = "rloo"
         GRPO = "grpo"
         EVALUATE = "evaluate"
+        GENERATE = "generate"
+        AI_ANNOTATE = "ai_annotate"
+        CONSTITUTIONAL = "constitutional"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -76,7 +79,8 @@ class TrainingJob(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     snapshot = models.ForeignKey("annotation.DatasetSnapshot", null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="training_jobs")
-    base_model = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="jobs_as_base")
+    base_model = models.ForeignKey(Model, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="jobs_as_base")
     reference_model = models.ForeignKey(Model, null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="jobs_as_reference")
     reward_model = models.ForeignKey(Model, null=True, blank=True, on_delete=models.PROTECT,
@@ -121,6 +125,33 @@ class TrainingJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+
+class Constitution(models.Model):
+    """A lead's principles for Constitutional AI: each a critique request and a revision request."""
+
+    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="constitutions")
+    name = models.CharField(max_length=200)
+    principles = models.JSONField(help_text='[{"critique": "...", "revision": "..."}]')
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelAnnotator(models.Model):
+    """The user a model answers as (`ai:<model name>`): marks that user's answers as a model's."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="model_annotator")
+    model = models.OneToOneField(Model, on_delete=models.PROTECT, related_name="annotator")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.model})"
 
 
 class TrainingMetric(models.Model):

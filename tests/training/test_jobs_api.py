@@ -16,7 +16,8 @@ def launch(api, user, **body):
 
 def test_each_kind_serves_a_schema_with_defaults_and_help_on_every_field(api, admin):
     kinds = {k["kind"]: k for k in api(admin).get("/api/training-jobs/kinds/").json()}
-    assert set(kinds) == {"sft", "reward", "dpo", "kto", "ppo", "rloo", "grpo", "evaluate"}
+    assert set(kinds) == {"sft", "reward", "dpo", "kto", "ppo", "rloo", "grpo", "evaluate",
+                           "generate", "ai_annotate", "constitutional"}
     assert kinds["ppo"]["reward_model"] and kinds["ppo"]["snapshot_format"] == "prompts"
     assert kinds["dpo"]["snapshot_format"] == "preference" and kinds["dpo"]["reference_model"] is True
     for kind in kinds.values():

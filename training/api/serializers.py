@@ -5,14 +5,14 @@ from annotation import snapshots
 from annotation.models import DatasetSnapshot
 
 from ..engine.config import KINDS
-from ..models import Model, TrainingJob, TrainingMetric
+from ..models import Constitution, Model, TrainingJob, TrainingMetric
 
 
 class JobIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=sorted(KINDS))
     snapshot = serializers.PrimaryKeyRelatedField(queryset=DatasetSnapshot.objects.select_related("project"),
                                                   required=False, allow_null=True)
-    base_model = serializers.PrimaryKeyRelatedField(queryset=Model.objects.all())
+    base_model = serializers.PrimaryKeyRelatedField(queryset=Model.objects.all(), required=False, allow_null=True)
     reference_model = serializers.PrimaryKeyRelatedField(queryset=Model.objects.all(), required=False,
                                                          allow_null=True)
     reward_model = serializers.PrimaryKeyRelatedField(queryset=Model.objects.all(), required=False, allow_null=True)
@@ -146,3 +146,51 @@ class ModelOut(serializers.ModelSerializer):
                 "snapshot": {"id": snapshot.pk, "fingerprint": snapshots.fingerprint(snapshot.files),
                              "rules": snapshot.rules} if snapshot else None,
                 "project": {"id": snapshot.project_id, "name": snapshot.project.name} if snapshot else None}
+
+
+class PreviewOut(serializers.Serializer):
+    prompts = serializers.IntegerField()
+    items = serializers.IntegerField()
+    responses = serializers.IntegerField()
+    target_project = serializers.IntegerField()
+    candidates_per_prompt = serializers.IntegerField()
+
+
+class PrincipleIn(serializers.Serializer):
+    critique = serializers.CharField(max_length=4000, help_text="The critique request, e.g. 'Point out anything "
+                                                                "harmful in your last answer.'")
+    revision = serializers.CharField(max_length=4000, help_text="The revision request, e.g. 'Rewrite it without "
+                                                                "the harmful parts.'")
+
+
+class ConstitutionIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    principles = PrincipleIn(many=True, allow_empty=False)
+
+
+class ConstitutionOut(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Constitution
+        fields = ["id", "project", "name", "principles", "created_by", "created_at"]
+
+
+class StrengthOut(serializers.Serializer):
+    model = serializers.CharField()
+    strength = serializers.FloatField()
+    ci_low = serializers.FloatField()
+    ci_high = serializers.FloatField()
+    wins = serializers.IntegerField()
+    losses = serializers.IntegerField()
+    ties = serializers.IntegerField()
+    comparisons = serializers.IntegerField()
+
+
+class StrengthsOut(serializers.Serializer):
+    models = StrengthOut(many=True)
+
+
+class LineageGraphOut(serializers.Serializer):
+    nodes = serializers.ListField(child=serializers.DictField())
+    edges = serializers.ListField(child=serializers.DictField())

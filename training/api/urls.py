@@ -9,5 +9,8 @@ router.register("models", views.ModelViewSet, basename="model")
 
 urlpatterns = [
     path("projects/<int:pk>/models/", views.ProjectModelsView.as_view()),
+    path("projects/<int:pk>/constitutions/", views.ProjectConstitutionsView.as_view()),
+    path("projects/<int:pk>/model-strengths/", views.ProjectModelStrengthsView.as_view()),
+    path("projects/<int:pk>/lineage/", views.ProjectLineageView.as_view()),
     *router.urls,
 ]

@@ -9,25 +9,43 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.generics import ListAPIView
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.response import Response
 
 from annotation.api.errors import Conflict
 from annotation.api.permissions import IsAdmin
 from annotation.api.views_projects import ProjectScoped
 
+from ..arena import model_strengths
 from ..engine.config import KINDS, json_schema
-from ..models import Model, TrainingJob
+from ..models import Constitution, Model, TrainingJob
 from ..selectors import (
     job_list_filtered,
     job_list_for_user,
+    led_project_ids,
     metric_list_for_job,
+    model_comparisons,
     model_list_for_project,
     model_list_for_user,
+    project_lineage,
 )
-from ..services.jobs import JobConflict, job_cancel, job_launch, job_retry
-from .serializers import JobIn, JobOut, KindOut, LogOut, MetricOut, MetricsOut, ModelOut
+from ..services.jobs import JobConflict, job_cancel, job_launch, job_retry, job_validate
+from ..services.loop import generation_preview
+from .serializers import (
+    ConstitutionIn,
+    ConstitutionOut,
+    JobIn,
+    JobOut,
+    KindOut,
+    LineageGraphOut,
+    LogOut,
+    MetricOut,
+    MetricsOut,
+    ModelOut,
+    PreviewOut,
+    StrengthsOut,
+)
 
 MAX_LOG_LINES = 2000
 
@@ -60,9 +78,20 @@ class TrainingJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     serializer_class = JobOut
 
     def get_permissions(self):
-        if self.action in ("create", "cancel", "retry"):
+        if self.action in ("cancel", "retry"):
             return [IsAdmin()]
         return super().get_permissions()
+
+    def _may_launch(self, data: dict) -> None:
+        """Admins launch anything; a project's lead may start a new round into it, or its AI annotator."""
+        user = self.request.user
+        if user.is_staff:
+            return
+        target = (data.get("config") or {}).get({"generate": "target_project", "ai_annotate": "project"}.get(
+            data.get("kind"), ""), None) if isinstance(data.get("config"), dict) else None
+        if not (isinstance(target, int) and target in led_project_ids(user)):
+            raise PermissionDenied("only administrators can launch this job (leads may start a new round or an AI "
+                                   "annotator for a project they lead)")
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -82,10 +111,22 @@ class TrainingJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(request=JobIn, responses={201: JobOut}, summary="Launch a training job (admins)")
     def create(self, request):
+        self._may_launch(request.data if isinstance(request.data, dict) else {})
         data = JobIn(data=request.data)
         data.is_valid(raise_exception=True)
         job = job_launch(created_by=request.user, **data.validated_data)
         return Response(JobOut(self.get_queryset().get(pk=job.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=JobIn, responses=PreviewOut, summary="What a generate job would create, without launching")
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        self._may_launch(request.data if isinstance(request.data, dict) else {})
+        data = JobIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data["kind"] != "generate":
+            raise ValidationError({"kind": "only a generate job has a preview"})
+        config = job_validate(**{k: v for k, v in data.validated_data.items()})
+        return Response(generation_preview(config=config, snapshot=data.validated_data.get("snapshot")))
 
     @extend_schema(responses=KindOut(many=True), summary="Job kinds and the JSON schema of each kind's config")
     @action(detail=False, methods=["get"], pagination_class=None)
@@ -163,3 +204,45 @@ class ProjectModelsView(ProjectScoped, ListAPIView):
         if project is None:
             raise Http404
         return model_list_for_project(project.pk)
+
+
+class ProjectConstitutionsView(ProjectScoped, GenericAPIView):
+    """`/api/projects/{id}/constitutions/`: the project's constitutions for Constitutional AI (leads, admins)."""
+
+    serializer_class = ConstitutionOut
+    pagination_class = None
+
+    @extend_schema(responses=ConstitutionOut(many=True))
+    def get(self, request, pk=None):
+        project = self.get_project(lead=True)
+        return Response(ConstitutionOut(Constitution.objects.filter(project=project), many=True).data)
+
+    @extend_schema(request=ConstitutionIn, responses={201: ConstitutionOut})
+    def post(self, request, pk=None):
+        project = self.get_project(lead=True)
+        data = ConstitutionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        constitution = Constitution.objects.create(project=project, created_by=request.user, **data.validated_data)
+        return Response(ConstitutionOut(constitution).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectModelStrengthsView(ProjectScoped, GenericAPIView):
+    """`/api/projects/{id}/model-strengths/`: Bradley-Terry strengths of the models whose answers people compared."""
+
+    serializer_class = StrengthsOut
+
+    @extend_schema(responses=StrengthsOut)
+    def get(self, request, pk=None):
+        project = self.get_project(lead=True)
+        return Response({"models": model_strengths(model_comparisons(project.pk))})
+
+
+class ProjectLineageView(ProjectScoped, GenericAPIView):
+    """`/api/projects/{id}/lineage/`: snapshots → jobs → models → generated rounds → the next snapshots."""
+
+    serializer_class = LineageGraphOut
+
+    @extend_schema(responses=LineageGraphOut)
+    def get(self, request, pk=None):
+        project = self.get_project(lead=True)
+        return Response(project_lineage(project.pk))

@@ -212,6 +212,62 @@ class EvaluateJobConfig:
     num_gpus: int = setting(1, "GPUs for this job.", minimum=1, maximum=1024)
 
 
+@dataclass
+class GenerateJobConfig:
+    """The `generate` job: a policy writes the next round of candidates into a project."""
+
+    target_project: int | None = setting(None, "The pairwise or ranking project the new items go to (required).",
+                                         minimum=1)
+    source_project: int | None = setting(None, "Take the prompts of this project (else: of the job's snapshot).",
+                                         minimum=1)
+    candidates_per_prompt: int | None = setting(None, "Responses per item (none: what the target project shows: 2, "
+                                                      "or its ranking size).", minimum=2, maximum=9)
+    compare_with_model: int | None = setting(None, "A second policy whose answers alternate with this one's (say, "
+                                                   "the previous round's model), so annotators compare the two.",
+                                             minimum=1)
+    max_prompts: int = setting(200, "At most this many prompts.", minimum=1, maximum=1_000_000)
+    temperature: float = setting(0.9, "Sampling temperature.", exclusive_minimum=0, maximum=10)
+    top_p: float = setting(0.95, "Nucleus sampling.", exclusive_minimum=0, maximum=1)
+    max_new_tokens: int = setting(128, "Longest candidate, in tokens.", minimum=1, maximum=8192)
+    batch_size: int = setting(8, "Prompts generated at once.", minimum=1, maximum=1024)
+    seed: int = setting(42, "Seeds the sampling.", minimum=0, maximum=2**32 - 1)
+    num_gpus: int = setting(1, "GPUs for this job.", minimum=1, maximum=1024)
+
+
+@dataclass
+class AIAnnotateJobConfig:
+    """The `ai_annotate` job: a reward model answers a project's items as an annotator."""
+
+    project: int | None = setting(None, "The pairwise or ranking project to answer (required).", minimum=1)
+    take_overlap_slots: bool = setting(False, "Count the model's answers towards items' overlap (by default they "
+                                              "never take a slot meant for people).")
+    tie_margin: float = setting(0.05, "Score differences below this are ties (pairwise, when ties are allowed).",
+                                minimum=0, maximum=1e6)
+    strength_step: float = setting(0.5, "Score difference per strength level (1..3) of a pairwise answer.",
+                                   exclusive_minimum=0, maximum=1e6)
+    max_items: int = setting(10_000, "At most this many items, oldest first.", minimum=1, maximum=10_000_000)
+    num_gpus: int = setting(1, "GPUs for this job.", minimum=1, maximum=1024)
+
+
+@dataclass
+class ConstitutionalJobConfig:
+    """The `constitutional` job: answer, critique against a principle, revise; the pair goes to a dataset or a
+    project."""
+
+    project: int | None = setting(None, "The project whose prompts are answered (required).", minimum=1)
+    constitution: int | None = setting(None, "The constitution (of that project) to draw principles from "
+                                             "(required).", minimum=1)
+    destination: str = setting("dataset", "dataset: a preference snapshot (revision preferred); project: pairwise "
+                                          "items for people to confirm.", choices=("dataset", "project"))
+    target_project: int | None = setting(None, "The pairwise project for destination 'project'.", minimum=1)
+    max_prompts: int = setting(100, "At most this many prompts.", minimum=1, maximum=1_000_000)
+    temperature: float = setting(0.7, "Sampling temperature.", exclusive_minimum=0, maximum=10)
+    max_new_tokens: int = setting(128, "Longest answer, critique or revision, in tokens.", minimum=1, maximum=8192)
+    batch_size: int = setting(8, "Prompts answered at once.", minimum=1, maximum=1024)
+    seed: int = setting(42, "Seeds the sampling and the principles drawn.", minimum=0, maximum=2**32 - 1)
+    num_gpus: int = setting(1, "GPUs for this job.", minimum=1, maximum=1024)
+
+
 @dataclass(frozen=True)
 class Kind:
     """What a job kind needs: its config, the snapshot file it reads, and the models it takes."""
@@ -226,6 +282,8 @@ class Kind:
     reference_model: bool = False
     reward_model: bool = False
     reward_model_optional: bool = False  # DPO: a reward model only for the checkpoint evaluations
+    snapshot: str = "required"  # required | optional | none
+    base_model: bool = True
 
 
 CAUSAL, CLASSIFIER, ENCODER = "causal-lm", "sequence-classification", "encoder"
@@ -247,6 +305,12 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("evaluate", "Evaluate", "A policy against its reference on held-out prompts under a reward model: win "
          "rate, reward, KL, length, best-of-n.", EvaluateJobConfig, "prompts", "", (CAUSAL,), reference_model=True,
          reward_model=True),
+    Kind("generate", "Generate a round", "A policy writes the next candidates into a pairwise or ranking project.",
+         GenerateJobConfig, "prompts", "", (CAUSAL,), snapshot="optional"),
+    Kind("ai_annotate", "AI annotator", "A reward model answers a project's items beside the people.",
+         AIAnnotateJobConfig, "", "", (), reward_model=True, snapshot="none", base_model=False),
+    Kind("constitutional", "Constitutional AI", "Answer, critique and revise against a constitution's principles.",
+         ConstitutionalJobConfig, "", "", (CAUSAL,), snapshot="none"),
 )}
 
 

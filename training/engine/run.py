@@ -142,6 +142,17 @@ def save_model(trainer, tokenizer, folder: Path) -> dict:
             "parameter_count": sum(p.numel() for p in model.parameters())}
 
 
+OWN_LOOPS = ("ppo", "evaluate", "generate", "ai_annotate", "constitutional")
+
+
+def own_loop(kind: str):
+    """The kinds that are our own loops rather than a TRL trainer."""
+    from . import loop, policy_eval, ppo
+
+    return {"ppo": ppo.run_ppo, "evaluate": policy_eval.run_evaluate, "generate": loop.run_generate,
+            "ai_annotate": loop.run_ai_annotate, "constitutional": loop.run_constitutional}[kind]
+
+
 def write_outputs(spec: dict, files: JobFiles, result: dict) -> None:
     """What every finished job leaves beside its model: config, versions, lineage, samples, and the result."""
     if result["status"] == "succeeded":
@@ -159,12 +170,9 @@ def run(spec_path: Path) -> int:
     spec = json.loads(Path(spec_path).read_text())
     files = JobFiles(Path(spec["work_dir"]))
     kind, cfg = spec["kind"], spec["config"]
-    if kind in ("ppo", "evaluate"):
-        from .policy_eval import run_evaluate
-        from .ppo import run_ppo
-
+    if kind in OWN_LOOPS:
         files.output.mkdir(parents=True, exist_ok=True)
-        write_outputs(spec, files, (run_ppo if kind == "ppo" else run_evaluate)(spec, files))
+        write_outputs(spec, files, own_loop(kind)(spec, files))
         return 0
     seed_everything(cfg["seed"])
     from transformers import AutoTokenizer

@@ -47,7 +47,8 @@ def _check_model(field: str, model: Model | None, tasks: tuple[str, ...]) -> Non
         raise ValidationError({field: f"{model.name} is a {model.task} model; this kind needs {' or '.join(tasks)}"})
 
 
-def job_validate(*, kind: str, snapshot, base_model, reference_model=None, reward_model=None, config=None) -> dict:
+def job_validate(*, kind: str, snapshot=None, base_model=None, reference_model=None, reward_model=None,
+                 config=None) -> dict:
     """The resolved config of a launch that would work; ValidationError naming the field otherwise."""
     if kind not in KINDS:
         raise ValidationError({"kind": f"unknown kind; expected one of {sorted(KINDS)}"})
@@ -56,9 +57,14 @@ def job_validate(*, kind: str, snapshot, base_model, reference_model=None, rewar
         resolved = resolve(kind, config)
     except ConfigError as exc:
         raise ValidationError({e["field"]: e["message"] for e in exc.errors}) from None
-    _check_snapshot(spec, snapshot)
-    if base_model is None:
+    if spec.snapshot == "required":
+        _check_snapshot(spec, snapshot)
+    elif spec.snapshot == "none" and snapshot is not None:
+        raise ValidationError({"snapshot": f"a {kind} job takes no snapshot"})
+    if spec.base_model and base_model is None:
         raise ValidationError({"base_model": "required"})
+    if not spec.base_model and base_model is not None:
+        raise ValidationError({"base_model": f"a {kind} job takes no base model"})
     _check_model("base_model", base_model, spec.base_model_tasks)
     if reference_model is not None and not spec.reference_model:
         raise ValidationError({"reference_model": f"a {kind} job takes no reference model"})
@@ -68,6 +74,9 @@ def job_validate(*, kind: str, snapshot, base_model, reference_model=None, rewar
     if spec.reward_model and reward_model is None:
         raise ValidationError({"reward_model": f"a {kind} job needs a reward model (one trained by a reward job)"})
     _check_model("reward_model", reward_model, (Model.Task.SEQUENCE_CLASSIFICATION,))
+    from .loop import loop_validate
+
+    loop_validate(kind, config=resolved, snapshot=snapshot, base_model=base_model)
     return resolved
 
 
@@ -78,7 +87,7 @@ def _enqueue(job_id: int) -> None:
 
 
 @transaction.atomic
-def job_launch(*, kind: str, snapshot, base_model, created_by, reference_model=None, reward_model=None,
+def job_launch(*, kind: str, created_by, snapshot=None, base_model=None, reference_model=None, reward_model=None,
                config=None) -> TrainingJob:
     """Record a queued job (its config resolved) and wake a training worker."""
     if kind == "evaluate" and reference_model is None and base_model is not None:

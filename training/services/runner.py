@@ -33,11 +33,15 @@ from annotation.services.snapshots import snapshot_prefix
 from ..engine.config import KINDS
 from ..engine.files import JobFiles, JsonlTail, write_json_atomic
 from ..models import Model, TrainingJob, TrainingMetric
+from .loop import loop_inputs, loop_outputs
 from .registry import model_local_folder
 
 logger = logging.getLogger(__name__)
 Status = TrainingJob.Status
 LOG_TAIL_BYTES = 16_000
+# What a finished run leaves beside its model, kept as the job's artifacts.
+OUTPUT_FILES = ("evaluation.json", "samples.jsonl", "versions.json", "job_config.json", "lineage.json",
+                "generations.jsonl", "scores.jsonl", "constitutional.jsonl")
 POLL_SECONDS = 0.5
 
 
@@ -90,10 +94,12 @@ def _prepare(job: TrainingJob, files: JobFiles) -> None:
         "job_id": job.pk, "kind": job.kind, "config": job.config, "work_dir": str(files.root),
         "snapshot_dir": str(artifacts.materialize(snapshot_prefix(job.snapshot_id))) if job.snapshot_id else None,
         "fingerprint": _fingerprint(job),
-        "base_model_dir": str(model_local_folder(job.base_model)), "base_model_name": job.base_model.name,
+        "base_model_dir": str(model_local_folder(job.base_model)) if job.base_model else None,
+        "base_model_name": job.base_model.name if job.base_model else None,
         "reference_model_dir": str(model_local_folder(job.reference_model)) if job.reference_model else None,
         "reward_model_dir": str(model_local_folder(job.reward_model)) if job.reward_model else None,
     }
+    spec.update(loop_inputs(job, files, model_local_folder))
     write_json_atomic(files.spec, spec)
 
 
@@ -232,26 +238,14 @@ def _finish(job: TrainingJob, files: JobFiles, returncode: int) -> str:
     result = json.loads(files.result.read_text()) if files.result.exists() else None
     prefix = job_prefix(job.pk)
     if result and result["status"] == "succeeded":
-        artifacts_ = [f for f in (files.output / name for name in (
-            "evaluation.json", "samples.jsonl", "versions.json", "job_config.json", "lineage.json")) if f.exists()]
-        for path in [*artifacts_, files.metrics, files.log]:
-            if path.exists():
-                artifacts.upload_file(path, f"{prefix}/{path.name}")
-        info = result.get("model")  # an evaluation produces none
-        model_files = artifacts.upload_folder(files.output / "model", f"{prefix}/model") if info else []
-        with transaction.atomic():
-            if not _end(job, Status.SUCCEEDED, step=result["step"], evaluation=result["evaluation"],
-                        summary=result["summary"], samples=result["samples"],
-                        artifacts=artifacts.list_files(prefix)):
-                return TrainingJob.objects.get(pk=job.pk).status
-            if info:
-                Model.objects.create(
-                    name=f"{job.kind}-{job.pk}", kind=KINDS[job.kind].output_kind, task=info["task"],
-                    source=Model.Source.TRAINED, architecture=info["architecture"],
-                    parameter_count=info["parameter_count"], storage_prefix=f"{prefix}/model", files=model_files,
-                    job=job, parent=job.base_model, created_by=job.created_by)
-        artifacts.delete_prefix(f"{prefix}/checkpoints")
-        return Status.SUCCEEDED
+        try:
+            return _record_success(job, files, result)
+        except Exception as exc:  # noqa: BLE001 - bad outputs fail the job, and the transaction wrote nothing
+            logger.exception("job %s: recording its outputs failed", job.pk)
+            close_old_connections()
+            _end(job, Status.FAILED, error=f"the run finished but its outputs could not be recorded: "
+                                           f"{type(exc).__name__}: {exc}")
+            return Status.FAILED
     for path in (files.metrics, files.log):
         if path.exists():
             artifacts.upload_file(path, f"{prefix}/{path.name}")
@@ -264,6 +258,31 @@ def _finish(job: TrainingJob, files: JobFiles, returncode: int) -> str:
     _end(job, Status.FAILED, error=f"training failed (exit code {returncode}): {error}",
          artifacts=artifacts.list_files(prefix))
     return Status.FAILED
+
+
+def _record_success(job: TrainingJob, files: JobFiles, result: dict) -> str:
+    """Upload the outputs, then in one transaction: the items/answers they make, the model, and the job's end."""
+    prefix = job_prefix(job.pk)
+    artifacts_ = [files.output / name for name in OUTPUT_FILES if (files.output / name).exists()]
+    for path in [*artifacts_, files.metrics, files.log]:
+        if path.exists():
+            artifacts.upload_file(path, f"{prefix}/{path.name}")
+    info = result.get("model")  # an evaluation produces none
+    model_files = artifacts.upload_folder(files.output / "model", f"{prefix}/model") if info else []
+    with transaction.atomic():
+        evaluation = {**(result["evaluation"] or {}), **loop_outputs(job, files)}
+        if not _end(job, Status.SUCCEEDED, step=result["step"], evaluation=evaluation,
+                    summary=result["summary"], samples=result["samples"],
+                    artifacts=artifacts.list_files(prefix)):
+            return TrainingJob.objects.get(pk=job.pk).status
+        if info:
+            Model.objects.create(
+                name=f"{job.kind}-{job.pk}", kind=KINDS[job.kind].output_kind, task=info["task"],
+                source=Model.Source.TRAINED, architecture=info["architecture"],
+                parameter_count=info["parameter_count"], storage_prefix=f"{prefix}/model", files=model_files,
+                job=job, parent=job.base_model, created_by=job.created_by)
+    artifacts.delete_prefix(f"{prefix}/checkpoints")
+    return Status.SUCCEEDED
 
 
 def _end(job: TrainingJob, status: str, **fields) -> bool:
