@@ -87,7 +87,8 @@ function JobView({ job, staff }: { job: Job; staff: boolean }) {
 
       <HackingWarnings job={job} />
       {rewardKl && <RewardAgainstKl job={job} series={metrics.data} loading={metrics.isPending} />}
-      <Metrics job={job} metrics={metrics} />
+      {/* An evaluate job logs no curves; its figures are below. */}
+      {!(job.kind === 'evaluate' && !live && !metrics.data?.keys.length) && <Metrics job={job} metrics={metrics} />}
       <div className="two-col">
         <div>
           <Evaluation job={job} />

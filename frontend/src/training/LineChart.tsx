@@ -4,7 +4,7 @@
 import { useEffect, useId, useRef } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import { formatTick, formatTicks, WHOLE_INCREMENTS } from './format'
+import { formatTick, formatTicks, padRange, WHOLE_INCREMENTS } from './format'
 
 export interface ChartSeries {
   label: string
@@ -50,7 +50,8 @@ export function LineChart({ title, data, series, summary, height = 180, xLabel =
       height,
       legend: { show: true, live: true },
       cursor: syncKey ? { sync: { key: syncKey } } : {},
-      scales: { x: { time: false } },
+      // Steps run edge to edge; scattered points (a KL axis) get a margin so none sits on the frame.
+      scales: { x: wholeX ? { time: false } : { time: false, range: (_u, min, max) => padRange(min, max) } },
       axes: [
         { label: showXLabel ? xLabel : undefined, stroke: '#677084', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, incrs: wholeX ? WHOLE_INCREMENTS : undefined, values: (_u, splits) => formatTicks(splits) },
         { stroke: '#677084', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, size: 60, values: (_u, splits) => formatTicks(splits) },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { flatten, formatEta, formatParams, formatTick, formatTicks } from './format'
+import { flatten, formatEta, formatParams, formatTick, formatTicks, padRange } from './format'
 
 describe('formatTicks', () => {
   it('gives neighbouring ticks different labels, with no more digits than that takes', () => {
@@ -31,5 +31,13 @@ describe('figures', () => {
     expect(flatten({ eval_loss: 0.6, reward_model: { accuracy: 1, pairs: 6 }, tags: ['a'] })).toEqual([
       ['eval_loss', 0.6], ['reward_model.accuracy', 1], ['reward_model.pairs', 6], ['tags', ['a']],
     ])
+  })
+})
+
+describe('padRange', () => {
+  it('leaves a margin around scattered points, a lone point included', () => {
+    expect(padRange(1.5, 2.5)).toEqual([1.42, 2.58])
+    expect(padRange(2, 2)).toEqual([1.84, 2.16])
+    expect(padRange(0, 0)).toEqual([-0.08, 0.08])
   })
 })

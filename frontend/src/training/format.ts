@@ -76,3 +76,9 @@ export function formatTicks(splits: number[]): string[] {
 /** Tick steps for an axis of whole steps: never 1.5. */
 export const WHOLE_INCREMENTS = Array.from({ length: 10 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat()
 
+
+/** [min, max] widened by 8% of the span on each side (a lone point: of its size, or 1). */
+export function padRange(min: number, max: number): [number, number] {
+  const span = max - min || Math.abs(max) || 1
+  return [min - span * 0.08, max + span * 0.08]
+}
