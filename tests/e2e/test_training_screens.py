@@ -16,6 +16,7 @@ from tests.training.conftest import (  # noqa: F401 (fixtures, used by name)
     tiny_folder,
     tiny_model,
     training_worker,
+    wait_for_job,
 )
 from training.models import Model, TrainingJob
 
@@ -30,7 +31,8 @@ FAST = {"max_steps": str(STEPS), "per_device_train_batch_size": "4", "logging_st
 RUN = 240_000  # ms: the engine imports torch and TRL for each job
 
 
-def launch_from_form(page, base_url: str, *, kind: str, snapshot_id: int, model_id: int, settings: dict) -> int:
+def launch_from_form(page, base_url: str, *, kind: str, snapshot_id: int, model_id: int, settings: dict,
+                     reward_model_id: int | None = None) -> int:
     """Fill the new-job form as a person would and start the job; returns its id from the page it lands on."""
     page.goto(base_url + "/training")
     page.get_by_role("link", name="New job").click()
@@ -41,6 +43,9 @@ def launch_from_form(page, base_url: str, *, kind: str, snapshot_id: int, model_
     page.get_by_label("Snapshot", exact=True).select_option(str(snapshot_id))
     page.wait_for_selector(f"select[name=base_model] option[value='{model_id}']", state="attached")
     page.get_by_label("Base model", exact=True).select_option(str(model_id))
+    if reward_model_id is not None:
+        page.wait_for_selector(f"select[name=reward_model] option[value='{reward_model_id}']", state="attached")
+        page.get_by_label("Reward model", exact=True).select_option(str(reward_model_id))
     for name, value in settings.items():
         page.fill(f"[data-testid=schema-form] input[name={name}]", value)
     shot(page, f"training-new-{kind}")
@@ -126,4 +131,76 @@ def test_an_admin_cancels_a_running_job(live_server, new_page, admin, tiny_model
     assert "Cancelled" in page.get_by_test_id("job-status-line").inner_text()
     page.evaluate("window.scrollTo(0, 0)")
     shot(page, "training-job-cancelled")
+    assert watched.page_errors == [] and watched.dialogs == []
+
+
+# Six PPO steps with a checkpoint (and so a point of reward against KL) every three.
+PPO_FAST = {"max_steps": "6", "rollout_batch_size": "8", "per_device_train_batch_size": "4", "num_ppo_epochs": "2",
+            "response_length": "8", "learning_rate": "0.001", "save_steps": "3", "num_sample_generations": "2",
+            "max_new_tokens": "8"}
+
+
+def test_a_ppo_job_from_the_form_shows_reward_against_kl_its_warnings_and_an_evaluate_job_compares(
+        live_server, new_page, api, admin, tiny_model, preference_snapshot, training_worker):
+    worker = training_worker()
+    # The reward model that scores the policy, trained through the API (the form is the first test's business).
+    reward = api(admin).post("/api/training-jobs/", {
+        "kind": "reward", "snapshot": preference_snapshot.pk, "base_model": tiny_model.pk,
+        "config": {"max_steps": STEPS, "per_device_train_batch_size": 4, "logging_steps": 1, "save_steps": STEPS,
+                   "learning_rate": 3e-3, "max_length": 64}}, format="json")
+    assert reward.status_code == 201, reward.json()
+    reward_job = wait_for_job(reward.json()["id"], lambda j: j.is_finished, worker=worker)
+    assert reward_job.status == "succeeded", reward_job.error
+    reward_model = reward_job.output_model
+
+    watched = new_page()
+    page = watched.page
+    login(page, live_server.url, admin.username, factories.PASSWORD)
+    job_id = launch_from_form(page, live_server.url, kind="ppo", snapshot_id=preference_snapshot.pk,
+                              model_id=tiny_model.pk, settings=PPO_FAST, reward_model_id=reward_model.pk)
+    job = TrainingJob.objects.get(pk=job_id)
+    assert job.kind == "ppo" and job.reward_model_id == reward_model.pk and job.config["save_steps"] == 3
+
+    # The chart is on the page from the start and gains a point at each checkpoint (steps 3 and 6).
+    page.wait_for_selector("[data-testid=reward-kl]")
+    page.wait_for_selector("[data-testid=job-page][data-status=succeeded]", timeout=RUN)
+    page.wait_for_selector("[data-testid=reward-kl][data-points='2']")
+    assert page.locator("[data-testid=reward-kl] canvas").count() == 1
+    job = TrainingJob.objects.get(pk=job_id)
+    table = page.get_by_test_id("checkpoint-evals").inner_text()
+    assert "3" in table and "6" in table
+
+    # The warnings, with the numbers the job wrote, or the note that there are none.
+    warnings = job.evaluation["warnings"]
+    section = page.get_by_test_id("hacking-warnings")
+    assert section.get_attribute("data-count") == str(len(warnings))
+    text = section.inner_text()
+    if warnings:
+        assert all(w["message"] in text for w in warnings), (warnings, text)
+    else:
+        assert text.startswith("No warnings")
+    summary = page.get_by_test_id("policy-vs-reference").inner_text()
+    assert f"{job.evaluation['policy_vs_reference']['prompts']} held-out prompts" in summary
+    assert page.locator("[data-testid=side-by-side] [data-sample]").count() == len(job.samples) == 2
+    assert page.locator("[data-testid=side-by-side] [data-side=reference]").count() == 2
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "training-job-ppo")
+
+    # An evaluate job of the PPO policy: the summary with its best-of-n baseline, rewards on each sample, no model.
+    evaluate = api(admin).post("/api/training-jobs/", {
+        "kind": "evaluate", "snapshot": preference_snapshot.pk, "base_model": job.output_model.pk,
+        "reward_model": reward_model.pk, "config": {"num_prompts": 4, "max_new_tokens": 6, "best_of_n": 2}},
+        format="json")
+    assert evaluate.status_code == 201, evaluate.json()
+    evaluate_job = wait_for_job(evaluate.json()["id"], lambda j: j.is_finished, worker=worker)
+    assert evaluate_job.status == "succeeded", evaluate_job.error
+    page.goto(f"{live_server.url}/training/{evaluate_job.pk}")
+    summary = page.get_by_test_id("policy-vs-reference")
+    summary.wait_for()
+    assert "Best-of-2 baseline" in summary.inner_text()
+    assert page.locator("[data-testid=side-by-side] [data-sample]").count() == 4
+    assert "reward" in page.locator("[data-testid=side-by-side] [data-side=policy]").first.inner_text()
+    assert page.get_by_test_id("output-model").count() == 0
+    assert page.get_by_test_id("reward-kl").count() == 0
+    shot(page, "training-job-evaluate")
     assert watched.page_errors == [] and watched.dialogs == []
