@@ -17,6 +17,7 @@ import { JobPage } from './training/JobPage'
 import { JobsPage } from './training/JobsPage'
 import { ModelsPage, ProjectModelsPage } from './training/ModelsPage'
 import { NewJobPage } from './training/NewJobPage'
+import { RoundsPage } from './training/loop/RoundsPage'
 import { api, ApiError } from './lib/api'
 import { SessionContext, type Session } from './lib/auth'
 import { Link, matchPath, navigate, useLocation } from './lib/router'
@@ -171,6 +172,7 @@ const ROUTES: [string, (p: Record<string, string>) => ReactNode][] = [
   ['/projects/:id/snapshots', (p) => <SnapshotsPage key={p.id} projectId={Number(p.id)} />],
   ['/projects/:id/import', (p) => <ImportPage projectId={Number(p.id)} />],
   ['/projects/:id/models', (p) => <ProjectModelsPage key={p.id} projectId={Number(p.id)} />],
+  ['/projects/:id/rounds', (p) => <RoundsPage key={p.id} projectId={Number(p.id)} />],
   ['/projects/:id/members', (p) => <MembersPage projectId={Number(p.id)} />],
   ['/projects/:id/settings', (p) => <ProjectFormPage key={p.id} projectId={Number(p.id)} />],
   ['/manage/users', () => <UsersPage />],

@@ -19,6 +19,7 @@ export function LeadFrame({ projectId, children }: { projectId: number; children
     { href: `${base}/curation`, label: 'Curation' },
     { href: `${base}/snapshots`, label: 'Snapshots' },
     { href: `${base}/models`, label: 'Models' },
+    { href: `${base}/rounds`, label: 'Rounds' },
     { href: `${base}/import`, label: 'Import' },
     { href: `${base}/members`, label: 'Members' },
     { href: `${base}/settings`, label: 'Settings' },

@@ -3,8 +3,11 @@ import { useEffect, useMemo } from 'react'
 import { LeadFrame } from '../lead/ProjectHeader'
 import { useSession } from '../lib/auth'
 import { errorText } from '../lib/hooks'
-import { navigate, useLocation } from '../lib/router'
+import { Link, navigate, useLocation } from '../lib/router'
 import { CompareRuns } from './CompareRuns'
+import { LineageSection } from './loop/LineageGraph'
+import { ModelStrengthsSection } from './loop/ModelStrengths'
+import { policyModels } from './loop/parts'
 import { withParam } from './JobsPage'
 import { JobsTable, ModelsTable } from './parts'
 import { useJobs, useModels } from './queries'
@@ -79,9 +82,15 @@ export function ModelsPage() {
   )
 }
 
-/** A project's "Models" tab: what was trained from its snapshots, and the jobs that ran on them. */
+/** A project's "Models" tab: what was trained from its snapshots, how the annotators rank their answers, the lineage, and the jobs. */
 export function ProjectModelsPage({ projectId }: { projectId: number }) {
   return <LeadFrame projectId={projectId}>{() => <ProjectModels projectId={projectId} />}</LeadFrame>
+}
+
+/** A policy's answers can become the project's next round of items. */
+function newRoundLink(projectId: number, model: TrainedModel) {
+  if (policyModels([model]).length === 0) return null
+  return <Link href={`/projects/${projectId}/rounds?model=${model.id}`}>New round from this model</Link>
 }
 
 function ProjectModels({ projectId }: { projectId: number }) {
@@ -98,8 +107,10 @@ function ProjectModels({ projectId }: { projectId: number }) {
         {models.error != null && <p className="form-error">Could not load the models: {errorText(models.error)}</p>}
         {models.isPending && <p className="muted">Loading…</p>}
         {models.data?.length === 0 && <p className="muted">No model has been trained from this project’s snapshots yet.</p>}
-        {models.data && models.data.length > 0 && <ModelsTable models={models.data} highlight={highlight} />}
+        {models.data && models.data.length > 0 && <ModelsTable models={models.data} highlight={highlight} actions={(m) => newRoundLink(projectId, m)} />}
       </section>
+      <ModelStrengthsSection projectId={projectId} models={models.data ?? []} />
+      <LineageSection projectId={projectId} />
       <section className="card" aria-labelledby="project-jobs" data-testid="project-jobs">
         <h2 id="project-jobs">Training jobs</h2>
         {jobs.error != null && <p className="form-error">Could not load the jobs: {errorText(jobs.error)}</p>}

@@ -1,4 +1,5 @@
 // Pieces the training screens share: a job's status and progress, the jobs table, the models table.
+import type { ReactNode } from 'react'
 import { Hash, ProgressBar } from '../components/ui'
 import { Link } from '../lib/router'
 import { formatEta, formatParams, formatTime } from './format'
@@ -124,7 +125,7 @@ export function Lineage({ model }: { model: TrainedModel }) {
   )
 }
 
-export function ModelsTable({ models, highlight, parents }: { models: TrainedModel[]; highlight?: number; parents?: Map<number, TrainedModel> }) {
+export function ModelsTable({ models, highlight, parents, actions }: { models: TrainedModel[]; highlight?: number; parents?: Map<number, TrainedModel>; actions?: (model: TrainedModel) => ReactNode }) {
   return (
     <div className="table-wrap">
       <table className="table models-table" data-testid="models-table">
@@ -138,6 +139,11 @@ export function ModelsTable({ models, highlight, parents }: { models: TrainedMod
             <th>Source</th>
             <th>Lineage</th>
             <th>Created</th>
+            {actions && (
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -162,6 +168,7 @@ export function ModelsTable({ models, highlight, parents }: { models: TrainedMod
                 <Lineage model={m} />
               </td>
               <td className="small">{formatTime(m.created_at)}</td>
+              {actions && <td className="small">{actions(m)}</td>}
             </tr>
           ))}
         </tbody>

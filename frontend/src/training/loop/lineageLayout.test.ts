@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest'
+import { layoutLineage, nodeHref } from './lineageLayout'
+import type { ProjectLineage } from './types'
+
+const node = (id: string, label = id) => ({ id, type: id.split(':')[0], label })
+const edge = (from: string, to: string, label?: string) => ({ from, to, label })
+
+/** Node ids by column, each column top to bottom. */
+function columns(graph: ProjectLineage): string[][] {
+  const layout = layoutLineage(graph)
+  const out: string[][] = Array.from({ length: layout.columns }, () => [])
+  for (const p of [...layout.nodes].sort((a, b) => a.row - b.row)) out[p.column].push(p.node.id)
+  return out
+}
+
+describe('layoutLineage', () => {
+  it('lays one turn of the loop out left to right: snapshot, job, model, round, next snapshot', () => {
+    const graph = {
+      nodes: [node('round:1'), node('model:9'), node('snapshot:4'), node('job:12'), node('snapshot:3'), node('job:15')],
+      edges: [edge('snapshot:3', 'job:12', 'trained on'), edge('job:12', 'model:9'), edge('model:9', 'job:15'), edge('job:15', 'round:1'), edge('round:1', 'snapshot:4')],
+    }
+    expect(columns(graph)).toEqual([['snapshot:3'], ['job:12'], ['model:9'], ['job:15'], ['round:1'], ['snapshot:4']])
+    const layout = layoutLineage(graph)
+    expect(layout.edges.map((e) => [e.from.column, e.to.column])).toEqual([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]])
+    expect(layout.width).toBeGreaterThan(layout.height)
+  })
+
+  it('puts a base model just left of the job it feeds, not in the first column', () => {
+    const graph = {
+      nodes: [node('snapshot:3'), node('job:12'), node('model:9'), node('job:20'), node('model:1'), node('snapshot:5')],
+      edges: [edge('snapshot:3', 'job:12'), edge('job:12', 'model:9'), edge('model:9', 'job:20'), edge('snapshot:5', 'job:20'), edge('model:1', 'job:12')],
+    }
+    const placed = new Map(layoutLineage(graph).nodes.map((p) => [p.node.id, p.column]))
+    expect(placed.get('model:1')).toBe(0)
+    expect(placed.get('job:20')).toBe(3)
+    expect(placed.get('snapshot:5')).toBe(2)
+  })
+
+  it('orders a column by where its nodes came from, and places lone nodes by their type', () => {
+    const graph = {
+      nodes: [node('snapshot:2'), node('snapshot:1'), node('job:10'), node('job:11'), node('model:7'), node('round:3')],
+      edges: [edge('snapshot:2', 'job:10'), edge('snapshot:1', 'job:11')],
+    }
+    const cols = columns(graph)
+    expect(cols[0]).toEqual(['snapshot:1', 'snapshot:2'])
+    expect(cols[1]).toEqual(['job:11', 'job:10'])
+    expect(cols[2]).toEqual(['model:7'])
+    expect(cols[3]).toEqual(['round:3'])
+  })
+
+  it('ignores links to unknown nodes and twin nodes, and ends on a cycle', () => {
+    const layout = layoutLineage({
+      nodes: [node('job:1'), node('model:2'), node('job:1')],
+      edges: [edge('job:1', 'model:2'), edge('model:2', 'job:1'), edge('job:1', 'model:404'), edge('job:1', 'job:1')],
+    })
+    expect(layout.nodes.length).toBe(2)
+    expect(layout.edges.length).toBe(2)
+    expect(layoutLineage({ nodes: [], edges: [] })).toMatchObject({ nodes: [], columns: 0, width: 0, height: 0 })
+  })
+})
+
+describe('nodeHref', () => {
+  it('links each node to its page, a model to the Models tab for a lead', () => {
+    expect(nodeHref(node('snapshot:3'), 1, false)).toBe('/projects/1/snapshots')
+    expect(nodeHref(node('job:12'), 1, false)).toBe('/training/12')
+    expect(nodeHref(node('model:9'), 1, false)).toBe('/projects/1/models?model=9')
+    expect(nodeHref(node('model:9'), 1, true)).toBe('/models?model=9')
+    expect(nodeHref(node('round:4'), 1, true)).toBe('/projects/1/items')
+    expect(nodeHref({ ...node('round:4'), href: '/projects/1/items?round=4' }, 1, true)).toBe('/projects/1/items?round=4')
+    expect(nodeHref(node('widget:1'), 1, true)).toBeNull()
+  })
+})

@@ -1,0 +1,84 @@
+// Pieces the closing-the-loop screens share: a plain message for an endpoint the server lacks, a
+// model picker, and the note a lead sees where only an admin may launch.
+import { useId } from 'react'
+import { errorText } from '../../lib/hooks'
+import { formatParams } from '../format'
+import type { TrainedModel } from '../types'
+import { notDeployed } from './queries'
+
+/** A failed read or write: "not on this server yet" for a 404, the error otherwise. */
+export function Problem({ error, what, endpoint }: { error: unknown; what: string; endpoint: string }) {
+  if (notDeployed(error)) {
+    return (
+      <p className="banner banner-info" data-testid="not-deployed" data-endpoint={endpoint}>
+        <span>
+          {what} is not available on this server yet: <code>{endpoint}</code> answered 404.
+        </span>
+      </p>
+    )
+  }
+  return (
+    <p className="form-error" role="alert">
+      Could not load {what.toLowerCase()}: {errorText(error)}
+    </p>
+  )
+}
+
+export function AdminLaunches({ what }: { what: string }) {
+  return (
+    <p className="banner banner-info small" data-testid="admin-launches">
+      Only admins launch jobs: an admin starts {what} from this page.
+    </p>
+  )
+}
+
+export function modelOption(m: TrainedModel): string {
+  return `${m.name} · ${m.kind} · ${m.architecture || m.task} · ${formatParams(m.parameter_count)}`
+}
+
+interface PickerProps {
+  label: string
+  name: string
+  models: TrainedModel[]
+  value: string
+  onChange: (value: string) => void
+  empty: string
+  error?: string
+  hint?: string
+  loading?: boolean
+  disabled?: boolean
+}
+
+export function ModelSelect({ label, name, models, value, onChange, empty, error, hint, loading, disabled }: PickerProps) {
+  const id = useId()
+  const shown = loading ? 'loading the models…' : models.length === 0 ? 'No model fits.' : hint
+  const describedBy = [shown && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(' ')
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} name={name} value={value} onChange={(e) => onChange(e.target.value)} disabled={disabled} aria-invalid={error ? true : undefined} aria-describedby={describedBy || undefined}>
+        <option value="">{empty}</option>
+        {models.map((m) => (
+          <option key={m.id} value={m.id}>
+            {modelOption(m)}
+          </option>
+        ))}
+      </select>
+      {shown && (
+        <span id={`${id}-hint`} className="small muted schema-help">
+          {shown}
+        </span>
+      )}
+      {error && (
+        <span id={`${id}-error`} className="field-error">
+          {error}
+        </span>
+      )}
+    </div>
+  )
+}
+
+/** Policies a round or a constitutional job can sample from: causal LMs, base or trained. */
+export function policyModels(models: TrainedModel[]): TrainedModel[] {
+  return models.filter((m) => m.task === 'causal-lm' && (m.kind === 'policy' || m.kind === 'base'))
+}
