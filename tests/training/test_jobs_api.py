@@ -132,3 +132,11 @@ def test_a_queued_job_cancels_at_once_and_a_finished_one_cannot(api, admin, tiny
         retried = api(admin).post(f"/api/training-jobs/{job['id']}/retry/").json()
     assert retried["status"] == "queued" and retried["attempts"] == 0
     assert api(admin).post(f"/api/training-jobs/{job['id']}/retry/").status_code == 409
+
+
+def test_our_own_loops_refuse_several_gpus(api, admin, tiny_model, preference_snapshot):
+    reward = Model.objects.create(name="rm", kind="reward", task="sequence-classification", source="registered",
+                                  storage_prefix="x")
+    response = launch(api, admin, kind="ppo", snapshot=preference_snapshot.pk, base_model=tiny_model.pk,
+                      reward_model=reward.pk, config={"num_gpus": 2})
+    assert response.json()["errors"][0]["field"] == "config.num_gpus"

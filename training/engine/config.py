@@ -314,6 +314,10 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
 )}
 
 
+# The kinds that are our own loops rather than a TRL trainer (one process each: no accelerate launch).
+OWN_LOOPS = ("ppo", "evaluate", "generate", "ai_annotate", "constitutional")
+
+
 def _allowed_types(annotation) -> tuple[tuple[type, ...], bool]:
     """(python types accepted, nullable) for a field's annotation."""
     hint = eval(annotation, vars(typing)) if isinstance(annotation, str) else annotation  # noqa: S307 - our own code

@@ -21,6 +21,7 @@ import torch
 from . import data, evaluate
 from .callbacks import JobCallback
 from .chat import ensure_template
+from .config import OWN_LOOPS
 from .files import JobFiles, write_json_atomic
 
 logger = logging.getLogger("training.engine")
@@ -140,9 +141,6 @@ def save_model(trainer, tokenizer, folder: Path) -> dict:
     task = "sequence-classification" if "SequenceClassification" in type(model).__name__ else "causal-lm"
     return {"architecture": type(model).__name__, "task": task, "peft_merged": peft,
             "parameter_count": sum(p.numel() for p in model.parameters())}
-
-
-OWN_LOOPS = ("ppo", "evaluate", "generate", "ai_annotate", "constitutional")
 
 
 def own_loop(kind: str):

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from annotation.models import DatasetSnapshot
 
-from ..engine.config import KINDS, ConfigError, resolve
+from ..engine.config import KINDS, OWN_LOOPS, ConfigError, resolve
 from ..models import Model, TrainingJob
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,9 @@ def job_validate(*, kind: str, snapshot=None, base_model=None, reference_model=N
     if spec.reward_model and reward_model is None:
         raise ValidationError({"reward_model": f"a {kind} job needs a reward model (one trained by a reward job)"})
     _check_model("reward_model", reward_model, (Model.Task.SEQUENCE_CLASSIFICATION,))
+    if resolved.get("num_gpus", 1) > 1 and kind in OWN_LOOPS:
+        raise ValidationError({"config.num_gpus": f"a {kind} job runs on one device for now; several GPUs serve the "
+                                                  "TRL kinds (sft, reward, dpo, kto, rloo, grpo)"})
     from .loop import loop_validate
 
     loop_validate(kind, config=resolved, snapshot=snapshot, base_model=base_model)
