@@ -1,11 +1,12 @@
 """Does curation help at the model level? Reward models trained on raw majority labels vs curated labels of the
 same answers, scored against the known truth on held-out pairs.
 
-    .venv/bin/python bench/curation_rm.py [--items 450] [--seeds 1,2,3] [--steps 60] [--no-oracle]
+    .venv/bin/python bench/curation_rm.py [--items 450] [--seeds 1,2,3] [--steps 15] [--pairs off-topic|mixed]
 
-1. Pairs whose better response is known (bench/training_common.py `pair`: a good answer against the same answer
-   shuffled, cut off and repeated, or an answer to another question), imported through the API into a pairwise
-   project with 3 answers per item.
+1. Pairs whose better response is known (bench/training_common.py `pair`): by default (--pairs off-topic) a good
+   answer against an answer of the same form to another question, so the reward model has to read the question;
+   --pairs mixed adds shuffled and cut-off answers (easy). Imported through the API into a pairwise project with
+   3 answers per item.
 2. Four simulated annotators of known accuracy (0.9, 0.8, 0.7 and an adversarial 0.2) loop next -> submit
    through the API (Django's test client on the bench's PostgreSQL database) until the project is done.
 3. Two snapshots of that project through the API, built by a real worker: raw (`{"consensus": "majority"}`) and
@@ -38,11 +39,11 @@ RULES = {"raw": {"consensus": "majority"},
          "curated": {"consensus": "dawid_skene", "min_annotator_reliability": 0.6}}
 
 
-def held_out(common, n: int, seed: int) -> list[dict]:
+def held_out(common, n: int, seed: int, kinds: tuple[int, ...]) -> list[dict]:
     rng = random.Random(seed)
     rows = []
     for i in range(n):
-        prompt, good, bad = common.pair(rng, common.TASKS[i % len(common.TASKS)])
+        prompt, good, bad = common.pair(rng, common.TASKS[i % len(common.TASKS)], kinds)
         rows.append({"prompt": [{"role": "user", "content": f"{prompt} (held-out {i})"}],
                      "chosen": [{"role": "assistant", "content": good}],
                      "rejected": [{"role": "assistant", "content": bad}]})
@@ -85,9 +86,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--items", type=int, default=450)
     parser.add_argument("--overlap", type=int, default=3)
     parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--held-out", type=int, default=400)
+    parser.add_argument("--pairs", choices=("off-topic", "mixed"), default="off-topic",
+                        help="degraded responses: answers to another question only (harder), or also shuffled and "
+                             "cut-off ones (a MiniLM reward model learns those perfectly even from the raw labels)")
     parser.add_argument("--no-oracle", action="store_true")
     parser.add_argument("--oracle-seeds", default="1", help="seeds of the oracle's jobs (a ceiling, not compared)")
     parser.add_argument("--data-seed", type=int, default=7)
@@ -115,7 +119,8 @@ def run(common, args, tag: str) -> None:
     names = [name for name, _ in ANNOTATORS] + ["oracle"]
     people = common.users(tag, names)
     admin = common.api_client(people["admin"])
-    lines = common.pairwise_lines(args.items, args.data_seed, prefix=f"cur-{tag}")
+    kinds = {"mixed": (0, 1, 2), "off-topic": (2,)}[args.pairs]
+    lines = common.pairwise_lines(args.items, args.data_seed, prefix=f"cur-{tag}", kinds=kinds)
     good = {line["prompt"]: line["metadata"]["good"] for line in lines}
     accuracy = dict(ANNOTATORS) | {"oracle": 1.0}
     stats = {name: [0, 0] for name in accuracy}
@@ -152,7 +157,7 @@ def run(common, args, tag: str) -> None:
               f"ties left out {snap['counts'].get('skipped_ties')}", flush=True)
 
     model = common.register("bench-minilm", common.minilm())
-    rows = held_out(common, args.held_out, seed=args.data_seed + 1000)
+    rows = held_out(common, args.held_out, seed=args.data_seed + 1000, kinds=kinds)
     from training.services.registry import model_local_folder
 
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -180,7 +185,7 @@ def run(common, args, tag: str) -> None:
     matrices = {name: np.stack(v) for name, v in right.items()}
     boot = bootstrap(matrices)
     draws = boot.pop("_draws")
-    print(f"\n{len(rows)} held-out pairs, seeds {seeds}, {args.steps} steps x batch {args.batch}")
+    print(f"\n{len(rows)} held-out pairs ({args.pairs}), seeds {seeds}, {args.steps} steps x batch {args.batch}")
     print("| labels | pairs | labels right | held-out accuracy (mean of seeds) | 95% CI | per seed |")
     print("|---|---:|---:|---:|---|---|")
     for name in conditions:

@@ -105,13 +105,15 @@ ENDINGS = ["This keeps the job simple and safe.", "That way you avoid the common
            "You will get a better result with less effort.", "It gets easier every time you do it."]
 
 
-def pair(rng: random.Random, task: str) -> tuple[str, str, str]:
-    """(prompt, good answer, degraded answer). The degraded one is the good one with its words shuffled, cut off
-    and repeated, or an answer to another question: a reader (and a model) can tell which is better."""
+def pair(rng: random.Random, task: str, kinds: tuple[int, ...] = (0, 1, 2)) -> tuple[str, str, str]:
+    """(prompt, good answer, degraded answer). The degraded one is the good one with its words shuffled (kind 0),
+    cut off and repeated (1), or the same kind of answer, word for word in form, to another question (2): a reader
+    (and a model) can tell which is better; kind 2 alone needs the question read against the answer."""
     steps = rng.sample(STEPS, 3)
+    ending = rng.choice(ENDINGS)
     prompt = f"How do I {task}?"
-    good = (f"To {task}, first {steps[0]}, then {steps[1]}, and finally {steps[2]}. {rng.choice(ENDINGS)}")
-    kind = rng.randrange(3)
+    good = f"To {task}, first {steps[0]}, then {steps[1]}, and finally {steps[2]}. {ending}"
+    kind = rng.choice(kinds)
     if kind == 0:
         words = good.split()
         rng.shuffle(words)
@@ -122,16 +124,16 @@ def pair(rng: random.Random, task: str) -> tuple[str, str, str]:
         bad = " ".join(cut + [cut[-1]] * rng.randrange(2, 5))
     else:
         other = rng.choice([t for t in TASKS if t != task])
-        bad = f"To {other}, first {steps[2]}, then {steps[0]}. {rng.choice(ENDINGS)}"
+        bad = f"To {other}, first {steps[0]}, then {steps[1]}, and finally {steps[2]}. {ending}"
     return prompt, good, bad
 
 
-def pairwise_lines(n: int, seed: int, *, prefix: str) -> list[dict]:
+def pairwise_lines(n: int, seed: int, *, prefix: str, kinds: tuple[int, ...] = (0, 1, 2)) -> list[dict]:
     """Import lines (the good response at a random stored position), with the truth in the metadata."""
     rng = random.Random(seed)
     lines = []
     for i in range(n):
-        prompt, good, bad = pair(rng, TASKS[i % len(TASKS)])
+        prompt, good, bad = pair(rng, TASKS[i % len(TASKS)], kinds)
         better = rng.randrange(2)
         texts = [good, bad] if better == 0 else [bad, good]
         lines.append({"external_id": f"{prefix}-{i}", "prompt": f"{prompt} (case {prefix}-{i})",

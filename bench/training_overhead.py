@@ -365,6 +365,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--arms", default="job,plain")
     parser.add_argument("--smollm2-reps", type=int, default=3, help="repetitions of the SmolLM2 cells")
     parser.add_argument("--smollm2-arms", default="job,plain", help="arms of the SmolLM2 cells")
+    parser.add_argument("--smollm2-steps", type=int, default=8, help="steps of the SmolLM2 cells")
     parser.add_argument("--threads", default="1", help="OMP_NUM_THREADS of every arm")
     parser.add_argument("--json", default=str(WORK / "results.json"))
     parser.add_argument("--parts", action="store_true", help="only time the callback and the worker's CPU")
@@ -394,6 +395,7 @@ def main(argv: list[str]) -> None:
         print(f"machine: {common.machine()}", flush=True)
         for cell in args.cells.split(","):
             kind, model_name, steps, batch, max_length = CELLS[cell]
+            steps = args.smollm2_steps if model_name == "smollm2" else steps
             model = common.register(f"bench-{model_name}", folders[model_name])
             fmt = "sft" if kind == "sft" else "preference"
             config = job_config(kind, steps, batch, max_length)
