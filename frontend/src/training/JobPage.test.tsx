@@ -241,3 +241,32 @@ describe('JobPage for an evaluate job', () => {
     expect(screen.getByTestId('job-lineage').textContent).toContain('tiny-gpt2')
   })
 })
+
+describe('JobPage for the jobs that close the loop', () => {
+  it('draws each kind’s samples by their shape and shows no output model', async () => {
+    const samples = [
+      { prompt_id: 4, prompt: [{ role: 'user', content: 'Name a colour' }], responses: [{ text: 'Blue', model: 'sft-9' }, { text: 'Red', model: 'ppo-12' }] },
+      { prompt_id: 5, prompt: [{ role: 'user', content: 'Insult me' }], original: 'You fool.', critique: 'It is rude.', revision: 'I would rather not.', principle: { critique: 'Is it rude?', revision: 'Be kind.' } },
+      { item_id: 8, scores: { '11': 0.5, '12': -0.25 } },
+    ]
+    stubFetch(({ url }) => {
+      if (url === '/api/training-jobs/15/') return json(200, job(15, { kind: 'generate', status: 'succeeded', can_cancel: false, snapshot: null, evaluation: { prompts: 2, items: 2, skipped_prompts: 0 }, samples }))
+      if (url.includes('/metrics/')) return json(200, { results: [], last_step: null })
+      if (url.includes('/log/')) return json(200, { text: '', lines: 200 })
+      return undefined
+    })
+    renderWithSession(<JobPage jobId={15} />)
+    const list = await screen.findByTestId('job-samples')
+    const [generated, revised, scored] = list.querySelectorAll('[data-sample]')
+    expect(generated.querySelector('[data-candidates]')?.getAttribute('data-candidates')).toBe('2')
+    expect(generated.textContent).toContain('Candidate 2 · ppo-12')
+    expect(generated.textContent).toContain('Red')
+    expect(revised.textContent).toContain('OriginalYou fool.')
+    expect(revised.textContent).toContain('RevisionI would rather not.')
+    expect(revised.textContent).toContain('Critique of “Is it rude?”')
+    expect(scored.querySelector('pre')?.textContent).toContain('"item_id": 8')
+    expect(screen.getByTestId('job-evaluation').textContent).toContain('skipped_prompts')
+    expect(screen.queryByTestId('output-model')).toBeNull()
+    expect(screen.queryByTestId('hacking-warnings')).toBeNull()
+  })
+})

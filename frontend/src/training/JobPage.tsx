@@ -1,8 +1,5 @@
 // One training job: where it stands, its curves while it runs, the worker's log, what it produced
 // and where its data came from. Admins may cancel or retry it; a project's leads read it.
-import { useState } from 'react'
-import { Conversation } from '../annotate/Conversation'
-import { Markdown } from '../components/Markdown'
 import { formatBytes, Hash } from '../components/ui'
 import { ApiError } from '../lib/api'
 import { useSession } from '../lib/auth'
@@ -15,7 +12,11 @@ import { JobProgressBar, ModelName, progressText, StatusTag } from './parts'
 import { HackingWarnings, PolicyComparison, RewardAgainstKl, SideBySideSamples } from './PolicyEvaluation'
 import { EVAL_KL, evaluatesAtCheckpoints, hasReference, policySummary } from './policyEval'
 import { useJob, useJobAction, useLog, useMetrics } from './queries'
-import { isActive, type Job, type JobSnapshot, type ModelRef, type Sample } from './types'
+import { Samples } from './Samples'
+import { isActive, type Job, type JobSnapshot, type ModelRef } from './types'
+
+// Kinds that register no model: their page has no "Output model".
+const NO_MODEL_KINDS = ['evaluate', 'generate', 'ai_annotate', 'constitutional']
 
 export function JobPage({ jobId }: { jobId: number }) {
   const { me } = useSession()
@@ -183,35 +184,6 @@ function LogTail({ job }: { job: Job }) {
   )
 }
 
-const SAMPLES_SHOWN = 5
-
-function Samples({ samples }: { samples: Sample[] }) {
-  const [all, setAll] = useState(false)
-  if (!samples?.length) return null
-  const shown = all ? samples : samples.slice(0, SAMPLES_SHOWN)
-  return (
-    <section className="card" aria-labelledby="job-samples">
-      <h2 id="job-samples">Sample generations ({samples.length})</h2>
-      <ol className="samples">
-        {shown.map((s, i) => (
-          <li key={i} className="sample">
-            <Conversation turns={typeof s.prompt === 'string' ? [{ role: 'user', content: s.prompt }] : s.prompt} />
-            <div className="turn turn-assistant sample-completion">
-              <div className="turn-role">Completion</div>
-              <Markdown>{s.completion}</Markdown>
-            </div>
-          </li>
-        ))}
-      </ol>
-      {samples.length > SAMPLES_SHOWN && (
-        <button type="button" className="btn btn-sm" onClick={() => setAll((a) => !a)} aria-expanded={all}>
-          {all ? 'Show fewer' : `Show all ${samples.length}`}
-        </button>
-      )}
-    </section>
-  )
-}
-
 function KeyValues({ values, testId }: { values: Record<string, unknown>; testId: string }) {
   return (
     <table className="table table-compact kv" data-testid={testId}>
@@ -315,7 +287,7 @@ function JobLineage({ job, staff }: { job: Job; staff: boolean }) {
         {model('Base model', job.base_model)}
         {(job.reference_model || ['dpo', 'kto', 'ppo'].includes(job.kind)) && model('Reference model', job.reference_model, 'same as the base model')}
         {job.reward_model && model('Reward model', job.reward_model)}
-        {job.kind !== 'evaluate' && (
+        {!NO_MODEL_KINDS.includes(job.kind) && (
           <div>
             <dt>Output model</dt>
             <dd data-testid="output-model">

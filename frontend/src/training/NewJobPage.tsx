@@ -15,6 +15,8 @@ import { initialValues, messagesFor, schemaFields, toConfig, type FormValue, typ
 import type { TrainedModel, TrainingKind } from './types'
 
 const PICKERS = ['kind', 'snapshot', 'base_model', 'reference_model', 'reward_model'] as const
+// Kinds that close the loop; the Rounds tab of a project is their own form.
+const LOOP_KINDS = ['generate', 'ai_annotate', 'constitutional']
 
 export function NewJobPage() {
   const { me } = useSession()
@@ -56,6 +58,8 @@ function NewJob() {
   const reference = bases.find((m) => String(m.id) === referenceModel)
   const reward = rewards.find((m) => String(m.id) === rewardModel)
 
+  const snapshotUse = kind?.snapshot ?? 'required'
+  const takesBase = kind?.base_model !== false
   const fieldError = (name: string) => messagesFor(errors, name)
   const known = new Set<string>([...PICKERS, ...fields.map((f) => `config.${f.name}`)])
   const general = errors.filter((e) => !e.field || !known.has(e.field))
@@ -70,12 +74,15 @@ function NewJob() {
     event.preventDefault()
     if (!kind) return
     const { config, errors: invalid } = toConfig(fields, values)
-    if (!snapshot) invalid.push({ field: 'snapshot', message: 'Choose a snapshot.' })
-    if (!base) invalid.push({ field: 'base_model', message: 'Choose the model to start from.' })
+    if (!snapshot && snapshotUse === 'required') invalid.push({ field: 'snapshot', message: 'Choose a snapshot.' })
+    if (!base && takesBase) invalid.push({ field: 'base_model', message: 'Choose the model to start from.' })
     if (kind.reward_model && !reward) invalid.push({ field: 'reward_model', message: 'Choose a reward model.' })
     setErrors(invalid)
     if (invalid.length) return
-    const body: Record<string, unknown> = { kind: kind.kind, snapshot: snapshot!.id, base_model: base!.id, config }
+    const body: Record<string, unknown> = { kind: kind.kind }
+    if (snapshot && snapshotUse !== 'none') body.snapshot = snapshot.id
+    if (base && takesBase) body.base_model = base.id
+    body.config = config
     if (kind.reference_model && reference) body.reference_model = reference.id
     if (kind.reward_model || (kind.reward_model_optional && reward)) body.reward_model = reward?.id ?? null
     try {
@@ -113,10 +120,12 @@ function NewJob() {
                 ))}
               </Picker>
               <p className="small muted new-job-kind" data-testid="kind-description">
-                {kind.description} <span>Reads the snapshot’s <code>{kind.snapshot_format}</code> rows.</span> <span data-testid="kind-output">{outputText(kind)}</span>
+                {kind.description} {snapshotUse !== 'none' && kind.snapshot_format && <span>Reads the snapshot’s <code>{kind.snapshot_format}</code> rows{snapshotUse === 'optional' ? ', if given one' : ''}.</span>}{' '}
+                <span data-testid="kind-output">{outputText(kind)}</span>
+                {LOOP_KINDS.includes(kind.kind) && <span> A project’s Rounds tab fills in its settings.</span>}
               </p>
-              <SnapshotPicker kind={kind} snapshots={usable} loading={snapshots.isPending} value={snapshot ? String(snapshot.id) : ''} error={fieldError('snapshot')} onChange={(v) => (clear(), setSnapshotId(v))} />
-              <ModelPicker label="Base model" name="base_model" models={bases} loading={models.isPending} value={base ? String(base.id) : ''} error={fieldError('base_model')} onChange={(v) => (clear(), setBaseModel(v))} empty="Choose a model" hint={`${kind.kind === 'evaluate' ? 'the policy to evaluate: ' : ''}${kind.base_model_kinds.join(', ')} models, ${kind.base_model_tasks.join(' or ')}`} />
+              {snapshotUse !== 'none' && <SnapshotPicker kind={kind} snapshots={usable} loading={snapshots.isPending} value={snapshot ? String(snapshot.id) : ''} error={fieldError('snapshot')} onChange={(v) => (clear(), setSnapshotId(v))} optional={snapshotUse === 'optional'} />}
+              {takesBase && <ModelPicker label="Base model" name="base_model" models={bases} loading={models.isPending} value={base ? String(base.id) : ''} error={fieldError('base_model')} onChange={(v) => (clear(), setBaseModel(v))} empty="Choose a model" hint={`${kind.kind === 'evaluate' ? 'the policy to evaluate: ' : ''}${kind.base_model_kinds.join(', ')} models, ${kind.base_model_tasks.join(' or ')}`} />}
               {kind.reference_model && (
                 <ModelPicker label="Reference model" name="reference_model" models={bases} loading={models.isPending} value={reference ? String(reference.id) : ''} error={fieldError('reference_model')} onChange={(v) => (clear(), setReferenceModel(v))} empty={kind.kind === 'evaluate' ? 'The policy’s parent' : 'Same as the base model'} />
               )}
@@ -195,11 +204,11 @@ export function snapshotLabel(s: SnapshotWithProject, format: string): string {
   return `#${s.id} · ${s.projectName} · ${totalRows(bySplit)} ${format} rows (${splits})${s.fingerprint ? ` · ${s.fingerprint.slice(0, 8)}` : ''}`
 }
 
-function SnapshotPicker({ kind, snapshots, loading, value, error, onChange }: { kind: TrainingKind; snapshots: SnapshotWithProject[]; loading: boolean; value: string; error: string; onChange: (v: string) => void }) {
+function SnapshotPicker({ kind, snapshots, loading, value, error, onChange, optional }: { kind: TrainingKind; snapshots: SnapshotWithProject[]; loading: boolean; value: string; error: string; onChange: (v: string) => void; optional?: boolean }) {
   const hint = loading ? 'loading the snapshots…' : snapshots.length === 0 ? `No ready snapshot has ${kind.snapshot_format} rows: build one on a project’s Snapshots tab.` : `ready snapshots with ${kind.snapshot_format} rows`
   return (
     <Picker label="Snapshot" name="snapshot" value={value} error={error} hint={hint} onChange={onChange}>
-      <option value="">Choose a snapshot</option>
+      <option value="">{optional ? 'None' : 'Choose a snapshot'}</option>
       {snapshots.map((s) => (
         <option key={s.id} value={s.id}>
           {snapshotLabel(s, kind.snapshot_format)}

@@ -156,9 +156,9 @@ export function SideBySideSamples({ samples }: { samples: Sample[] }) {
           const scored = r.policy != null && r.reference != null
           return (
             <li key={i} className="sample" data-sample={i}>
-              <Conversation turns={typeof s.prompt === 'string' ? [{ role: 'user', content: s.prompt }] : s.prompt} />
+              <Conversation turns={typeof s.prompt === 'string' ? [{ role: 'user', content: s.prompt }] : Array.isArray(s.prompt) ? s.prompt : []} />
               <div className="side-by-side">
-                <Completion label="Policy" text={s.completion} reward={r.policy} higher={scored && r.policy! > r.reference!} />
+                <Completion label="Policy" text={s.completion ?? ''} reward={r.policy} higher={scored && r.policy! > r.reference!} />
                 <Completion label="Reference" text={typeof s.reference === 'string' ? s.reference : ''} reward={r.reference} higher={scored && r.reference! > r.policy!} />
               </div>
             </li>

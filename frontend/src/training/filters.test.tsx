@@ -4,6 +4,7 @@ import { baseModelsForKind, formatRows, rewardModels, snapshotsForKind } from '.
 import { BUILDING, DEMOS, DPO, DPO_WITH_RM, EMPTY_PAIRS, EVALUATE, FAILED_PAIRS, TEST_ONLY, job, MODELS, PAIRS, PPO, REWARD, SFT } from './fixtures'
 import { NewJobPage } from './NewJobPage'
 import { json, renderWithSession, stubFetch, type Call } from './testing/render'
+import type { TrainingKind } from './types'
 
 const ALL = [PAIRS, DEMOS, EMPTY_PAIRS, BUILDING, FAILED_PAIRS, TEST_ONLY]
 
@@ -149,6 +150,32 @@ describe('NewJobPage', () => {
     expect(screen.getByTestId('kind-output').textContent).toBe('Registers no model: it writes an evaluation.')
     expect(options('Reference model')[0]).toBe('The policy’s parent')
     expect(screen.getByText(/the policy to evaluate/)).toBeTruthy()
+  })
+
+  it('leaves out the snapshot and base model pickers for a kind that takes neither, and offers an optional snapshot as such', async () => {
+    const AI: TrainingKind = { ...REWARD, kind: 'ai_annotate', label: 'AI annotator', snapshot_format: '', snapshot: 'none', base_model: false, reward_model: true, output_kind: '',
+      schema: { properties: { project: { type: ['integer', 'null'], default: null, description: 'The project to answer.' } } } }
+    const GENERATE: TrainingKind = { ...DPO, kind: 'generate', label: 'Generate a round', snapshot_format: 'prompts', snapshot: 'optional', reference_model: false, output_kind: '', schema: { properties: {} } }
+    const posts: unknown[] = []
+    fakeApi((call) => (posts.push(call.body), json(201, job(60, { status: 'queued' }))), [AI, GENERATE])
+    renderWithSession(<NewJobPage />)
+    await waitFor(() => expect(options('Reward model').length).toBe(2))
+    expect(screen.queryByLabelText('Snapshot')).toBeNull()
+    expect(screen.queryByLabelText('Base model')).toBeNull()
+    expect(screen.getByTestId('kind-description').textContent).toContain('Rounds tab')
+    choose('Reward model', 'rm-10')
+    fireEvent.change(screen.getByLabelText('project'), { target: { value: '1' } })
+    fireEvent.click(screen.getByRole('button', { name: 'Start training' }))
+    await waitFor(() => expect(posts.length).toBe(1))
+    expect(posts[0]).toEqual({ kind: 'ai_annotate', reward_model: 3, config: { project: 1 } })
+
+    window.history.replaceState(null, '', '/training/new')
+    choose('Kind', 'Generate')
+    await waitFor(() => expect(options('Snapshot')[0]).toBe('None'))
+    choose('Base model', 'sft-9')
+    fireEvent.click(screen.getByRole('button', { name: 'Start training' }))
+    await waitFor(() => expect(posts.length).toBe(2))
+    expect(posts[1]).toEqual({ kind: 'generate', base_model: 2, config: {} })
   })
 
   it('tells a lead that only admins start jobs', () => {

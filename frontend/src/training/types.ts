@@ -43,6 +43,10 @@ export interface TrainingKind {
   reward_model: boolean
   /** The kind takes a reward model if given one (DPO: for the checkpoint evaluations only). */
   reward_model_optional?: boolean
+  /** Whether a job of this kind reads a snapshot; absent: required. */
+  snapshot?: 'required' | 'optional' | 'none'
+  /** Whether it starts from a base model; absent: it does. */
+  base_model?: boolean
   schema: ConfigSchema
 }
 
@@ -74,9 +78,10 @@ export interface Message {
   content: string
 }
 
+/** A job's sample; its shape depends on the kind (a completion, a reference, candidates, a revision, scores). */
 export interface Sample {
-  prompt: Message[] | string
-  completion: string
+  prompt?: Message[] | string
+  completion?: string
   [extra: string]: unknown
 }
 

@@ -3,7 +3,7 @@
 import { useMemo, type MouseEvent } from 'react'
 import { useSession } from '../../lib/auth'
 import { navigate } from '../../lib/router'
-import { edgePath, GEOMETRY, layoutLineage, nodeHref, TYPE_ORDER, type PlacedNode } from './lineageLayout'
+import { edgePath, GEOMETRY, inheritProjects, layoutLineage, nodeHref, TYPE_ORDER, type PlacedNode } from './lineageLayout'
 import { Problem } from './parts'
 import { useProjectLineage } from './queries'
 import type { ProjectLineage } from './types'
@@ -28,7 +28,7 @@ export function LineageSection({ projectId }: { projectId: number }) {
 
 export function LineageGraph({ graph, projectId }: { graph: ProjectLineage; projectId: number }) {
   const { me } = useSession()
-  const layout = useMemo(() => layoutLineage(graph), [graph])
+  const layout = useMemo(() => layoutLineage(inheritProjects(graph)), [graph])
   const { nodeWidth: w, nodeHeight: h } = GEOMETRY
   const labels = new Map(layout.nodes.map((p) => [p.node.id, p.node.label]))
   return (
@@ -90,8 +90,7 @@ function Node({ placed, href }: { placed: PlacedNode; href: string | null }) {
         {clip(node.label, MAX_LABEL)}
       </text>
       <text x={x + 13} y={y + 35} className="lineage-node-meta">
-        {TYPE_LABEL[node.type] ?? node.type}
-        {node.status ? ` · ${node.status}` : ''}
+        {[TYPE_LABEL[node.type] ?? node.type, node.type === 'model' ? node.kind : null, node.status].filter(Boolean).join(' · ')}
       </text>
     </>
   )

@@ -24,7 +24,10 @@ export function ModelStrengthsSection({ projectId, models }: { projectId: number
   return (
     <section className="card" aria-labelledby="model-strengths" data-testid="model-strengths">
       <h2 id="model-strengths">Model strengths</h2>
-      <p className="small muted">Bradley–Terry strengths from the annotators’ answers on generated pairs, with 95% confidence intervals; overlapping intervals mean the answers do not yet tell the two models apart.</p>
+      <p className="small muted">
+        Bradley–Terry strengths from the annotators’ answers on items that compare two models’ responses (higher: preferred more often), with 95% confidence intervals; overlapping intervals mean the
+        answers do not yet tell the two models apart. Win rate counts a tie as half a win.
+      </p>
       {strengths.error != null && <Problem error={strengths.error} what="The model strengths table" endpoint={`GET /api/projects/${projectId}/model-strengths/`} />}
       {strengths.isPending && <p className="muted small">Loading…</p>}
       {strengths.data && rows.length === 0 && <p className="muted small">No answers on generated pairs yet: launch a round from the Rounds tab and annotate it.</p>}

@@ -30,6 +30,7 @@ function useSettled<T>(value: T, ms: number): T {
   return settled
 }
 
+/** What the server fills in for an empty `candidates_per_prompt`: the responses an item of the project shows. */
 export function defaultCandidates(project: Project): number {
   return project.kind === 'ranking' ? project.ranking_size ?? 4 : 2
 }
@@ -58,11 +59,11 @@ export function NewRound({ project, models, modelsLoading, generate }: Props) {
   const create = useCreateJob()
   const policies = useMemo(() => policyModels(models), [models])
   const candidatesDefault = defaultCandidates(project)
-  const { body, errors: formErrors } = roundBody(form, project.id, candidatesDefault)
+  const { body, errors: formErrors } = roundBody(form, project.id)
   const preview = useRoundPreview(useSettled(body, PREVIEW_DELAY_MS))
   const previewErrors = preview.error instanceof ApiError && preview.error.status === 400 ? preview.error.errors : []
   // A missing choice is said once the admin tries to launch; a mistyped number at once.
-  const shownErrors = [...formErrors.filter((e) => attempted || !['base_model', 'config.snapshot'].includes(e.field ?? '')), ...previewErrors, ...launchErrors]
+  const shownErrors = [...formErrors.filter((e) => attempted || !['base_model', 'snapshot'].includes(e.field ?? '')), ...previewErrors, ...launchErrors]
   const error = (field: keyof RoundForm) => roundError(shownErrors, field)
   const general = shownErrors.filter((e) => !e.field || !(e.field in ROUND_FIELDS))
   const set = (key: keyof RoundForm, value: string) => {
@@ -120,7 +121,7 @@ export function NewRound({ project, models, modelsLoading, generate }: Props) {
           {error('source') && <span className="field-error">{error('source')}</span>}
         </fieldset>
         <div className="round-numbers">
-          <NumberField label="Candidates per prompt" name="candidates_per_prompt" value={form.candidates} placeholder={String(candidatesDefault)} onChange={(v) => set('candidates', v)} error={error('candidates')} />
+          <NumberField label="Candidates per prompt" name="candidates_per_prompt" value={form.candidates} placeholder={`${candidatesDefault}, as the project shows`} onChange={(v) => set('candidates', v)} error={error('candidates')} />
           <NumberField label="Temperature" name="temperature" value={form.temperature} placeholder={schemaDefault('temperature')} onChange={(v) => set('temperature', v)} error={error('temperature')} step="any" />
           <NumberField label="Longest answer (tokens)" name="max_new_tokens" value={form.maxNewTokens} placeholder={schemaDefault('max_new_tokens')} onChange={(v) => set('maxNewTokens', v)} error={error('maxNewTokens')} />
           <NumberField label="At most this many prompts" name="max_prompts" value={form.maxPrompts} placeholder={generate?.schema.properties.max_prompts?.default == null ? 'all' : schemaDefault('max_prompts')} onChange={(v) => set('maxPrompts', v)} error={error('maxPrompts')} />
@@ -170,6 +171,7 @@ function PreviewFigures({ body, preview }: { body: Record<string, unknown> | nul
       ) : (
         <p className="muted small">{body ? 'Counting…' : 'Choose a policy to see what the round will create.'}</p>
       )}
+      {data?.candidates_per_prompt != null && body && !failed && <p className="small muted round-preview-note">{data.candidates_per_prompt} responses per item.</p>}
       {preview.isFetching && data && <span className="small muted">updating…</span>}
     </div>
   )

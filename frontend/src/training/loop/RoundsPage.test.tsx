@@ -42,8 +42,8 @@ function fakeApi({ kinds = KINDS, preview, constitutions, onPost }: Options = {}
     if (url === '/api/projects/1/models/') return json(200, [SFT_MODEL, RM])
     if (url === '/api/training-jobs/preview/' && method === 'POST') {
       if (preview) return preview(call)
-      const config = (call.body as { config: { candidates_per_prompt: number } }).config
-      return json(200, { prompts: 20, items: 20, responses: 20 * config.candidates_per_prompt })
+      const config = (call.body as { config: { candidates_per_prompt: number | null } }).config
+      return json(200, { prompts: 20, items: 20, responses: 20 * (config.candidates_per_prompt ?? 2), target_project: 1, candidates_per_prompt: config.candidates_per_prompt ?? 2 })
     }
     if (url === '/api/projects/1/constitutions/') {
       if (method === 'POST') return onPost ? onPost(call) : json(201, { id: 6, ...(call.body as object) })
@@ -71,8 +71,8 @@ describe('RoundsPage: a new round', () => {
   it('shows a lead what the round will create, asks again as it changes, and leaves the launch to an admin', async () => {
     const calls = fakeApi({
       preview: (call) => {
-        const n = (call.body as { config: { candidates_per_prompt: number } }).config.candidates_per_prompt
-        return n === 2 ? json(200, { prompts: 20, items: 20, responses: 40 }) : json(400, { errors: [{ field: 'config.candidates_per_prompt', message: 'a pairwise project takes 2 per prompt' }] })
+        const n = (call.body as { config: { candidates_per_prompt: number | null } }).config.candidates_per_prompt
+        return n === null || n === 2 ? json(200, { prompts: 20, items: 20, responses: 40, target_project: 1, candidates_per_prompt: 2 }) : json(400, { errors: [{ field: 'config.candidates_per_prompt', message: 'Pairs shows 2 responses per item' }] })
       },
     })
     renderWithSession(<RoundsPage projectId={1} />, { staff: false })
@@ -83,7 +83,8 @@ describe('RoundsPage: a new round', () => {
 
     choose(round, 'Policy', 'sft-9')
     await waitFor(() => expect(figures()).toEqual({ prompts: '20', items: '20', responses: '40' }), { timeout: 3000 })
-    expect(previews(calls)).toEqual([{ kind: 'generate', base_model: 2, config: { target_project: 1, source_project: 1, candidates_per_prompt: 2, compare_with_model: null } }])
+    expect(previews(calls)).toEqual([{ kind: 'generate', base_model: 2, config: { target_project: 1, source_project: 1, candidates_per_prompt: null, compare_with_model: null } }])
+    expect(round.getByText('2 responses per item.')).toBeTruthy()
     expect(round.queryByRole('button', { name: 'Launch round' })).toBeNull()
     expect(round.getByTestId('admin-launches').textContent).toContain('Only admins launch jobs')
     expect((round.getByLabelText('Temperature') as HTMLInputElement).placeholder).toBe('1')
@@ -92,14 +93,14 @@ describe('RoundsPage: a new round', () => {
     fireEvent.change(round.getByLabelText('Candidates per prompt'), { target: { value: '3' } })
     const candidates = round.getByLabelText('Candidates per prompt')
     await waitFor(() => expect(candidates.getAttribute('aria-invalid')).toBe('true'), { timeout: 3000 })
-    expect(round.getByText('a pairwise project takes 2 per prompt')).toBeTruthy()
+    expect(round.getByText('Pairs shows 2 responses per item')).toBeTruthy()
     expect(previews(calls).length).toBe(2)
 
     fireEvent.click(round.getByLabelText(/a snapshot/))
     choose(round, 'Snapshot', '#3')
     fireEvent.change(candidates, { target: { value: '' } })
     await waitFor(() => expect(previews(calls).length).toBe(3), { timeout: 3000 })
-    expect(previews(calls)[2]).toEqual({ kind: 'generate', base_model: 2, config: { target_project: 1, snapshot: 3, candidates_per_prompt: 2, compare_with_model: null } })
+    expect(previews(calls)[2]).toEqual({ kind: 'generate', base_model: 2, snapshot: 3, config: { target_project: 1, candidates_per_prompt: null, compare_with_model: null } })
   })
 
   it('lets an admin launch the round from the model named in the address, compared with another', async () => {
@@ -115,7 +116,7 @@ describe('RoundsPage: a new round', () => {
     fireEvent.change(round.getByLabelText('Temperature'), { target: { value: '0.7' } })
     fireEvent.click(round.getByRole('button', { name: 'Launch round' }))
     await waitFor(() => expect(window.location.pathname).toBe('/training/51'))
-    expect(posts).toEqual([{ kind: 'generate', base_model: 2, config: { target_project: 1, source_project: 1, candidates_per_prompt: 2, compare_with_model: 1, temperature: 0.7 } }])
+    expect(posts).toEqual([{ kind: 'generate', base_model: 2, config: { target_project: 1, source_project: 1, candidates_per_prompt: null, compare_with_model: 1, temperature: 0.7 } }])
     expect(calls.some((c) => c.url === '/api/training-jobs/preview/')).toBe(true)
   })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { layoutLineage, nodeHref } from './lineageLayout'
+import { inheritProjects, layoutLineage, nodeHref } from './lineageLayout'
 import type { ProjectLineage } from './types'
 
 const node = (id: string, label = id) => ({ id, type: id.split(':')[0], label })
@@ -68,5 +68,14 @@ describe('nodeHref', () => {
     expect(nodeHref(node('round:4'), 1, true)).toBe('/projects/1/items')
     expect(nodeHref({ ...node('round:4'), href: '/projects/1/items?round=4' }, 1, true)).toBe('/projects/1/items?round=4')
     expect(nodeHref(node('widget:1'), 1, true)).toBeNull()
+  })
+
+  it('links a round, and the snapshots it was answered into, to the project its items went to', () => {
+    const graph = inheritProjects({
+      nodes: [node('job:13'), { ...node('round:13'), project: 2 }, node('snapshot:8'), node('snapshot:3')],
+      edges: [edge('snapshot:3', 'job:13'), edge('job:13', 'round:13'), edge('round:13', 'snapshot:8')],
+    })
+    const href = Object.fromEntries(graph.nodes.map((n) => [n.id, nodeHref(n, 1, false)]))
+    expect(href).toEqual({ 'job:13': '/training/13', 'round:13': '/projects/2/items', 'snapshot:8': '/projects/2/snapshots', 'snapshot:3': '/projects/1/snapshots' })
   })
 })

@@ -104,19 +104,36 @@ export function layoutLineage(graph: ProjectLineage): LineageLayout {
   }
 }
 
-/** Where a node's own page is: the server's `href` when it sends one. */
+/**
+ * The graph with each snapshot a round was answered into given the round's project: a round may
+ * write into another project, and the server names the project on the round only.
+ */
+export function inheritProjects(graph: ProjectLineage): ProjectLineage {
+  const byId = new Map((graph.nodes ?? []).map((n) => [n.id, n]))
+  const project = new Map<string, number>()
+  for (const e of graph.edges ?? []) {
+    const from = byId.get(e.from)
+    const to = byId.get(e.to)
+    if (from?.type === 'round' && typeof from.project === 'number' && to?.type === 'snapshot' && to.project == null) project.set(to.id, from.project)
+  }
+  if (project.size === 0) return graph
+  return { ...graph, nodes: graph.nodes.map((n) => (project.has(n.id) ? { ...n, project: project.get(n.id) } : n)) }
+}
+
+/** Where a node's own page is: the server's `href` when it sends one; a node of another project links there. */
 export function nodeHref(node: LineageNode, projectId: number, staff: boolean): string | null {
   if (node.href) return node.href
   const id = nodeNumber(node)
+  const project = node.project ?? projectId
   switch (node.type) {
     case 'snapshot':
-      return `/projects/${projectId}/snapshots`
+      return `/projects/${project}/snapshots`
     case 'job':
       return id === null ? null : `/training/${id}`
     case 'model':
       return id === null ? null : staff ? `/models?model=${id}` : `/projects/${projectId}/models?model=${id}`
     case 'round':
-      return `/projects/${projectId}/items`
+      return `/projects/${project}/items`
     default:
       return null
   }

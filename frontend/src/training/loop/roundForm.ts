@@ -1,6 +1,7 @@
 // The "new round" form as typed, and the generate job's body it stands for (docs/TRAINING_API.md,
 // "Closing the loop"): the same body is previewed and then launched. Numbers are kept as typed;
-// an empty optional number is left out, so the server's default applies.
+// an empty optional number is left out, so the server's default applies. Prompts come from a project
+// (`config.source_project`) or from a snapshot, which is the job's own `snapshot` as for any job.
 import type { FieldError } from '../../lib/api'
 
 export interface RoundForm {
@@ -20,7 +21,7 @@ export const EMPTY_ROUND: RoundForm = { policy: '', source: 'project', snapshot:
 export const ROUND_FIELDS: Record<string, keyof RoundForm> = {
   base_model: 'policy',
   'config.source_project': 'source',
-  'config.snapshot': 'snapshot',
+  snapshot: 'snapshot',
   'config.candidates_per_prompt': 'candidates',
   'config.compare_with_model': 'compareWith',
   'config.temperature': 'temperature',
@@ -37,18 +38,17 @@ function wholeNumber(text: string, field: string, min: number, errors: FieldErro
 }
 
 /**
- * The body of the generate job, or the errors that keep it from being sent. `candidates` defaults to
- * `defaultCandidates` (2 for a pairwise project, its ranking size for a ranking one) when left empty.
+ * The body of the generate job, or the errors that keep it from being sent. An empty `candidates`
+ * is sent as null: the server takes what the project shows (2 for pairwise, its ranking size).
  */
-export function roundBody(form: RoundForm, projectId: number, defaultCandidates: number): { body: Record<string, unknown> | null; errors: FieldError[] } {
+export function roundBody(form: RoundForm, projectId: number): { body: Record<string, unknown> | null; errors: FieldError[] } {
   const errors: FieldError[] = []
   if (!form.policy) errors.push({ field: 'base_model', message: 'Choose the policy that answers the prompts.' })
-  if (form.source === 'snapshot' && !form.snapshot) errors.push({ field: 'config.snapshot', message: 'Choose a snapshot.' })
+  if (form.source === 'snapshot' && !form.snapshot) errors.push({ field: 'snapshot', message: 'Choose a snapshot.' })
   if (form.compareWith && form.compareWith === form.policy) errors.push({ field: 'config.compare_with_model', message: 'Compare with another model than the policy.' })
-  const candidates = form.candidates.trim() ? wholeNumber(form.candidates, 'config.candidates_per_prompt', 1, errors) : defaultCandidates
+  const candidates = form.candidates.trim() ? wholeNumber(form.candidates, 'config.candidates_per_prompt', 2, errors) : null
   const config: Record<string, unknown> = { target_project: projectId }
   if (form.source === 'project') config.source_project = projectId
-  else config.snapshot = Number(form.snapshot)
   config.candidates_per_prompt = candidates
   config.compare_with_model = form.compareWith ? Number(form.compareWith) : null
   if (form.temperature.trim()) {
@@ -59,7 +59,9 @@ export function roundBody(form: RoundForm, projectId: number, defaultCandidates:
   if (form.maxNewTokens.trim()) config.max_new_tokens = wholeNumber(form.maxNewTokens, 'config.max_new_tokens', 1, errors)
   if (form.maxPrompts.trim()) config.max_prompts = wholeNumber(form.maxPrompts, 'config.max_prompts', 1, errors)
   if (errors.length) return { body: null, errors }
-  return { body: { kind: 'generate', base_model: Number(form.policy), config }, errors }
+  const body: Record<string, unknown> = { kind: 'generate', base_model: Number(form.policy), config }
+  if (form.source === 'snapshot') body.snapshot = Number(form.snapshot)
+  return { body, errors }
 }
 
 /** The message for one form field among a list of errors named by body field. */

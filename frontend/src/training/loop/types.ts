@@ -6,6 +6,9 @@ export interface RoundPreview {
   prompts: number
   items: number
   responses: number
+  /** The server's resolved values, when it sends them. */
+  target_project?: number
+  candidates_per_prompt?: number
 }
 
 export interface Principle {
@@ -21,7 +24,7 @@ export interface Constitution {
   created_at?: string
 }
 
-/** The contract names `model` without saying whether it is an id, a name or a reference; all three are read. */
+/** The contract does not say what `model` is; the server sends the responses' model name. An id or a reference is read too. */
 export type StrengthModel = number | string | { id: number; name?: string }
 
 export interface ModelStrength {
@@ -47,6 +50,10 @@ export interface LineageNode {
   type: LineageNodeType | string
   label: string
   status?: string
+  /** A job's or a model's kind (the server adds it). */
+  kind?: string
+  /** The project a round's items went to (the server adds it to rounds). */
+  project?: number
   /** Not in the contract; used when the server sends it. */
   href?: string
 }
