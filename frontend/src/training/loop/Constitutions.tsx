@@ -11,7 +11,7 @@ import type { Project } from '../../lib/types'
 import { useCreateJob } from '../queries'
 import type { TrainedModel, TrainingKind } from '../types'
 import { constitutionBody, EMPTY_DRAFT, EMPTY_PRINCIPLE, normaliseField, type ConstitutionDraft } from './constitutionForm'
-import { AdminLaunches, ModelSelect, Problem, policyModels } from './parts'
+import { AdminLaunches, mayLaunch, ModelSelect, policyModels, Problem } from './parts'
 import { constitutionsPath, notDeployed, useConstitutions, useCreateConstitution, useProjects } from './queries'
 import type { Constitution } from './types'
 
@@ -187,7 +187,7 @@ function ConstitutionalLaunch({ project, constitutions, models, modelsLoading, k
   return (
     <div className="constitutional-launch" data-testid="constitutional-launch">
       <h3>Constitutional job</h3>
-      {!me.is_staff ? (
+      {!mayLaunch(me) ? (
         <AdminLaunches what="a constitutional job" />
       ) : (
         <>

@@ -11,7 +11,7 @@ import type { Project } from '../../lib/types'
 import { formatRows, totalRows } from '../filters'
 import { useAllSnapshots, useCreateJob, type SnapshotWithProject } from '../queries'
 import type { TrainedModel, TrainingKind } from '../types'
-import { AdminLaunches, ModelSelect, Problem, policyModels } from './parts'
+import { AdminLaunches, mayLaunch, ModelSelect, policyModels, Problem } from './parts'
 import { notDeployed, useRoundPreview } from './queries'
 import { EMPTY_ROUND, ROUND_FIELDS, roundBody, roundError, type RoundForm } from './roundForm'
 
@@ -129,7 +129,7 @@ export function NewRound({ project, models, modelsLoading, generate }: Props) {
       </div>
       <PreviewFigures body={body} preview={preview} />
       <FieldErrors errors={general} />
-      {me.is_staff ? (
+      {mayLaunch(me) ? (
         <div className="card-actions">
           <button type="button" className="btn btn-primary" onClick={launch} disabled={create.isPending || cannotRun}>
             {create.isPending ? 'Launching…' : 'Launch round'}

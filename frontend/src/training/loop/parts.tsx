@@ -2,6 +2,7 @@
 // model picker, and the note a lead sees where only an admin may launch.
 import { useId } from 'react'
 import { errorText } from '../../lib/hooks'
+import type { Me } from '../../lib/types'
 import { formatParams } from '../format'
 import type { TrainedModel } from '../types'
 import { notDeployed } from './queries'
@@ -22,6 +23,15 @@ export function Problem({ error, what, endpoint }: { error: unknown; what: strin
       Could not load {what.toLowerCase()}: {errorText(error)}
     </p>
   )
+}
+
+/**
+ * Who may launch the loop's jobs from these screens: admins, as docs/TRAINING_API.md says of every
+ * job. (The server as built also lets a project's lead start a round or an AI annotator into a
+ * project they lead; widening this is the one line to change if that becomes the rule.)
+ */
+export function mayLaunch(me: Me): boolean {
+  return me.is_staff
 }
 
 export function AdminLaunches({ what }: { what: string }) {
