@@ -203,4 +203,16 @@ def test_a_ppo_job_from_the_form_shows_reward_against_kl_its_warnings_and_an_eva
     assert page.get_by_test_id("output-model").count() == 0
     assert page.get_by_test_id("reward-kl").count() == 0
     shot(page, "training-job-evaluate")
+
+    # The project's Models tab draws the lineage: snapshot → reward and PPO jobs → their models, each a link.
+    page.goto(f"{live_server.url}/projects/{preference_snapshot.project_id}/models")
+    graph = page.get_by_test_id("lineage-graph")
+    graph.wait_for()
+    for node, href in ((f"job:{job.pk}", f"/training/{job.pk}"), (f"model:{job.output_model.pk}", None),
+                       (f"snapshot:{preference_snapshot.pk}", None), (f"model:{reward_model.pk}", None)):
+        assert graph.locator(f"a[data-node='{node}']").count() == 1, node
+        assert href is None or graph.locator(f"a[data-node='{node}']").get_attribute("href") == href
+    assert page.get_by_test_id("model-strengths").count() == 1
+    assert page.get_by_test_id("not-deployed").count() == 0
+    shot(page, "project-models-lineage")
     assert watched.page_errors == [] and watched.dialogs == []
