@@ -65,7 +65,9 @@ export function NewRound({ project, models, modelsLoading, generate }: Props) {
   // A missing choice is said once the admin tries to launch; a mistyped number at once.
   const shownErrors = [...formErrors.filter((e) => attempted || !['base_model', 'snapshot'].includes(e.field ?? '')), ...previewErrors, ...launchErrors]
   const error = (field: keyof RoundForm) => roundError(shownErrors, field)
-  const general = shownErrors.filter((e) => !e.field || !(e.field in ROUND_FIELDS))
+  // An error goes under its box while that box is on screen; the snapshot picker shows only for that source.
+  const visible = (field: string) => field in ROUND_FIELDS && !(ROUND_FIELDS[field] === 'snapshot' && form.source !== 'snapshot')
+  const general = shownErrors.filter((e) => !e.field || !visible(e.field))
   const set = (key: keyof RoundForm, value: string) => {
     setLaunchErrors([])
     setForm((f) => ({ ...f, [key]: value }))

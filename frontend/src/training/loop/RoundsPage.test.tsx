@@ -130,6 +130,16 @@ describe('RoundsPage: a new round', () => {
     expect(calls.filter((c) => c.method === 'POST')).toEqual([])
   })
 
+  it('puts a server error about a box not on screen above the buttons', async () => {
+    window.history.replaceState(null, '', '/projects/1/rounds?model=2')
+    fakeApi({ preview: () => json(400, { errors: [{ field: 'snapshot', message: 'give the prompts’ source: a snapshot or config.source_project' }, { field: 'config.target_project', message: 'Pairs is a demonstration project' }] }) })
+    renderWithSession(<RoundsPage projectId={1} />)
+    const round = await section('new-round')
+    const alert = await round.findByRole('alert', {}, { timeout: 3000 })
+    expect(alert.textContent).toContain('give the prompts’ source')
+    expect(alert.textContent).toContain('Pairs is a demonstration project')
+  })
+
   it('says plainly when the server has no preview, no generate jobs and no constitutions yet', async () => {
     fakeApi({ kinds: KINDS.filter((k) => k.kind !== 'generate'), preview: () => json(404, { errors: [{ message: 'Not found.' }] }), constitutions: () => json(404, { errors: [{ message: 'Not found.' }] }) })
     window.history.replaceState(null, '', '/projects/1/rounds?model=2')
