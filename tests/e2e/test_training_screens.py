@@ -7,22 +7,20 @@ queue of this run's own.
 
 import pytest
 
+from annotation.models import Prompt
 from tests import factories
-from tests.training.conftest import (  # noqa: F401 (fixtures, used by name)
-    admin,
-    artifacts,
-    fast_passwords,
-    preference_snapshot,
-    tiny_folder,
-    tiny_model,
-    training_worker,
-    wait_for_job,
-)
+from tests.training import conftest as fixtures
 from training.models import Model, TrainingJob
 
 from .browser import login, shot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.training]
+
+# The training tests' fixtures, found by name (assigned rather than imported, so the tests' arguments do not
+# read as redefinitions of an import).
+admin, artifacts, fast_passwords = fixtures.admin, fixtures.artifacts, fixtures.fast_passwords
+preference_snapshot, tiny_folder, tiny_model = fixtures.preference_snapshot, fixtures.tiny_folder, fixtures.tiny_model
+training_worker, wait_for_job = fixtures.training_worker, fixtures.wait_for_job
 
 # Small enough for two shared CPU cores, long enough to draw a curve.
 STEPS = 12
@@ -214,5 +212,18 @@ def test_a_ppo_job_from_the_form_shows_reward_against_kl_its_warnings_and_an_eva
         assert href is None or graph.locator(f"a[data-node='{node}']").get_attribute("href") == href
     assert page.get_by_test_id("model-strengths").count() == 1
     assert page.get_by_test_id("not-deployed").count() == 0
+    graph.scroll_into_view_if_needed()
     shot(page, "project-models-lineage")
+
+    # Its Rounds tab previews a round from the PPO policy: what the server says it would create, nothing launched.
+    page.get_by_role("link", name="Rounds", exact=True).click()
+    new_round = page.get_by_test_id("new-round")
+    new_round.locator(f"select[name=policy] option[value='{job.output_model.pk}']").wait_for(state="attached")
+    new_round.get_by_label("Policy", exact=True).select_option(str(job.output_model.pk))
+    page.wait_for_selector("[data-testid=round-preview][data-state=ready]")
+    prompts = Prompt.objects.filter(project=preference_snapshot.project).count()
+    figure = page.locator("[data-testid=round-preview] [data-figure=prompts] .figure-value").inner_text()
+    assert figure == str(min(prompts, 200)), (figure, prompts)
+    assert TrainingJob.objects.filter(kind="generate").count() == 0
+    shot(page, "project-rounds")
     assert watched.page_errors == [] and watched.dialogs == []
