@@ -3,7 +3,7 @@
 import { useMemo, type MouseEvent } from 'react'
 import { useSession } from '../../lib/auth'
 import { navigate } from '../../lib/router'
-import { edgePath, GEOMETRY, inheritProjects, layoutLineage, nodeHref, TYPE_ORDER, type PlacedNode } from './lineageLayout'
+import { edgeShapes, GEOMETRY, inheritProjects, layoutLineage, nodeHref, TYPE_ORDER, type PlacedNode } from './lineageLayout'
 import { Problem } from './parts'
 import { useProjectLineage } from './queries'
 import type { ProjectLineage } from './types'
@@ -29,7 +29,7 @@ export function LineageSection({ projectId }: { projectId: number }) {
 export function LineageGraph({ graph, projectId }: { graph: ProjectLineage; projectId: number }) {
   const { me } = useSession()
   const layout = useMemo(() => layoutLineage(inheritProjects(graph)), [graph])
-  const { nodeWidth: w, nodeHeight: h } = GEOMETRY
+  const shapes = useMemo(() => edgeShapes(layout.edges), [layout])
   const labels = new Map(layout.nodes.map((p) => [p.node.id, p.node.label]))
   return (
     <>
@@ -47,16 +47,19 @@ export function LineageGraph({ graph, projectId }: { graph: ProjectLineage; proj
               <path d="M 0 0 L 10 5 L 0 10 z" className="lineage-arrowhead" />
             </marker>
           </defs>
-          {layout.edges.map(({ edge, from, to }, i) => (
-            <g key={`${edge.from}-${edge.to}-${i}`} className="lineage-edge" data-from={edge.from} data-to={edge.to}>
-              <path d={edgePath(from, to)} markerEnd="url(#lineage-arrow)" />
-              {edge.label && (
-                <text x={(from.x + w + to.x) / 2} y={(from.y + to.y + h) / 2 - 4} textAnchor="middle" className="lineage-edge-label">
-                  {clip(edge.label, 18)}
-                </text>
-              )}
-            </g>
-          ))}
+          {layout.edges.map(({ edge }, i) => {
+            const shape = shapes[i]
+            return (
+              <g key={`${edge.from}-${edge.to}-${i}`} className="lineage-edge" data-from={edge.from} data-to={edge.to}>
+                <path d={shape.d} markerEnd="url(#lineage-arrow)" />
+                {edge.label && (
+                  <text x={shape.labelX} y={shape.labelY} textAnchor="middle" className="lineage-edge-label">
+                    {clip(edge.label, 18)}
+                  </text>
+                )}
+              </g>
+            )
+          })}
           {layout.nodes.map((p) => (
             <Node key={p.node.id} placed={p} href={nodeHref(p.node, projectId, me.is_staff)} />
           ))}

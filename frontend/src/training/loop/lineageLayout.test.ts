@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { inheritProjects, layoutLineage, nodeHref } from './lineageLayout'
+import { edgePath, edgeShapes, GEOMETRY, inheritProjects, layoutLineage, nodeHref } from './lineageLayout'
 import type { ProjectLineage } from './types'
 
 const node = (id: string, label = id) => ({ id, type: id.split(':')[0], label })
@@ -56,6 +56,29 @@ describe('layoutLineage', () => {
     expect(layout.nodes.length).toBe(2)
     expect(layout.edges.length).toBe(2)
     expect(layoutLineage({ nodes: [], edges: [] })).toMatchObject({ nodes: [], columns: 0, width: 0, height: 0 })
+  })
+})
+
+describe('edgePath', () => {
+  it('draws a link to the next column as one curve and runs a longer one under the row, clear of the nodes it skips', () => {
+    const layout = layoutLineage({ nodes: [node('snapshot:1'), node('job:2'), node('model:3'), node('job:4')], edges: [edge('snapshot:1', 'job:2'), edge('job:2', 'model:3'), edge('model:3', 'job:4'), edge('snapshot:1', 'job:4')] })
+    const [short, , , long] = layout.edges.map((e) => edgePath(e.from, e.to))
+    expect(short.d.match(/C/g)?.length).toBe(1)
+    const below = GEOMETRY.pad + GEOMETRY.nodeHeight + GEOMETRY.rowGap / 2
+    expect(long.d).toContain(`L ${layout.nodes[3].x - 48} ${below}`)
+    expect(long.labelY).toBeLessThan(below)
+    expect(long.labelY).toBeGreaterThan(GEOMETRY.pad + GEOMETRY.nodeHeight)
+  })
+
+  it('gives long links that share a gap lanes of their own and labels apart (one model as base and reference)', () => {
+    const layout = layoutLineage({
+      nodes: [node('model:1'), node('job:2'), node('model:3'), node('job:4')],
+      edges: [edge('model:1', 'job:2'), edge('job:2', 'model:3'), edge('model:3', 'job:4'), edge('model:1', 'job:4', 'base'), edge('model:1', 'job:4', 'reference')],
+    })
+    expect(layout.edges.slice(3).map((e) => [e.from.column, e.to.column])).toEqual([[0, 3], [0, 3]])
+    const [, , , a, b] = edgeShapes(layout.edges)
+    expect(a.d).not.toBe(b.d)
+    expect(Math.abs(a.labelX - b.labelX)).toBeGreaterThanOrEqual(64)
   })
 })
 

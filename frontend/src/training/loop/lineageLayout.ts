@@ -9,7 +9,7 @@ const typeRank = (type: string) => {
   return i === -1 ? TYPE_ORDER.length : i
 }
 
-export const GEOMETRY = { nodeWidth: 168, nodeHeight: 46, columnGap: 72, rowGap: 20, pad: 14 }
+export const GEOMETRY = { nodeWidth: 168, nodeHeight: 46, columnGap: 72, rowGap: 30, pad: 18 }
 
 export interface PlacedNode {
   node: LineageNode
@@ -100,7 +100,8 @@ export function layoutLineage(graph: ProjectLineage): LineageLayout {
     edges: edges.map((edge) => ({ edge, from: placed.get(edge.from)!, to: placed.get(edge.to)! })),
     columns,
     width: columns ? pad * 2 + columns * w + (columns - 1) * columnGap : 0,
-    height: rows ? pad * 2 + rows * h + (rows - 1) * rowGap : 0,
+    // One gap more under the last row: the lanes of long links run there.
+    height: rows ? pad * 2 + rows * h + rows * rowGap : 0,
   }
 }
 
@@ -139,13 +140,60 @@ export function nodeHref(node: LineageNode, projectId: number, staff: boolean): 
   }
 }
 
-/** A curve from the right edge of one node to the left edge of the next. */
-export function edgePath(from: PlacedNode, to: PlacedNode): string {
+export interface EdgeShape {
+  d: string
+  labelX: number
+  labelY: number
+}
+
+/**
+ * A curve from the right edge of one node to the left edge of another. A link to the next column
+ * is one curve; a longer one runs along the gap under the lower of the two rows (in its own `lane`
+ * of that gap), so that it passes between the nodes of the columns it skips instead of through them.
+ */
+export function edgePath(from: PlacedNode, to: PlacedNode, lane = 0): EdgeShape {
   const { nodeWidth: w, nodeHeight: h } = GEOMETRY
   const x1 = from.x + w
   const y1 = from.y + h / 2
   const x2 = to.x
   const y2 = to.y + h / 2
-  const bend = Math.max(30, Math.abs(x2 - x1) / 2)
-  return `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`
+  if (to.column - from.column === 1) {
+    const bend = Math.max(30, (x2 - x1) / 2)
+    return { d: `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`, labelX: (x1 + x2) / 2, labelY: (y1 + y2) / 2 - 4 }
+  }
+  const gap = gapOf(from, to) + LANE_OFFSETS[lane % LANE_OFFSETS.length]
+  const r = 24
+  return {
+    d: `M ${x1} ${y1} C ${x1 + r} ${y1}, ${x1 + r} ${gap}, ${x1 + 2 * r} ${gap} L ${x2 - 2 * r} ${gap} C ${x2 - r} ${gap}, ${x2 - r} ${y2}, ${x2} ${y2}`,
+    labelX: (x1 + x2) / 2,
+    labelY: gap - 3,
+  }
+}
+
+// Lanes within a gap between rows, nearest its middle first.
+const LANE_OFFSETS = [0, -5, 5, -10, 10]
+const LABEL_SPACING = 64
+
+/** The middle of the gap under the lower of two nodes' rows. */
+function gapOf(from: PlacedNode, to: PlacedNode): number {
+  return Math.max(from.y, to.y) + GEOMETRY.nodeHeight + GEOMETRY.rowGap / 2
+}
+
+/** Every edge's shape: long links sharing a gap each take a lane, and their labels are spread so none covers another. */
+export function edgeShapes(edges: Pick<PlacedEdge, 'from' | 'to'>[]): EdgeShape[] {
+  const lanes = new Map<number, number>()
+  const shapes = edges.map(({ from, to }) => {
+    if (to.column - from.column === 1) return edgePath(from, to)
+    const gap = gapOf(from, to)
+    const lane = lanes.get(gap) ?? 0
+    lanes.set(gap, lane + 1)
+    return { ...edgePath(from, to, lane), gap }
+  })
+  const byGap = new Map<number, (EdgeShape & { gap: number })[]>()
+  for (const s of shapes) if ('gap' in s) byGap.set(s.gap, [...(byGap.get(s.gap) ?? []), s])
+  for (const group of byGap.values()) {
+    group.sort((a, b) => a.labelX - b.labelX)
+    for (let i = 1; i < group.length; i++) group[i].labelX = Math.max(group[i].labelX, group[i - 1].labelX + LABEL_SPACING)
+  }
+  return shapes.map((s) => ({ d: s.d, labelX: s.labelX, labelY: s.labelY }))
 }
