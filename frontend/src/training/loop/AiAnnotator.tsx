@@ -10,7 +10,7 @@ import type { Project } from '../../lib/types'
 import { rewardModels } from '../filters'
 import { useCreateJob } from '../queries'
 import type { TrainedModel, TrainingKind } from '../types'
-import { AdminLaunches, mayLaunch, ModelSelect } from './parts'
+import { AdminLaunches, mayLaunchInto, ModelSelect } from './parts'
 
 interface Props {
   project: Project
@@ -51,16 +51,16 @@ export function AiAnnotator({ project, models, modelsLoading, kind }: Props) {
       </p>
       {kind === null && <p className="banner banner-info small">This server cannot run <code>ai_annotate</code> jobs yet.</p>}
       <div className="new-job-grid">
-        <ModelSelect label="Reward model" name="reward_model" models={rewards} loading={modelsLoading} value={rewardModel} onChange={(v) => (setErrors([]), setRewardModel(v))} empty="Choose a reward model" error={fieldError('reward_model')} hint="reward models with a classification head" disabled={!mayLaunch(me)} />
+        <ModelSelect label="Reward model" name="reward_model" models={rewards} loading={modelsLoading} value={rewardModel} onChange={(v) => (setErrors([]), setRewardModel(v))} empty="Choose a reward model" error={fieldError('reward_model')} hint="reward models with a classification head" disabled={!mayLaunchInto(me, project.id)} />
         <label className="check ai-overlap">
-          <input type="checkbox" checked={overlap} onChange={(e) => setOverlap(e.target.checked)} disabled={!mayLaunch(me)} />
+          <input type="checkbox" checked={overlap} onChange={(e) => setOverlap(e.target.checked)} disabled={!mayLaunchInto(me, project.id)} />
           <span>
             Take overlap slots too <span className="small muted">(<code>take_overlap_slots</code>: by default the extra answers per item that measure agreement are left to people)</span>
           </span>
         </label>
       </div>
       <FieldErrors errors={errors.filter((e) => e.field !== 'reward_model')} />
-      {mayLaunch(me) ? (
+      {mayLaunchInto(me, project.id) ? (
         <div className="card-actions">
           <button type="button" className="btn btn-primary" onClick={launch} disabled={create.isPending || kind === null}>
             {create.isPending ? 'Launching…' : 'Launch AI annotator'}

@@ -11,7 +11,7 @@ import type { Project } from '../../lib/types'
 import { formatRows, totalRows } from '../filters'
 import { useAllSnapshots, useCreateJob, type SnapshotWithProject } from '../queries'
 import type { TrainedModel, TrainingKind } from '../types'
-import { AdminLaunches, mayLaunch, ModelSelect, policyModels, Problem } from './parts'
+import { AdminLaunches, mayLaunchInto, ModelSelect, policyModels, Problem } from './parts'
 import { notDeployed, useRoundPreview } from './queries'
 import { EMPTY_ROUND, ROUND_FIELDS, roundBody, roundError, type RoundForm } from './roundForm'
 
@@ -131,7 +131,7 @@ export function NewRound({ project, models, modelsLoading, generate }: Props) {
       </div>
       <PreviewFigures body={body} preview={preview} />
       <FieldErrors errors={general} />
-      {mayLaunch(me) ? (
+      {mayLaunchInto(me, project.id) ? (
         <div className="card-actions">
           <button type="button" className="btn btn-primary" onClick={launch} disabled={create.isPending || cannotRun}>
             {create.isPending ? 'Launching…' : 'Launch round'}

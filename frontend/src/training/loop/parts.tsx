@@ -34,6 +34,11 @@ export function mayLaunch(me: Me): boolean {
   return me.is_staff
 }
 
+/** A round or the AI annotator for a project: admins, and the project's own leads (the server allows both). */
+export function mayLaunchInto(me: Me, projectId: number): boolean {
+  return me.is_staff || me.projects.some((p) => p.id === projectId && p.role === 'lead')
+}
+
 export function AdminLaunches({ what }: { what: string }) {
   return (
     <p className="banner banner-info small" data-testid="admin-launches">
