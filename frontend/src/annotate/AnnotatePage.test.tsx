@@ -46,6 +46,16 @@ function renderPage() {
 
 const shownAssignment = () => document.querySelector('[data-assignment]')?.getAttribute('data-assignment')
 const press = (key: string) => act(() => void fireEvent.keyDown(document.body, { key }))
+const decision = () => document.querySelector('.decision-summary')?.textContent
+
+/** Press a scale key until the page shows the choice. The task listens for keys from an effect, which can run
+ *  after the item (or a rejected answer's errors) is already on screen, so on a loaded machine a single press may
+ *  land before anyone listens. A scale key is safe to repeat; Enter, pressed once this one took, is heard. */
+const choose = (key: string, label: string) =>
+  waitFor(() => {
+    press(key)
+    expect(decision()).toBe(label)
+  })
 
 describe('AnnotatePage submit outcomes', () => {
   beforeEach(() => answerQueue.start('ann'))
@@ -57,11 +67,11 @@ describe('AnnotatePage submit outcomes', () => {
     ])
     renderPage()
     await waitFor(() => expect(shownAssignment()).toBe('1'))
-    press('3')
+    await choose('3', 'A slightly better')
     press('Enter')
     await screen.findByText('must be 1, 2 or 3')
     expect(shownAssignment()).toBe('1')
-    press('5')
+    await choose('5', 'B slightly better')
     press('Enter')
     await waitFor(() => expect(shownAssignment()).toBe('2'))
     const submits = calls.filter((c) => c.url.endsWith('/submit/'))
