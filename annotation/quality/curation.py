@@ -2,6 +2,8 @@
 
 Rules apply in a fixed order, each to what the previous ones left:
 
+ 0. model_annotators           "exclude": the answers of annotators that are models (a reward model answering
+                               as `ai:<name>`); "include" (the default): they count like anyone's
  1. exclude_flagged            answers flagged by their annotator
  2. exclude_both_bad           answers marking both responses bad
  3. min_annotator_reliability  answers of annotators whose Dawid-Skene reliability is lower
@@ -50,7 +52,7 @@ from .consensus import METHODS, consensus
 from .dawid_skene import dawid_skene
 from .report import json_safe, select_criterion
 
-RULES = ("exclude_flagged", "exclude_both_bad", "min_annotator_reliability", "min_gold_accuracy",
+RULES = ("model_annotators", "exclude_flagged", "exclude_both_bad", "min_annotator_reliability", "min_gold_accuracy",
          "min_answers_per_item", "min_item_agreement", "ties", "min_abs_strength")
 
 
@@ -69,8 +71,11 @@ class CurationRules:
     ties: str = "keep"
     min_abs_strength: float | None = None
     consensus: str = "majority"
+    model_annotators: str = "include"
 
     def __post_init__(self) -> None:
+        if self.model_annotators not in ("include", "exclude"):
+            raise ValueError(f"model_annotators: expected 'include' or 'exclude', got {self.model_annotators!r}")
         if self.ties not in ("drop", "keep"):
             raise ValueError(f"ties: expected 'drop' or 'keep', got {self.ties!r}")
         if self.consensus not in METHODS:
@@ -140,17 +145,20 @@ def curate(
     *,
     annotator_stats: Mapping[int, Mapping[str, Any]] | Sequence[Mapping[str, Any]] | None = None,
     criterion: str | None = None,
+    model_annotators: Sequence[int] = (),
 ) -> CurationResult:
     """Apply `rules` (see the module docstring for the order) and preview each step.
 
     `annotator_stats` maps annotator code -> {"ds_reliability", "gold_accuracy"}, or is
     the `annotators` list of `agreement_report` (built without names). When None, the
-    figures are computed from these answers.
+    figures are computed from these answers. `model_annotators` lists the codes of annotators that are models.
     """
     rules = rules if isinstance(rules, CurationRules) else CurationRules.from_dict(rules)
     answers = select_criterion(answers, criterion)
     tracker = _Tracker(answers)
     stats = _stats_lookup(answers, annotator_stats, rules)
+    tracker.apply("model_annotators", _answer_rule(rules.model_annotators == "exclude",
+                                                   np.isin(answers.annotator, np.asarray(model_annotators, int))))
     tracker.apply("exclude_flagged", _answer_rule(rules.exclude_flagged, answers.flagged))
     tracker.apply("exclude_both_bad", _answer_rule(rules.exclude_both_bad, answers.both_bad))
     tracker.apply("min_annotator_reliability",

@@ -8,6 +8,7 @@ report when there is one (so a preview does not rerun Dawid-Skene), and saves ru
 from dataclasses import dataclass
 
 import numpy as np
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -66,6 +67,18 @@ def _stats_by_code(loaded_names: list[str], rows: list[dict] | None) -> list[dic
     return [{**row, "annotator": code_of[row["annotator"]]} for row in rows]
 
 
+def model_annotator_ids() -> set[int]:
+    """Users that are models answering as annotators (the training app's `ModelAnnotator` marks them)."""
+    return set(get_user_model().objects.filter(model_annotator__isnull=False).values_list("id", flat=True))
+
+
+def model_annotator_codes(names: list[str]) -> list[int]:
+    """The loaded answers' annotator codes (their position in `names`) of those that are models."""
+    models = set(get_user_model().objects.filter(username__in=names, model_annotator__isnull=False).values_list(
+        "username", flat=True)) if names else set()
+    return [code for code, name in enumerate(names) if name in models]
+
+
 def curation_apply(*, project: Project, rules: dict) -> Curated | None:
     """Apply rules to the project's main answers; None for demonstration projects (nothing to agree on)."""
     parsed = curation_rules_parse(rules)
@@ -78,7 +91,7 @@ def curation_apply(*, project: Project, rules: dict) -> Curated | None:
     judges_annotators = parsed.min_annotator_reliability is not None or parsed.min_gold_accuracy is not None
     stats = (_stats_by_code(loaded.names, _current_annotator_stats(project))
              if units is None and judges_annotators else None)
-    result = quality.curate(answers, parsed, annotator_stats=stats)
+    result = quality.curate(answers, parsed, annotator_stats=stats, model_annotators=model_annotator_codes(loaded.names))
     main = quality.report.select_criterion(answers, None)
     alive = main.subset(result.answer_mask)
     keys, counts = np.unique(alive.item, return_counts=True)

@@ -34,7 +34,7 @@ from django.utils import timezone
 from .. import artifacts, quality, snapshots
 from ..models import Annotation, DatasetSnapshot, Item, Membership, Project, Response
 from ..snapshots.rows import PairVotes, Verdict
-from .curation import Curated, curation_apply, curation_remaining, curation_rules_parse
+from .curation import Curated, curation_apply, curation_remaining, curation_rules_parse, model_annotator_ids
 
 logger = logging.getLogger(__name__)
 
@@ -377,6 +377,7 @@ class _Export:
         self.snapshot, self.project, self.files, self.progress = snapshot, snapshot.project, files, progress
         self.secret = settings.SECRET_KEY.encode()
         self.names: dict[int, str] = {}
+        self.model_users = model_annotator_ids()  # raw rows say which answers a model gave
         bounds = Item.objects.filter(project=self.project).aggregate(low=Min("prompt_id"), high=Max("prompt_id"),
                                                                      n=Count("id"))
         self.n_items = bounds["n"]
@@ -429,7 +430,8 @@ class _Export:
                     secret=self.secret, seed=self.snapshot.seed, user_id=answer["annotator_id"])
             self.files.write("raw", "all", snapshots.raw_row(
                 answer={**answer, "is_gold": item.is_gold}, annotator=name, prompt_id=item.external_id,
-                conversation=item.conversation, responses=responses, split=split, kept=kept(answer)))
+                conversation=item.conversation, responses=responses, split=split, kept=kept(answer),
+                annotator_is_model=answer["annotator_id"] in self.model_users))
         self.totals["raw_answers"] += len(answers)
 
     def _pairwise(self, item: _Item, split: str, texts, answers: list[dict]) -> None:

@@ -152,8 +152,9 @@ def ranking_pairs(order: Groups, votes: Mapping[tuple[int, int], PairVotes], *,
 
 
 def raw_row(*, answer: Mapping[str, Any], annotator: str, prompt_id: str, conversation: Messages,
-            responses: list[dict], split: str, kept: bool) -> dict:
-    """Every stored field of one answer, the item as shown, and whether curation kept it.
+            responses: list[dict], split: str, kept: bool, annotator_is_model: bool = False) -> dict:
+    """Every stored field of one answer, the item as shown, whether curation kept it, and whether a model (an AI
+    annotator) gave it.
 
     `ranking` is as stored: ids best first, or groups best first when some were tied.
     """
@@ -167,4 +168,5 @@ def raw_row(*, answer: Mapping[str, Any], annotator: str, prompt_id: str, conver
         "criteria": answer["criteria"] or {}, "flags": list(answer["flags"] or []),
         "confidence": answer["confidence"], "time_spent_ms": answer["time_spent_ms"],
         "rationale": answer["rationale"] or None, "is_gold": bool(answer["is_gold"]), "split": split, "kept": kept,
+        "annotator_is_model": annotator_is_model,
     }

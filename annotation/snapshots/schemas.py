@@ -33,7 +33,8 @@ def schema(fmt: str, *, ranking: bool = False):
                   ("shown_order", pa.list_(pa.int64())), ("preference", pa.int64()), ("ranking", pa.string()),
                   ("text", pa.string()), ("both_bad", pa.bool_()), ("criteria", pa.string()),
                   ("flags", pa.list_(pa.string())), ("confidence", pa.int64()), ("time_spent_ms", pa.int64()),
-                  ("rationale", pa.string()), ("is_gold", pa.bool_()), ("split", pa.string()), ("kept", pa.bool_())]
+                  ("rationale", pa.string()), ("is_gold", pa.bool_()), ("split", pa.string()), ("kept", pa.bool_()),
+                  ("annotator_is_model", pa.bool_())]
     else:
         raise ValueError(f"format: unknown snapshot format {fmt!r}")
     return pa.schema(fields)

@@ -172,3 +172,33 @@ def test_constitutional_ai_writes_pairs_with_their_critiques_to_a_dataset_and_to
         assert item.prompt.metadata["critique"] is not None and item.prompt.metadata["principle"]["revision"]
         names = list(Response.objects.filter(pk__in=item.response_ids).values_list("model_name", flat=True))
         assert sorted(names) == [f"{tiny_model.name} (original)", f"{tiny_model.name} (revision)"]
+
+
+@pytest.mark.django_db
+def test_curation_can_leave_model_annotators_out_and_snapshots_say_which_answers_a_model_gave(
+        artifacts, admin, tiny_model):
+    from django.contrib.auth import get_user_model
+
+    from annotation.services.curation import curation_apply, curation_preview
+    from annotation.services.snapshots import snapshot_folder
+    from training.models import Model
+
+    person = factories.user("person")
+    project = factories.project("pairwise", members={person: "annotator"}, annotations_per_item=2)
+    factories.items(project, 4)
+    reward = Model.objects.create(name="rm-x", kind="reward", task="sequence-classification", source="registered",
+                                  storage_prefix="x")
+    model_user = get_user_model().objects.create_user("ai:rm-x")
+    ModelAnnotator.objects.create(user=model_user, model=reward)
+    project.memberships.create(user=model_user, role="annotator")
+    for item in Item.objects.filter(project=project):
+        _answer(person, item, {"chosen": item.response_ids[0], "strength": 2})
+        _answer(model_user, item, {"chosen": item.response_ids[1], "strength": 1})
+    included = curation_apply(project=project, rules={})
+    excluded = curation_apply(project=project, rules={"model_annotators": "exclude"})
+    assert included.result.answer_ids.size == 8 and excluded.result.answer_ids.size == 4
+    steps = curation_preview(project=project, rules={"model_annotators": "exclude"})["preview"]
+    assert steps[0]["rule"] == "model_annotators" and steps[0]["removed_answers"] == 4
+    snapshot = _snapshot(project, admin)
+    raw = [json.loads(line) for line in (snapshot_folder(snapshot) / "raw-all.jsonl").read_text().splitlines()]
+    assert sorted(r["annotator_is_model"] for r in raw) == [False] * 4 + [True] * 4

@@ -140,6 +140,7 @@ interface FieldProps {
 }
 
 const HELP: Record<string, string> = {
+  model_annotators: 'Answers given by a model (an AI annotator), not a person.',
   exclude_flagged: 'Answers their annotator flagged.',
   exclude_both_bad: 'Answers that marked both responses bad.',
   min_annotator_reliability: 'Dawid–Skene reliability, 0–1.',
@@ -205,6 +206,16 @@ function ComparisonRules({ kind, preview, field }: { kind: Kind; preview: Previe
               <td className="num" data-count="items">{initial?.items ?? '—'}</td>
               <td>{initial && <WaterfallBar kept={initial.answers > 0 ? 1 : 0} removed={0} />}</td>
             </tr>
+            {row(
+              'model_annotators',
+              <>
+                <select id="rule-model_annotators" value={field.form.model_annotators} onChange={(e) => field.set('model_annotators', e.target.value as RulesForm['model_annotators'])}>
+                  <option value="include">Include</option>
+                  <option value="exclude">Leave out</option>
+                </select>
+                <FieldMessage message={field.errors.model_annotators} />
+              </>,
+            )}
             {row('exclude_flagged', <RuleCheck name="exclude_flagged" field={field} text="Leave out" />)}
             {row('exclude_both_bad', <RuleCheck name="exclude_both_bad" field={field} text="Leave out" />)}
             {row('min_annotator_reliability', <RuleNumber name="min_annotator_reliability" field={field} />)}

@@ -34,6 +34,7 @@ export const RULES_OFF: CurationRules = {
   ties: 'keep',
   min_abs_strength: null,
   consensus: 'majority',
+  model_annotators: 'include',
 }
 
 
@@ -97,6 +98,7 @@ export function errorsByField(errors: FieldError[]): { byField: Partial<Record<k
 
 /** The rules in the order the API applies them (the preview's order), with what the table calls them. */
 export const RULE_LABELS: Record<string, string> = {
+  model_annotators: 'Model annotators',
   exclude_flagged: 'Flagged answers',
   exclude_both_bad: '“Both bad” answers',
   min_annotator_reliability: 'Annotator reliability',
@@ -114,6 +116,7 @@ export function describeRules(rules: Partial<CurationRules> | null | undefined, 
   const r = { ...RULES_OFF, ...(rules ?? {}) }
   if (kind === 'demonstration') return r.exclude_flagged ? ['flagged answers left out'] : []
   const lines: string[] = []
+  if (r.model_annotators === 'exclude') lines.push('model annotators left out')
   if (r.exclude_flagged) lines.push('flagged answers left out')
   if (r.exclude_both_bad) lines.push('“both bad” answers left out')
   if (r.min_annotator_reliability != null) lines.push(`annotator reliability ≥ ${fraction(r.min_annotator_reliability)}`)

@@ -88,6 +88,7 @@ export interface CurationRules {
   ties: 'drop' | 'keep'
   min_abs_strength: number | null
   consensus: 'majority' | 'dawid_skene'
+  model_annotators: 'include' | 'exclude'
 }
 
 export interface CurationStep {
