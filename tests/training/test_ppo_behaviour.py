@@ -100,3 +100,18 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tiny_folder
         assert torch.allclose(resumed.policy.state_dict()[name], tensor, atol=1e-6), name
     lines = (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()
     assert [__import__("json").loads(line)["step"] for line in lines] == [1, 2, 3, 4]
+
+
+def test_rloo_and_grpo_get_the_same_warnings_from_their_logged_figures(tmp_path):
+    import json
+
+    from training.engine.evaluate import online_warnings
+    from training.engine.files import JobFiles
+
+    files = JobFiles(tmp_path)
+    rows = [{"step": i, "time": 0, "values": {"kl": 0.05 * i, "reward": 0.1 * i, "completions/mean_length": 20.0,
+                                              "completions/clipped_ratio": min(1.0, 0.1 * i)}} for i in range(1, 13)]
+    rows.append({"step": 12, "time": 0, "values": {"eval/mean_reward": 1.0}})  # an evaluation row is skipped
+    files.metrics.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    kinds = {w["kind"] for w in online_warnings(files)}
+    assert kinds == {"kl", "no_eos"}  # KL per response = 0.05·12·20 = 12 nats > 6; 100% clipped at the end

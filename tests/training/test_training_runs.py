@@ -157,3 +157,4 @@ def test_reward_then_ppo_against_it_through_the_worker(api, admin, tiny_model, p
                     "max_new_tokens": 4})
         assert job.config["beta"] == 0.05 and ("kl" in metrics[-1]["values"] or "kl" in job.latest_metrics)
         assert job.output_model.kind == "policy"
+        assert isinstance(job.evaluation["warnings"], list)  # the same reward-hacking checks as PPO's

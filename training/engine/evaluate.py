@@ -9,7 +9,7 @@ import torch
 
 from . import data
 from .callbacks import clean
-from .files import JobFiles, write_json_atomic
+from .files import JobFiles, JsonlTail, write_json_atomic
 
 HIGH_AGREEMENT = 0.75  # the "high-agreement subset": pairs whose annotators agreed at least this much
 
@@ -76,5 +76,26 @@ def after_training(spec: dict, trainer, tokenizer, test, files: JobFiles) -> dic
     if kind != "reward" and cfg.get("num_sample_generations"):
         prompts = data.eval_prompts(Path(spec["snapshot_dir"]), cfg["num_sample_generations"])
         samples = sample_generations(model, tokenizer, prompts, max_new_tokens=cfg["max_new_tokens"])
+    if kind in ("rloo", "grpo"):
+        evaluation["warnings"] = online_warnings(files)
     write_json_atomic(files.output / "evaluation.json", evaluation)
     return {"evaluation": evaluation, "samples": samples}
+
+
+ONLINE_KL_BOUND = 6.0  # nats per response: what PPO's adaptive controller aims at by default
+
+
+def online_warnings(files: JobFiles) -> list[dict]:
+    """The reward-hacking warnings of a PPO job, for TRL's RLOO and GRPO: their logged per-token KL times the mean
+    completion length is the per-response KL; a completion clipped at the length limit never ended."""
+    from .ppo import hacking_warnings
+
+    history = []
+    for row in JsonlTail(files.metrics).read():
+        values = row["values"]
+        if "reward" not in values or "kl" not in values:
+            continue  # an evaluation row, or a log without the online figures
+        length = values.get("completions/mean_length") or 0.0
+        history.append({"objective/kl": values["kl"] * max(length, 1.0), "objective/scores": values["reward"],
+                        "response_length": length, "no_eos_fraction": values.get("completions/clipped_ratio", 0.0)})
+    return hacking_warnings(history, None, kl_bound=ONLINE_KL_BOUND)
