@@ -49,40 +49,74 @@ def _has_gpu() -> bool:
     return shutil.which("nvidia-smi") is not None
 
 
+# How long a child may take over its warm shutdown (a celery worker finishes the task in hand) before it is killed.
+STOP_GRACE_SECONDS = 15
+
+
 def main() -> None:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rlhf_site.settings")
-    django.setup()
+    django.setup()  # settings read .env, so PORT below may come from there
     from rlhf_site.celery import ensure_broker_folders
 
     ensure_broker_folders()
     port = os.environ.get("PORT", "8000")
     procs = {name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in _commands(port).items()}
     _banner(port)
-    stopping = False
+    requests = []
 
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
+    def stop(signum, _frame):
+        requests.append(signum)
+        if len(requests) > 1:  # a second Ctrl-C: do not wait for the warm shutdown
+            _kill(procs)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    while not stopping:
+    failed = _wait_for_stop_or_exit(procs, requests)
+    _stop(procs)
+    print("stopped web and workers", flush=True)
+    sys.exit(1 if failed else 0)
+
+
+def _wait_for_stop_or_exit(procs: dict[str, subprocess.Popen], requests: list) -> bool:
+    """Block until a stop is asked for (False) or a child exits on its own (True, said on stderr)."""
+    while not requests:
         for name, proc in procs.items():
             if proc.poll() is not None:
-                print(f"{name} exited with {proc.returncode}; stopping", file=sys.stderr)
-                stopping = True
+                print(f"{name} exited with {proc.returncode}; stopping the others", file=sys.stderr, flush=True)
+                return True
         time.sleep(0.5)
+    return False
+
+
+def _stop(procs: dict[str, subprocess.Popen]) -> None:
+    """Warm shutdown: SIGTERM to each main process only, which stops its own workers.
+
+    Signalling the whole process group instead reaches gunicorn's and celery's pool workers behind their
+    parents' backs, and the parents then log each one's death as an ERROR.
+    """
     for proc in procs.values():
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for name, proc in procs.items():
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"{name} still busy after {STOP_GRACE_SECONDS} s; killed it", file=sys.stderr, flush=True)
+    _kill(procs)
+    for proc in procs.values():
+        proc.wait()
+
+
+def _kill(procs: dict[str, subprocess.Popen]) -> None:
+    """SIGKILL each child's group (a pool worker or training subprocess left behind); reaping is the caller's."""
     for proc in procs.values():
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-    print("stopped web and workers")
+        except ProcessLookupError:
+            pass
 
 
 if __name__ == "__main__":
