@@ -4,7 +4,6 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 
 .PHONY: run test venv deps test-deps frontend migrate demo browser
@@ -50,9 +49,10 @@ demo: migrate
 	$(PY) manage.py load_demo
 	$(PY) manage.py load_training_demo
 
+# The launcher reads PORT itself (the environment, else .env, else 8000): no default here to override .env.
 run: deps frontend demo
 	@$(PY) manage.py check -v 0
-	@PORT=$(PORT) $(PY) -m rlhf_site.run
+	@$(PY) -m rlhf_site.run
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 browser:
@@ -63,6 +63,9 @@ browser:
 	  else echo "WARNING: /usr/bin/chromium missing and not root: browser tests will be skipped (apt-get install chromium)"; fi; \
 	fi
 
+# Both suites run even when the first fails; the target fails if either did, and says which.
 test: test-deps frontend browser
-	cd frontend && npm test --silent
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@failed=; \
+	echo "cd frontend && npm test"; (cd frontend && npm test --silent) || failed="$$failed vitest"; \
+	echo "$(PY) -m pytest $(PYTEST_ARGS)"; $(PY) -m pytest $(PYTEST_ARGS) || failed="$$failed pytest"; \
+	if [ -n "$$failed" ]; then echo "make test: failed:$$failed" >&2; exit 1; fi
