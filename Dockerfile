@@ -13,7 +13,7 @@ COPY requirements/ requirements/
 RUN pip install -r requirements/web.txt
 COPY . .
 COPY --from=frontend /app/frontend/dist frontend/dist
-RUN SECRET_KEY=build python manage.py collectstatic --no-input -v 0
+RUN SECRET_KEY=collectstatic-at-build-time-only-never-served python manage.py collectstatic --no-input -v 0
 EXPOSE 8000
 
 FROM web AS gpu-worker

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/rlhf_bench"
 os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
-os.environ.setdefault("SECRET_KEY", "assign-bench-not-secret")
+os.environ.setdefault("SECRET_KEY", "assign-bench-not-secret-only-for-the-bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rlhf_site.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 PASSWORD = "bench-password-1"

@@ -6,6 +6,7 @@ variable's name in the message.
 """
 
 import os
+import re
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -47,6 +48,17 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise ImproperlyConfiguredEnv(f"{name}={raw!r} is not an integer") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfiguredEnv(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+_RATE = re.compile(r"^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as 10/minute or 100/hour (requests per second, minute, hour or day)."""
+    value = env_str(name, default).strip()
+    if not _RATE.match(value):
+        raise ImproperlyConfiguredEnv(f"{name}={value!r} is not a rate (use a count per period: 10/minute, 100/hour)")
     return value
 
 

@@ -12,6 +12,7 @@ from .env import (
     env_bool,
     env_int,
     env_list,
+    env_rate,
     env_str,
     load_dotenv,
     parse_database_url,
@@ -24,10 +25,17 @@ VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
+_NEW_KEY = "run `make .env`, or set one from python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfiguredEnv("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfiguredEnv(f"SECRET_KEY must be set when DEBUG is off: {_NEW_KEY}")
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+elif not DEBUG and SECRET_KEY == "change-me":
+    raise ImproperlyConfiguredEnv(f"SECRET_KEY=change-me is the placeholder from .env.example and cannot be used when "
+                                  f"DEBUG is off: {_NEW_KEY}")
+elif not DEBUG and len(SECRET_KEY) < 32:
+    raise ImproperlyConfiguredEnv(f"SECRET_KEY is {len(SECRET_KEY)} characters; when DEBUG is off it must be a random "
+                                  f"key of at least 32: {_NEW_KEY}")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -37,8 +45,22 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
-if env_bool("BEHIND_TLS_PROXY", False):
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Proxies in front of the app that append to X-Forwarded-For: the sign-in throttles take the client's address from
+# that many hops back. 0 reads REMOTE_ADDR only (DRF's own default trusts the header as the client sent it).
+NUM_PROXIES = env_int("NUM_PROXIES", 1 if BEHIND_TLS_PROXY else 0, minimum=0)
+
+# The cache holds the sign-in throttles' counts: this process's memory by default, Redis (shared by every web
+# process) when CACHE_URL is set. Its own URL, not REDIS_URL's broker database: clearing one must not drop the other.
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfiguredEnv(f"CACHE_URL {CACHE_URL!r} is not a Redis URL (redis://host:6379/1)")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL} if CACHE_URL
+          else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -103,8 +125,13 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Run where a password is set through the API (POST /api/users/) and by Django's own forms and commands;
+# create_user does not run them (the demo and test users are made with it).
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -170,6 +197,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Failed sign-ins per client address and username, one scope per endpoint (annotation/api/views_auth.py).
+    "DEFAULT_THROTTLE_RATES": {"login": env_rate("LOGIN_THROTTLE_RATE", "10/minute"),
+                               "token": env_rate("TOKEN_THROTTLE_RATE", "10/minute")},
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RLHF platform API",

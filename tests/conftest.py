@@ -19,6 +19,14 @@ def pytest_report_header(config):
             f"broker: {os.environ.get('REDIS_URL') or os.environ.get('CELERY_BROKER_URL') or 'embedded filesystem broker'}"]
 
 
+@pytest.fixture(autouse=True)
+def _no_failed_sign_ins():
+    """The sign-in throttles count failures in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def admin_user(db):
     return factories.user("admin1", staff=True)

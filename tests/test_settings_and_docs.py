@@ -43,7 +43,7 @@ def test_secret_key_is_required_when_debug_is_off():
 
 
 def test_with_nothing_set_it_uses_sqlite_and_the_embedded_broker(tmp_path):
-    r = _settings_in_subprocess(SECRET_KEY="x", VAR_DIR=str(tmp_path), REDIS_URL="", CELERY_BROKER_URL="")
+    r = _settings_in_subprocess(SECRET_KEY="x" * 50, VAR_DIR=str(tmp_path), REDIS_URL="", CELERY_BROKER_URL="")
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["filesystem://", "django.db.backends.sqlite3"]
 
@@ -53,7 +53,7 @@ def test_every_variable_the_settings_read_is_documented_in_env_example():
 
     read = set()
     for path in (ROOT / "rlhf_site").glob("*.py"):
-        read |= set(re.findall(r'env_(?:str|bool|int|list)\("([A-Z_]+)"', path.read_text()))
+        read |= set(re.findall(r'env_(?:str|bool|int|list|rate)\("([A-Z_]+)"', path.read_text()))
     documented = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read and read <= documented, read - documented
 
