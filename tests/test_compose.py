@@ -1,9 +1,14 @@
 """Docker cannot run here, so the production shape is checked by reading it."""
 
+import os
 import re
+import secrets
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,3 +72,65 @@ def test_the_images_install_from_the_pinned_requirement_files():
     for line in (ROOT / "requirements" / "web.txt").read_text().splitlines():
         if line and not line.startswith(("#", "-r")):
             assert "==" in line, line
+
+
+def compose_app_env(**values) -> dict[str, str]:
+    """x-app-env with each ${NAME}, ${NAME:-default} and ${NAME:?message} filled as docker compose would."""
+    def fill(match):
+        name, op, rest = match.group(1), match.group(2), match.group(3)
+        if name in values:
+            return values[name]
+        assert op != ":?", f"{name} is required by docker-compose.yml: give the test a value"
+        return rest if op == ":-" else ""
+
+    return {k: re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", fill, str(v)) for k, v in COMPOSE["x-app-env"].items()}
+
+
+# A key as `make .env` writes one.
+TEST_SECRETS = {"SECRET_KEY": secrets.token_urlsafe(48), "MINIO_ROOT_PASSWORD": "minio-test-pass"}
+
+
+def manage_with(env: dict, *args: str) -> subprocess.CompletedProcess:
+    # Only the compose environment (and what finds Python): nothing of this machine's settings leaks in.
+    base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "VIRTUAL_ENV") if k in os.environ}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_app_services_run_https_only_with_secure_cookies_and_a_year_of_hsts():
+    env = compose_app_env(**TEST_SECRETS)
+    assert env["DEBUG"] == "0"
+    assert (env["SECURE_SSL_REDIRECT"], env["SECURE_COOKIES"], env["BEHIND_TLS_PROXY"]) == ("1", "1", "1")
+    assert int(env["SECURE_HSTS_SECONDS"]) >= 31536000
+    assert env["CACHE_URL"].startswith("redis://") and env["CACHE_URL"] != env["REDIS_URL"]
+    for name in ("web", "worker", "gpu-worker"):
+        assert SERVICES[name]["environment"] == COMPOSE["x-app-env"], name
+    # The health check comes as the TLS proxy would forward it, or it would only ever see the https redirect.
+    assert "X-Forwarded-Proto': 'https'" in " ".join(SERVICES["web"]["healthcheck"]["test"])
+
+
+def test_check_deploy_is_clean_with_the_compose_environment():
+    r = manage_with(compose_app_env(**TEST_SECRETS), "check", "--deploy", "--fail-level", "WARNING")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "no issues" in r.stdout
+
+
+def test_check_deploy_would_catch_a_missing_https_setting():
+    env = {**compose_app_env(**TEST_SECRETS), "SECURE_SSL_REDIRECT": "0"}
+    r = manage_with(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert r.returncode != 0 and "security.W008" in r.stderr
+
+
+def test_compose_refuses_to_start_without_its_secrets():
+    with pytest.raises(AssertionError, match="SECRET_KEY is required"):
+        compose_app_env(MINIO_ROOT_PASSWORD="x")
+
+
+def test_the_image_build_collects_static_files_with_a_key_the_settings_accept():
+    line = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if "collectstatic" in line)
+    key = re.search(r"SECRET_KEY=(\S+)", line).group(1)
+    code = "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'rlhf_site.settings'; django.setup()"
+    base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "VIRTUAL_ENV") if k in os.environ}
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**base, "SECRET_KEY": key, "DEBUG": "0"},
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
