@@ -42,7 +42,10 @@ def model_list_for_user(user) -> QuerySet[Model]:
     models = Model.objects.select_related("job__snapshot__project", "parent")
     if user.is_staff:
         return models
-    return models.filter(Q(job__isnull=True) | Q(job__snapshot__project__in=_led_projects(user)))
+    led = _led_projects(user)
+    if not led.exists():  # base models too are for those who launch rounds: annotators and outsiders see none
+        return models.none()
+    return models.filter(Q(job__isnull=True) | Q(job__snapshot__project__in=led))
 
 
 def model_list_for_project(project_id: int) -> QuerySet[Model]:
