@@ -20,7 +20,8 @@ class Comparison:
     outcome: float  # 1: first won, 0: second won, 0.5: tie
 
 
-def _fit(models: list[str], comparisons: list[Comparison], weights: np.ndarray) -> np.ndarray:
+def _fit(models: list[str], comparisons: list[Comparison], weights: np.ndarray,
+         start: np.ndarray | None = None) -> np.ndarray:
     """Maximum-likelihood strengths (a tie counts half a win each way), with a tiny ridge so that a model that
     won or lost every comparison still gets a finite strength; centred on 0."""
     index = {m: i for i, m in enumerate(models)}
@@ -36,11 +37,11 @@ def _fit(models: list[str], comparisons: list[Comparison], weights: np.ndarray) 
         grad = np.bincount(a, grad_d, len(models)) - np.bincount(b, grad_d, len(models))
         return nll + 1e-3 * (theta ** 2).sum(), grad + 2e-3 * theta
 
-    theta = minimize(loss, np.zeros(len(models)), jac=True, method="L-BFGS-B").x
+    theta = minimize(loss, np.zeros(len(models)) if start is None else start, jac=True, method="L-BFGS-B").x
     return theta - theta.mean()
 
 
-def model_strengths(comparisons: list[Comparison], *, rounds: int = 200, seed: int = 0) -> list[dict]:
+def model_strengths(comparisons: list[Comparison], *, rounds: int = 100, seed: int = 0) -> list[dict]:
     """Per model: Elo-scale strength, 95% bootstrap interval (items resampled), wins, losses, ties."""
     if not comparisons:
         return []
@@ -55,7 +56,7 @@ def model_strengths(comparisons: list[Comparison], *, rounds: int = 200, seed: i
         weights = counts[inverse].astype(float)
         if weights.sum() == 0:
             continue
-        samples.append(_fit(models, comparisons, weights))
+        samples.append(_fit(models, comparisons, weights, start=strengths))  # warm: each resample is near the fit
     low, high = np.percentile(np.array(samples), [2.5, 97.5], axis=0) if samples else (strengths, strengths)
     out = []
     for i, model in enumerate(models):
