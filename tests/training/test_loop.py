@@ -202,3 +202,37 @@ def test_curation_can_leave_model_annotators_out_and_snapshots_say_which_answers
     snapshot = _snapshot(project, admin)
     raw = [json.loads(line) for line in (snapshot_folder(snapshot) / "raw-all.jsonl").read_text().splitlines()]
     assert sorted(r["annotator_is_model"] for r in raw) == [False] * 4 + [True] * 4
+
+
+def test_the_ai_annotator_takes_overlap_slots_only_when_the_lead_says_so(transactional_db, admin, tiny_model,
+                                                                       artifacts, settings):
+    from django.utils import timezone
+
+    from annotation.services.assignments import assignment_next
+    from training.engine.files import JobFiles, write_json_atomic
+    from training.models import Model
+    from training.services.runner import _finish
+
+    person = factories.user("slot-person")
+    project = factories.project("pairwise", members={person: "annotator"}, annotations_per_item=1)
+    factories.items(project, 3)
+    reward = Model.objects.create(name="rm-slots", kind="reward", task="sequence-classification",
+                                  source="registered", storage_prefix="x")
+    items = list(Item.objects.filter(project=project).order_by("id"))
+    job = TrainingJob.objects.create(kind="ai_annotate", reward_model=reward, created_by=admin, status="running",
+                                     started_at=timezone.now(), config={"project": project.pk,
+                                                                        "take_overlap_slots": True,
+                                                                        "tie_margin": 0.05, "strength_step": 0.5})
+    files = JobFiles(settings.TRAINING_WORK_ROOT / str(job.pk))
+    files.output.mkdir(parents=True)
+    scores = [{"item_id": i.pk, "scores": {str(i.response_ids[0]): 1.0, str(i.response_ids[1]): 0.0}}
+              for i in items[:2]]
+    (files.output / "scores.jsonl").write_text("".join(json.dumps(s) + "\n" for s in scores))
+    write_json_atomic(files.result, {"status": "succeeded", "step": 2, "evaluation": {}, "samples": [],
+                                     "summary": {}})
+    assert _finish(job, files, 0) == "succeeded"
+    assert TrainingJob.objects.get(pk=job.pk).evaluation["answers"] == 2
+    refreshed = {i.pk: i for i in Item.objects.filter(project=project)}
+    assert [refreshed[i.pk].open_slots for i in items] == [0, 0, 1]  # the lead let it take the slots it answered
+    lease = assignment_next(project=project, user=person)
+    assert lease is not None and lease.item_id == items[2].pk  # people get what is left
