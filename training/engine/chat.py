@@ -18,6 +18,17 @@ PLAIN = (
 )
 
 
+def load_tokenizer(folder, *, training_markers: bool = False):
+    """A model folder's tokenizer with a usable chat template and a pad token (its EOS when it has none)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    ensure_template(tokenizer, training_markers=training_markers)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
 def ensure_template(tokenizer, *, training_markers: bool = False) -> None:
     """Give a tokenizer a usable template: ChatML with markers where its tokens allow, plain text otherwise."""
     template = tokenizer.chat_template or ""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from .files import read_jsonl
 
 # The columns each trainer reads; a snapshot's extra columns (ids, agreement, ranks) stay out of the batches.
 COLUMNS = {
@@ -19,11 +20,7 @@ FORMAT = {"sft": "sft", "reward": "preference", "dpo": "preference", "kto": "kto
 
 
 def read_rows(snapshot_dir: Path, fmt: str, split: str) -> list[dict]:
-    path = Path(snapshot_dir) / f"{fmt}-{split}.jsonl"
-    if not path.exists():
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return read_jsonl(Path(snapshot_dir) / f"{fmt}-{split}.jsonl")
 
 
 def load_split(snapshot_dir: Path, kind: str, split: str, *, use_margin: bool = False):

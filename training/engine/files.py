@@ -20,6 +20,23 @@ def write_json_atomic(path: Path, data) -> None:
     os.replace(tmp, path)
 
 
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Every row of a JSONL file ([] when it does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_jsonl(path: Path, rows) -> str:
+    """Write rows, one per line (UTF-8 as is); returns the path, as the spec records it."""
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return str(path)
+
+
 def append_jsonl(path: Path, row: dict) -> None:
     """One line per call, flushed, so a reader tailing the file never sees half a row it keeps."""
     with open(path, "a", encoding="utf-8") as f:

@@ -7,37 +7,21 @@ and write their outputs there; the worker turns the outputs into items and answe
 
 from __future__ import annotations
 
-import json
 import random
-from pathlib import Path
 
 import torch
 
-from .files import JobFiles, write_json_atomic
+from .chat import load_tokenizer
+from .files import JobFiles, read_jsonl, write_json_atomic, write_jsonl
 from .ppo import generate, load_reward_scorer
 
 MAX_RESAMPLES = 3  # tries for a candidate that differs from the others of its item
 
 
-def _read_jsonl(path: str | Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 def _policy(folder: str):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    from .chat import ensure_template
-
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    ensure_template(tokenizer)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(folder)
     return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval(), tokenizer
 
 
@@ -51,7 +35,7 @@ def run_generate(spec: dict, files: JobFiles) -> dict:
     """N candidates per prompt: samples of one policy, or one from it and one from the model it is compared with."""
     cfg = spec["config"]
     torch.manual_seed(cfg["seed"])
-    prompts = _read_jsonl(spec["prompts_file"])
+    prompts = read_jsonl(spec["prompts_file"])
     models = [(spec["base_model_name"], *_policy(spec["base_model_dir"]))]
     if spec.get("compare_model_dir"):
         models.append((spec["compare_model_name"], *_policy(spec["compare_model_dir"])))
@@ -82,7 +66,7 @@ def run_generate(spec: dict, files: JobFiles) -> dict:
             rows.append({"prompt_id": prompt["prompt_id"], "prompt": prompt["prompt"], "responses": found})
         if _progress(files, min(start + batch, len(prompts)), len(prompts)):
             return {"status": "cancelled", "step": min(start + batch, len(prompts))}
-    _write_jsonl(files.output / "generations.jsonl", rows)
+    write_jsonl(files.output / "generations.jsonl", rows)
     return {"status": "succeeded", "step": len(prompts), "evaluation": {"prompts": len(prompts), "items": len(rows),
             "skipped_prompts": skipped}, "samples": rows[:10], "summary": {}}
 
@@ -90,7 +74,7 @@ def run_generate(spec: dict, files: JobFiles) -> dict:
 def run_ai_annotate(spec: dict, files: JobFiles) -> dict:
     """The reward model's score of every response of every item: the worker turns them into answers."""
     scorer = load_reward_scorer(spec["reward_model_dir"])
-    items = _read_jsonl(spec["items_file"])
+    items = read_jsonl(spec["items_file"])
     files.event("train_begin", step=0, max_steps=len(items), resumed_from=None)
     out = []
     for start in range(0, len(items), 16):
@@ -103,7 +87,7 @@ def run_ai_annotate(spec: dict, files: JobFiles) -> dict:
         out.extend({"item_id": item_id, "scores": s} for item_id, s in by_item.items())
         if _progress(files, min(start + 16, len(items)), len(items)):
             return {"status": "cancelled", "step": min(start + 16, len(items))}
-    _write_jsonl(files.output / "scores.jsonl", out)
+    write_jsonl(files.output / "scores.jsonl", out)
     return {"status": "succeeded", "step": len(items), "evaluation": {"items": len(out)}, "samples": out[:10],
             "summary": {}}
 
@@ -115,7 +99,7 @@ def run_constitutional(spec: dict, files: JobFiles) -> dict:
     rng = random.Random(cfg["seed"])
     model, tokenizer = _policy(spec["base_model_dir"])
     principles = spec["constitution"]["principles"]
-    prompts = _read_jsonl(spec["prompts_file"])
+    prompts = read_jsonl(spec["prompts_file"])
     files.event("train_begin", step=0, max_steps=len(prompts), resumed_from=None)
     rows = []
 
@@ -138,7 +122,7 @@ def run_constitutional(spec: dict, files: JobFiles) -> dict:
                          "revision": r, "principle": d})
         if _progress(files, min(start + cfg["batch_size"], len(prompts)), len(prompts)):
             return {"status": "cancelled", "step": min(start + cfg["batch_size"], len(prompts))}
-    _write_jsonl(files.output / "constitutional.jsonl", rows)
+    write_jsonl(files.output / "constitutional.jsonl", rows)
     usable = [r for r in rows if r["original"] and r["revision"] and r["original"] != r["revision"]]
     write_json_atomic(files.output / "evaluation.json", {"prompts": len(rows), "pairs": len(usable)})
     return {"status": "succeeded", "step": len(prompts), "evaluation": {"prompts": len(rows), "pairs": len(usable)},

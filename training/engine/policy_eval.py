@@ -78,21 +78,19 @@ def _correlation(x: np.ndarray, y: np.ndarray) -> float | None:
 def checkpoint_evaluation(trainer, spec: dict, files):
     """A TrainerCallback for TRL's DPO, RLOO and GRPO: score a few held-out prompts at every checkpoint (when the
     job has a reward model), so the job page draws reward against KL while it trains."""
-    import json
     import time
-    from pathlib import Path
 
     from transformers import TrainerCallback
 
+    from .data import read_rows
     from .files import append_jsonl
     from .ppo import checkpoint_values, load_reward_scorer
 
     cfg = spec["config"]
-    path = Path(spec["snapshot_dir"]) / "prompts-test.jsonl"
-    if not (spec.get("reward_model_dir") and cfg.get("checkpoint_eval_prompts") and path.exists()):
+    prompts = [row["prompt"] for row in read_rows(spec["snapshot_dir"], "prompts", "test")]
+    prompts = prompts[: cfg.get("checkpoint_eval_prompts") or 0]
+    if not (spec.get("reward_model_dir") and prompts):
         return None
-    prompts = [json.loads(line)["prompt"] for line in path.read_text(encoding="utf-8").splitlines() if line]
-    prompts = prompts[: cfg["checkpoint_eval_prompts"]]
     scorer = load_reward_scorer(spec["reward_model_dir"])
 
     class CheckpointEvaluation(TrainerCallback):
@@ -112,29 +110,19 @@ def checkpoint_evaluation(trainer, spec: dict, files):
 
 def run_evaluate(spec: dict, files) -> dict:
     """The `evaluate` job: load policy, reference and reward model, answer the held-out prompts, compare."""
-    import json
-    from pathlib import Path
+    from transformers import AutoModelForCausalLM
 
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from .chat import ensure_template
+    from .chat import load_tokenizer
+    from .data import read_rows
     from .files import write_json_atomic
     from .ppo import RewardModelScorer, load_reward_scorer
 
     cfg = spec["config"]
-    tokenizer = AutoTokenizer.from_pretrained(spec["base_model_dir"])
-    ensure_template(tokenizer)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(spec["base_model_dir"])
     policy = AutoModelForCausalLM.from_pretrained(spec["base_model_dir"], dtype=torch.float32)
     reference = AutoModelForCausalLM.from_pretrained(spec["reference_model_dir"], dtype=torch.float32)
     scorer: RewardModelScorer = load_reward_scorer(spec["reward_model_dir"])
-    snapshot = Path(spec["snapshot_dir"])
-    rows = []
-    for split in ("test", "train"):
-        path = snapshot / f"prompts-{split}.jsonl"
-        if path.exists():
-            rows += [json.loads(line)["prompt"] for line in path.read_text(encoding="utf-8").splitlines() if line]
+    rows = [r["prompt"] for split in ("test", "train") for r in read_rows(spec["snapshot_dir"], "prompts", split)]
     prompts = rows[: cfg["num_prompts"]]
     if not prompts:
         raise SystemExit("the snapshot has no prompts")

@@ -15,7 +15,6 @@ rollout was sampled from.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import shutil
@@ -190,14 +189,11 @@ class RewardModelScorer:
 
 def load_reward_scorer(folder: str) -> RewardModelScorer:
     """A registered reward model (a one-label sequence classifier) as a scorer of prompt + response."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification
 
-    from .chat import ensure_template
+    from .chat import load_tokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    ensure_template(tokenizer)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(folder)
     model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=1, dtype=torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id
     return RewardModelScorer(model.requires_grad_(False), tokenizer)
@@ -573,12 +569,6 @@ def hacking_warnings(history: list[dict], evaluation: dict | None, *, kl_bound: 
 
 # --- the job ------------------------------------------------------------------------------------------------------
 
-def _reads(snapshot_dir: Path, fmt: str, split: str) -> list[dict]:
-    path = Path(snapshot_dir) / f"{fmt}-{split}.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] \
-        if path.exists() else []
-
-
 def build_value_model(reward_dir: str, policy_dir: str, policy_tokenizer, reward_tokenizer) -> ValueModel:
     """From the reward model when it reads the policy's tokens (same vocabulary), else the policy's own backbone
     with a fresh scalar head: values are per token of the policy's text."""
@@ -593,17 +583,15 @@ def build_value_model(reward_dir: str, policy_dir: str, policy_tokenizer, reward
 
 def run_ppo(spec: dict, files: JobFiles) -> dict:
     """The PPO job: load the four models, train, save the policy, evaluate on the test prompts."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    from .chat import ensure_template
+    from .chat import load_tokenizer
+    from .data import read_rows
     from .run import lora_config, seed_everything
 
     cfg = spec["config"]
     seed_everything(cfg["seed"])
-    tokenizer = AutoTokenizer.from_pretrained(spec["base_model_dir"])
-    ensure_template(tokenizer)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(spec["base_model_dir"])
     scorer = load_reward_scorer(spec["reward_model_dir"])
     policy = AutoModelForCausalLM.from_pretrained(spec["base_model_dir"], dtype=torch.float32)
     reference = None
@@ -616,12 +604,12 @@ def run_ppo(spec: dict, files: JobFiles) -> dict:
                                                          dtype=torch.float32)
     value_model = build_value_model(spec["reward_model_dir"], spec["base_model_dir"], tokenizer, scorer.tokenizer)
     snapshot = Path(spec["snapshot_dir"])
-    prompts = [row["prompt"] for row in _reads(snapshot, "prompts", "train")]
+    prompts = [row["prompt"] for row in read_rows(snapshot, "prompts", "train")]
     if not prompts:
         raise SystemExit("the snapshot has no prompts-train rows")
-    ptx = [row["messages"] for row in _reads(snapshot, "sft", "train")] or \
-        [row["prompt"] + row["chosen"] for row in _reads(snapshot, "preference", "train")]
-    held_out = [row["prompt"] for row in _reads(snapshot, "prompts", "test")][: cfg["num_sample_generations"]]
+    ptx = [row["messages"] for row in read_rows(snapshot, "sft", "train")] or \
+        [row["prompt"] + row["chosen"] for row in read_rows(snapshot, "preference", "train")]
+    held_out = [row["prompt"] for row in read_rows(snapshot, "prompts", "test")][: cfg["num_sample_generations"]]
     trainer = PPOTrainer(config=cfg, policy=policy, tokenizer=tokenizer, value_model=value_model,
                          scorer=scorer, prompts=prompts, eval_prompts=held_out[: cfg["checkpoint_eval_prompts"]],
                          reference=reference, files=files, ptx_rows=ptx)

@@ -20,9 +20,9 @@ import torch
 
 from . import data, evaluate
 from .callbacks import JobCallback
-from .chat import ensure_template
+from .chat import load_tokenizer
 from .config import OWN_LOOPS
-from .files import JobFiles, write_json_atomic
+from .files import JobFiles, write_json_atomic, write_jsonl
 
 logger = logging.getLogger("training.engine")
 LIBRARIES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets")
@@ -112,12 +112,7 @@ def build_trainer(spec: dict, cfg: dict, tokenizer, train, test, files: JobFiles
         return trl.RewardTrainer(model=load_reward_model(base, tokenizer), args=trl.RewardConfig(**args),
                                  peft_config=lora_config(cfg, "SEQ_CLS"), **common)
     if kind in ("rloo", "grpo"):
-        from transformers import AutoTokenizer
-
-        reward_tokenizer = AutoTokenizer.from_pretrained(spec["reward_model_dir"])
-        ensure_template(reward_tokenizer)
-        if reward_tokenizer.pad_token is None:
-            reward_tokenizer.pad_token = reward_tokenizer.eos_token
+        reward_tokenizer = load_tokenizer(spec["reward_model_dir"])
         trainer_class, config_class = {"rloo": (trl.RLOOTrainer, trl.RLOOConfig),
                                        "grpo": (trl.GRPOTrainer, trl.GRPOConfig)}[kind]
         return trainer_class(model=load_causal(base), reward_funcs=load_reward_model(spec["reward_model_dir"],
@@ -158,9 +153,7 @@ def write_outputs(spec: dict, files: JobFiles, result: dict) -> None:
         write_json_atomic(files.output / "versions.json", {name: version(name) for name in LIBRARIES})
         write_json_atomic(files.output / "lineage.json", {"job_id": spec["job_id"], "snapshot_fingerprint":
                                                           spec["fingerprint"], "base_model": spec["base_model_name"]})
-        with open(files.output / "samples.jsonl", "w", encoding="utf-8") as f:
-            for sample in result["samples"]:
-                f.write(json.dumps(sample, ensure_ascii=False) + "\n")
+        write_jsonl(files.output / "samples.jsonl", result["samples"])
     write_json_atomic(files.result, result)
 
 
@@ -173,12 +166,7 @@ def run(spec_path: Path) -> int:
         write_outputs(spec, files, own_loop(kind)(spec, files))
         return 0
     seed_everything(cfg["seed"])
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(spec["base_model_dir"])
-    ensure_template(tokenizer, training_markers=kind == "sft" and cfg["assistant_only_loss"])
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(spec["base_model_dir"], training_markers=kind == "sft" and cfg["assistant_only_loss"])
     use_margin = kind == "reward" and cfg["use_margin"]
     train = data.load_split(spec["snapshot_dir"], kind, "train", use_margin=use_margin)
     test = data.load_split(spec["snapshot_dir"], kind, "test", use_margin=use_margin)

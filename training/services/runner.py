@@ -135,6 +135,7 @@ class _Supervisor:
         self.step, self.max_steps, self.latest = job.step, job.max_steps, dict(job.latest_metrics)
         self.first_step_seen = job.first_step_at is not None
         self.uploaded: list[str] = []
+        self.log_size = -1
         self.stop = threading.Event()
 
     def run(self) -> int:
@@ -178,7 +179,10 @@ class _Supervisor:
                 fields["resumed_from_step"] = event.get("resumed_from")
             elif event["event"] == "checkpoint":
                 self._upload_checkpoint(event["path"])
-        fields.update(step=self.step, max_steps=self.max_steps, log_tail=_tail(self.files.log))
+        fields.update(step=self.step, max_steps=self.max_steps)
+        size = self.files.log.stat().st_size if self.files.log.exists() else 0
+        if size != self.log_size:  # read and store the tail only when the log grew
+            self.log_size, fields["log_tail"] = size, _tail(self.files.log)
         if rows:
             self._store_metrics(rows)
             for row in rows:
