@@ -37,6 +37,13 @@ class Project(models.Model):
         help_text="Share of assignments drawn from gold items.",
     )
     lease_seconds = models.PositiveIntegerField(default=1800, validators=[MinValueValidator(10)])
+    min_demonstration_chars = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(100_000)],
+        help_text="Demonstrations shorter than this (not counting surrounding spaces) are refused; 0: no minimum.",
+    )
+    gold_feedback = models.BooleanField(
+        default=False, help_text="Tell an annotator, once their answer to a gold item is stored, whether it matched.",
+    )
     curation_rules = models.JSONField(default=dict, blank=True, help_text="The project's saved curation rules.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -146,6 +153,9 @@ class Item(models.Model):
 
     @property
     def status(self) -> str:
+        """open, in_progress or complete; needs_annotators where the lead's selector found no one left to answer."""
+        if self.n_submitted < self.project.annotations_per_item and getattr(self, "no_one_left", False):
+            return "needs_annotators"
         if self.n_submitted == 0:
             return "open"
         if self.n_submitted >= self.project.annotations_per_item:
@@ -240,6 +250,37 @@ class Annotation(models.Model):
         return f"annotation {self.pk} by {self.annotator_id} on {self.item_id}"
 
 
+class Adjudication(models.Model):
+    """A lead's ruling on an item: the answer that stands, in canonical form, and why.
+
+    Curation reads it (rule ``adjudication: "use"``) as the item's consensus. One per item: a new ruling
+    replaces the old one, and withdrawing it deletes the row.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="adjudications")
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="adjudication")
+    preference = models.SmallIntegerField(null=True, blank=True, help_text="pairwise: -3..3, stored order")
+    ranking = models.JSONField(null=True, blank=True, help_text="ranking: canonical, ids or groups best first")
+    from_answer = models.ForeignKey(Annotation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    help_text="The submitted answer chosen; empty for the lead's own answer.")
+    note = models.TextField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(preference__isnull=True) | (Q(preference__gte=-3) & Q(preference__lte=3)),
+                name="adjudication_preference_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "item"], name="adjudication_project_idx")]
+
+    def __str__(self) -> str:
+        return f"adjudication of {self.item_id}"
+
+
 class AgreementReport(models.Model):
     """A computed agreement report for one project and one set of filters (criterion, dates, annotators).
 
@@ -300,3 +341,32 @@ class DatasetSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"snapshot {self.pk} of {self.project_id} ({self.state})"
+
+
+class AuditEvent(models.Model):
+    """Who changed what and when: project settings, gold answers, curation rules, memberships, training jobs, users.
+
+    Written by ``annotation.services.audit.record`` in the transaction of the change it records, so an event
+    exists exactly when its change was committed; never edited afterwards.
+    """
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", help_text="Null for a command or a worker.")
+    actor_name = models.CharField(max_length=150, blank=True, help_text="The actor's username then, kept as written.")
+    action = models.CharField(max_length=50, help_text="e.g. project.update, membership.remove, job.cancel")
+    target_type = models.CharField(max_length=50)
+    target_id = models.CharField(max_length=200)
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changes = models.JSONField(default=dict, blank=True, help_text="{field: [before, after]}")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["project", "-id"], name="audit_project_idx"),
+            models.Index(fields=["actor", "-id"], name="audit_actor_idx"),
+            models.Index(fields=["action", "-id"], name="audit_action_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name or 'system'} {self.action} {self.target_type} {self.target_id}"
