@@ -1,7 +1,8 @@
 """Parse and validate import files: JSON bodies, JSONL and CSV. No database access.
 
 Every problem is reported as {line, field, message}; nothing is written unless every
-line is valid. A line is one JSON object:
+line is valid, and every problem of a file is reported at once (the first MAX_ERRORS, then
+how many more). A line is one JSON object:
 
     {"external_id": "p-17", "conversation": [{"role": "user", "content": "..."}],
      "responses": [{"text": "...", "model": "sft-v1"}], "metadata": {...}}
@@ -10,20 +11,39 @@ line is valid. A line is one JSON object:
 fields as columns: external_id, prompt or conversation (JSON), response_1..response_K
 with optional model_1..model_K, and metadata (JSON); no other column.
 
+JSONL and CSV files are read as a stream, one line or record at a time (``records``), so that
+memory does not follow the file's size; a .json file and a JSON body are one document, read whole.
+
 Nothing that PostgreSQL or the JSON encoders would refuse later gets through: no NUL
-character in any text, no value nested deeper than json_input.MAX_DEPTH.
+character in any text, no value nested deeper than json_input.MAX_DEPTH, no text past Limits.
 """
 
+import codecs
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import orjson
 
 from . import json_input  # orjson: 3-4x faster than json for the per-line parse of large imports
 
 ROLES = ("system", "user", "assistant")
-MAX_ERRORS = 200
-MAX_ID = 200
+MAX_ERRORS = 100
+FIELDS = {"external_id", "conversation", "prompt", "responses", "metadata"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on one line's text; the settings IMPORT_MAX_* set them (services.imports.import_limits)."""
+
+    turn_chars: int = 100_000  # one message of the conversation (or the prompt)
+    response_chars: int = 100_000
+    metadata_bytes: int = 64 * 1024  # serialized as JSON
+    id_chars: int = 200  # the database column's length
+    line_bytes: int = 8 * 1024 * 1024  # a JSONL line or a CSV record, read before anything else is checked
 
 
 @dataclass
@@ -47,40 +67,92 @@ def _error(line: int | None, field_name: str, message: str) -> dict:
 
 
 EMPTY = "the file is empty: no items to import"
+NOT_UTF8 = "is not valid UTF-8 text (save the file as UTF-8)"
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM); otherwise name the first undecodable line."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportError_([_error(line, "file", "is not valid UTF-8 text (save the file as UTF-8)")]) from None
+class Errors:
+    """Every problem of one import: the first ``cap`` kept, the rest counted."""
+
+    def __init__(self, cap: int = MAX_ERRORS):
+        self.cap, self.listed, self.total = cap, [], 0
+
+    def add(self, line: int | None, field_name: str, message: str) -> None:
+        self.total += 1
+        if len(self.listed) < self.cap:
+            self.listed.append(_error(line, field_name, message))
+
+    def all(self) -> list[dict]:
+        more = self.total - len(self.listed)
+        if more <= 0:
+            return list(self.listed)
+        return [*self.listed, _error(None, "file", f"and {more:,} more errors not listed: the first {self.cap} are")]
+
+    def raise_any(self) -> None:
+        if self.total:
+            raise ImportError_(self.all())
+
+
+def _chars(number: int, field_name: str, text: str, limit: int, setting: str, errors: Errors) -> bool:
+    if len(text) <= limit:
+        return True
+    errors.add(number, field_name, f"is {len(text):,} characters; the limit is {limit:,} ({setting})")
+    return False
 
 
 def _malformed(exc: json_input.MalformedJSON) -> str:
     return str(exc) if str(exc) == json_input.DEPTH_MESSAGE else f"{exc} at column {exc.colno}"
 
 
-def raw_lines_from_jsonl(text: str) -> list[tuple[int, object]]:
-    out, errors = [], []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
+def _encoding_problem(head: bytes) -> str | None:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (len(head) > 1 and b"\x00" in head[:2]):
+        return "is UTF-16 text: save the file as UTF-8"
+    return None
+
+
+def _stream_lines(stream: BinaryIO, limit: int, errors: Errors) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each non-blank line, at most ``limit`` bytes each; stops at the first non-UTF-8 line."""
+    number = 0
+    while raw := stream.readline(limit + 1):
+        number += 1
+        if number == 1:
+            if (problem := _encoding_problem(raw)) is not None:
+                errors.add(1, "file", problem)
+                return
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            errors.add(number, "line", f"is longer than {limit:,} bytes (IMPORT_MAX_LINE_BYTES)")
+            while raw and not raw.endswith(b"\n"):  # skip the rest of it without holding it
+                raw = stream.readline(1 << 20)
             continue
         try:
-            out.append((number, json_input.loads(raw)))
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.add(number, "file", NOT_UTF8)
+            return
+        if text.strip():
+            yield number, text
+
+
+def jsonl_records(stream: BinaryIO, errors: Errors, limits: Limits) -> Iterator[tuple[int, object]]:
+    for number, text in _stream_lines(stream, limits.line_bytes, errors):
+        try:
+            yield number, json_input.loads(text)
         except json_input.MalformedJSON as exc:
-            errors.append(_error(number, "line", _malformed(exc)))
-    if errors:
-        raise ImportError_(errors[:MAX_ERRORS])
+            errors.add(number, "line", _malformed(exc))
+
+
+def raw_lines_from_jsonl(text: str) -> list[tuple[int, object]]:
+    errors = Errors()
+    out = list(jsonl_records(io.BytesIO(text.encode()), errors, Limits()))
+    errors.raise_any()
     return out
 
 
-def _json_cell(number: int, column: str, value: str, errors: list):
+def _json_cell(number: int, column: str, value: str, errors: Errors):
     try:
         return json_input.loads(value)
     except json_input.MalformedJSON as exc:
-        errors.append(_error(number, column, f"{exc} in this column"))
+        errors.add(number, column, f"{exc} in this column")
         return None
 
 
@@ -88,49 +160,52 @@ _NUMBERED = re.compile(r"(response|model)_([1-9][0-9]*)")
 _COLUMNS = ("external_id", "prompt", "conversation", "metadata")
 
 
-def _csv_header(columns: list[str]) -> tuple[list[tuple[str, str | None]], list[dict]]:
-    """The response columns in order, each with its model column; or the header's errors."""
+def _csv_header(columns: list[str], errors: Errors) -> list[tuple[str, str | None]]:
+    """The response columns in order, each with its model column; the header's problems go to ``errors``."""
     if "external_id" not in columns or not ({"prompt", "conversation"} & set(columns)):
-        return [], [_error(1, "header", "a CSV needs the columns external_id and prompt (or conversation)")]
-    errors, numbered = [], {}
+        errors.add(1, "header", "a CSV needs a header line with the columns external_id and prompt (or conversation)")
+        return []
+    numbered = {}
     for i, name in enumerate(columns):
         if json_input.NUL in name:
-            errors.append(_error(1, "header", json_input.NUL_MESSAGE))
+            errors.add(1, "header", json_input.NUL_MESSAGE)
         elif name in columns[:i]:
-            errors.append(_error(1, name, "this column appears twice in the header"))
+            errors.add(1, name, "this column appears twice in the header")
         elif (match := _NUMBERED.fullmatch(name)) is not None:
             numbered[(match[1], int(match[2]))] = name
         elif name not in _COLUMNS:
-            errors.append(_error(1, name, "unknown column: the columns are external_id, prompt (or conversation), "
-                                          "response_1 … response_K, model_1 … model_K and metadata"))
+            errors.add(1, name, "unknown column: the columns are external_id, prompt (or conversation), "
+                                "response_1 … response_K, model_1 … model_K and metadata")
     for (kind, n), name in sorted(numbered.items()):
         if kind == "model" and ("response", n) not in numbered:
-            errors.append(_error(1, name, f"there is no response_{n} column for this model column"))
-    responses = [(name, numbered.get(("model", n))) for (kind, n), name in sorted(numbered.items()) if kind == "response"]
-    return responses, errors
+            errors.add(1, name, f"there is no response_{n} column for this model column")
+    return [(name, numbered.get(("model", n))) for (kind, n), name in sorted(numbered.items()) if kind == "response"]
 
 
-def _csv_records(text: str, errors: list):
+def _csv_records(text, errors: Errors):
     """(first line, cells) per record; a record is cut short by a malformed quote, which is reported."""
-    reader = csv.reader(io.StringIO(text), strict=True)
+    reader = csv.reader(text, strict=True)
     while True:
         start = reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:
             return
+        except UnicodeDecodeError:
+            errors.add(start, "file", NOT_UTF8)
+            return
         except csv.Error as exc:
             if "end of data" in str(exc):
-                errors.append(_error(start, "line", "unterminated quote: the quoted cell opened on this line is never "
-                                                    "closed (a \" inside a quoted cell is written \"\")"))
+                errors.add(start, "line", "unterminated quote: the quoted cell opened on this line is never "
+                                          "closed (a \" inside a quoted cell is written \"\")")
                 return
-            errors.append(_error(reader.line_num, "line", f"malformed CSV: {exc}"))
+            errors.add(reader.line_num, "line", f"malformed CSV: {exc}")
             continue
-        if cells:
+        if any(cell.strip() for cell in cells):
             yield start, cells
 
 
-def _csv_object(number: int, row: dict, responses: list, errors: list) -> dict:
+def _csv_object(number: int, row: dict, responses: list, errors: Errors) -> dict:
     obj: dict = {"external_id": row.get("external_id") or ""}
     if row.get("conversation"):
         obj["conversation"] = _json_cell(number, "conversation", row["conversation"], errors)
@@ -143,165 +218,252 @@ def _csv_object(number: int, row: dict, responses: list, errors: list) -> dict:
     return obj
 
 
-def raw_lines_from_csv(text: str) -> list[tuple[int, object]]:
-    errors: list[dict] = []
+def _csv_text(stream: BinaryIO, errors: Errors):
+    head = stream.read(2)
+    stream.seek(0)
+    if (problem := _encoding_problem(head)) is not None:
+        errors.add(1, "file", problem)
+        return None
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+
+
+def csv_records(stream: BinaryIO, errors: Errors, limits: Limits) -> Iterator[tuple[int, object]]:
+    text = _csv_text(stream, errors)
+    if text is None:
+        return
+    csv.field_size_limit(max(csv.field_size_limit(), limits.line_bytes))  # process-wide; only ever raised
     records = _csv_records(text, errors)
     _, columns = next(records, (1, []))
-    responses, header_errors = _csv_header(columns)
-    if errors or header_errors:
-        raise ImportError_((errors or header_errors)[:MAX_ERRORS])
-    out = []
+    responses = _csv_header(columns, errors) if columns else []
+    if errors.total:
+        return
     for number, cells in records:
-        if len(cells) > len(columns):
-            errors.append(_error(number, "line", "has more cells than the header has columns"))
+        if len(cells) != len(columns):
+            fewer_or_more = "fewer" if len(cells) < len(columns) else "more"
+            errors.add(number, "line", f"has {len(cells)} cells, {fewer_or_more} than the header's {len(columns)} columns")
             continue
-        row = dict(zip(columns, cells, strict=False))
+        row = dict(zip(columns, cells, strict=True))
         bad = next((column for column, cell in row.items() if json_input.NUL in cell), None)
         if bad is not None:
-            errors.append(_error(number, bad, json_input.NUL_MESSAGE))
+            errors.add(number, bad, json_input.NUL_MESSAGE)
             continue
-        out.append((number, _csv_object(number, row, responses, errors)))
-    if errors:
-        raise ImportError_(sorted(errors, key=lambda e: e["line"])[:MAX_ERRORS])
+        yield number, _csv_object(number, row, responses, errors)
+
+
+def raw_lines_from_csv(text: str) -> list[tuple[int, object]]:
+    errors = Errors()
+    out = list(csv_records(io.BytesIO(text.encode()), errors, Limits()))
+    errors.raise_any()
     return out
 
 
-def _conversation(number: int, obj: dict, errors: list) -> list[dict] | None:
-    if "conversation" in obj and "prompt" in obj:
-        errors.append(_error(number, "prompt", "give either prompt or conversation, not both"))
-        return None
-    if "prompt" in obj:
-        prompt = obj["prompt"]
-        if not isinstance(prompt, str) or not prompt.strip():
-            errors.append(_error(number, "prompt", "must be non-empty text"))
-            return None
-        return [{"role": "user", "content": prompt}]
-    conv = obj.get("conversation")
-    if conv is None:
-        errors.append(_error(number, "conversation", "required (or a prompt string)"))
-        return None
+def _turns(number: int, conv, limits: Limits, errors: Errors) -> list[dict] | None:
     if not isinstance(conv, list) or not conv:
-        errors.append(_error(number, "conversation", "must be a non-empty list of {role, content} messages"))
+        errors.add(number, "conversation", "must be a non-empty list of {role, content} messages")
         return None
     for i, msg in enumerate(conv):
         if not isinstance(msg, dict) or len(msg) != 2 or msg.get("role") not in ROLES:
-            errors.append(_error(number, f"conversation[{i}]", f"must be {{role, content}} with role one of {list(ROLES)}"))
+            errors.add(number, f"conversation[{i}]", f"must be {{role, content}} with role one of {list(ROLES)}")
             return None
         if not isinstance(msg.get("content"), str) or not msg["content"].strip():
-            errors.append(_error(number, f"conversation[{i}].content", "must be non-empty text"))
+            errors.add(number, f"conversation[{i}].content", "must be non-empty text")
+            return None
+        if not _chars(number, f"conversation[{i}].content", msg["content"], limits.turn_chars, "IMPORT_MAX_TURN_CHARS",
+                      errors):
             return None
     if conv[-1]["role"] != "user":
-        errors.append(_error(number, "conversation", "the last message must be the user's turn"))
+        errors.add(number, "conversation", "the last message must be the user's turn")
         return None
     first = 1 if conv[0]["role"] == "system" else 0
     for i, msg in enumerate(conv[first:], start=first):
         expected = "user" if (i - first) % 2 == 0 else "assistant"
         if msg["role"] != expected:
-            errors.append(_error(number, f"conversation[{i}].role",
-                                 f"must be {expected!r}: after an optional leading system message, the turns alternate "
-                                 "user / assistant"))
+            errors.add(number, f"conversation[{i}].role", f"must be {expected!r}: after an optional leading system "
+                                                          "message, the turns alternate user / assistant")
             return None
     return conv  # exactly {role, content} each, checked above
 
 
-def _responses(number: int, obj: dict, expected: int, kind: str, errors: list) -> list[dict] | None:
+def _conversation(number: int, obj: dict, limits: Limits, errors: Errors) -> list[dict] | None:
+    if "conversation" in obj and "prompt" in obj:
+        errors.add(number, "prompt", "give either prompt or conversation, not both")
+        return None
+    if "prompt" in obj:
+        prompt = obj["prompt"]
+        if not isinstance(prompt, str) or not prompt.strip():
+            errors.add(number, "prompt", "must be non-empty text")
+            return None
+        if not _chars(number, "prompt", prompt, limits.turn_chars, "IMPORT_MAX_TURN_CHARS", errors):
+            return None
+        return [{"role": "user", "content": prompt}]
+    if obj.get("conversation") is None:
+        errors.add(number, "conversation", "required (or a prompt string)")
+        return None
+    return _turns(number, obj["conversation"], limits, errors)
+
+
+def _response(number: int, i: int, resp, limits: Limits, errors: Errors) -> dict | None:
+    if isinstance(resp, str):
+        resp = {"text": resp}
+    if not isinstance(resp, dict) or not isinstance(resp.get("text"), str) or not resp["text"].strip():
+        errors.add(number, f"responses[{i}].text", "must be non-empty text")
+        return None
+    if not _chars(number, f"responses[{i}].text", resp["text"], limits.response_chars, "IMPORT_MAX_RESPONSE_CHARS",
+                  errors):
+        return None
+    model = resp.get("model", "")
+    if not isinstance(model, str) or len(model) > 200:
+        errors.add(number, f"responses[{i}].model", "must be text of at most 200 characters")
+        return None
+    return {"text": resp["text"], "model": model}
+
+
+def _responses(number: int, obj: dict, expected: int, kind: str, limits: Limits, errors: Errors) -> list[dict] | None:
     responses = obj.get("responses", [])
     if not isinstance(responses, list):
-        errors.append(_error(number, "responses", "must be a list of {text, model}"))
+        errors.add(number, "responses", "must be a list of {text, model}")
         return None
     if len(responses) != expected:
         if kind == "demonstration":
             message = f"a demonstration project takes no responses, got {len(responses)}"
         else:
             message = f"a {kind} project needs exactly {expected} responses, got {len(responses)}"
-        errors.append(_error(number, "responses", message))
+        errors.add(number, "responses", message)
         return None
     out = []
-    for i, resp in enumerate(responses):
-        if isinstance(resp, str):
-            resp = {"text": resp}
-        if not isinstance(resp, dict) or not isinstance(resp.get("text"), str) or not resp["text"].strip():
-            errors.append(_error(number, f"responses[{i}].text", "must be non-empty text"))
-            return None
-        model = resp.get("model", "")
-        if not isinstance(model, str) or len(model) > 200:
-            errors.append(_error(number, f"responses[{i}].model", "must be text of at most 200 characters"))
+    for i, raw in enumerate(responses):
+        resp = _response(number, i, raw, limits, errors)
+        if resp is None:
             return None
         twin = next((j for j, earlier in enumerate(out) if earlier["text"].strip() == resp["text"].strip()), None)
         if twin is not None:
-            errors.append(_error(number, f"responses[{i}].text",
-                                 f"is the same text as responses[{twin}]: an item compares different responses"))
+            errors.add(number, f"responses[{i}].text",
+                       f"is the same text as responses[{twin}]: an item compares different responses")
             return None
-        out.append({"text": resp["text"], "model": model})
+        out.append(resp)
     return out
 
 
-def validate_lines(raw: list[tuple[int, object]], *, kind: str, responses_per_item: int) -> list[ImportLine]:
-    """Check every line; raise ImportError_ listing every problem, or return the clean lines."""
-    if not raw:
-        raise ImportError_([_error(None, "file", EMPTY)])
-    errors: list[dict] = []
-    seen: dict[str, int] = {}
-    lines: list[ImportLine] = []
-    for number, obj in raw:
-        if len(errors) >= MAX_ERRORS:
-            break
+class LineChecker:
+    """Checks lines one at a time, remembering only the external ids seen (for duplicates) and the problems."""
+
+    def __init__(self, *, kind: str, responses_per_item: int, limits: Limits | None = None,
+                 errors: Errors | None = None):
+        self.kind, self.expected = kind, responses_per_item
+        self.limits = limits or Limits()
+        self.errors = errors if errors is not None else Errors()
+        self.seen: dict[str, int] = {}
+        self.lines = 0  # lines read, valid or not
+
+    def check(self, number: int, obj) -> ImportLine | None:
+        """The clean line, or None with its problem recorded."""
+        self.lines += 1
         if not isinstance(obj, dict):
-            errors.append(_error(number, "line", "must be a JSON object"))
-            continue
+            self.errors.add(number, "line", "must be a JSON object")
+            return None
         problem = json_input.first_problem(obj)
         if problem is not None:
-            errors.append(_error(number, problem[0], problem[1]))
-            continue
-        unknown = set(obj) - {"external_id", "conversation", "prompt", "responses", "metadata"}
-        if unknown:
-            errors.append(_error(number, sorted(unknown)[0], "unknown field"))
-            continue
-        ext = obj.get("external_id")
+            self.errors.add(number, problem[0], problem[1])
+            return None
+        if unknown := set(obj) - FIELDS:
+            self.errors.add(number, sorted(unknown)[0], "unknown field")
+            return None
+        ext = self._external_id(number, obj.get("external_id"))
+        metadata = self._metadata(number, obj.get("metadata"))
+        if ext is None or metadata is None:
+            return None
+        conversation = _conversation(number, obj, self.limits, self.errors)
+        responses = _responses(number, obj, self.expected, self.kind, self.limits, self.errors)
+        if conversation is None or responses is None:
+            return None
+        return ImportLine(number, ext, conversation, responses, metadata)
+
+    def _external_id(self, number: int, ext) -> str | None:
         if isinstance(ext, int) and not isinstance(ext, bool):
             ext = str(ext)
-        if not isinstance(ext, str) or not ext.strip() or len(ext) > MAX_ID:
-            errors.append(_error(number, "external_id", f"required: text of 1..{MAX_ID} characters"))
-            continue
-        if ext in seen:
-            errors.append(_error(number, "external_id", f"duplicate id {ext!r} (first on line {seen[ext]})"))
-            continue
-        seen[ext] = number
-        metadata = obj.get("metadata", {})
+        if not isinstance(ext, str) or not ext.strip() or len(ext) > self.limits.id_chars:
+            self.errors.add(number, "external_id", f"required: text of 1..{self.limits.id_chars} characters "
+                                                   "(IMPORT_MAX_ID_CHARS)")
+            return None
+        if ext in self.seen:
+            self.errors.add(number, "external_id", f"duplicate id {ext!r} (first on line {self.seen[ext]})")
+            return None
+        self.seen[ext] = number
+        return ext
+
+    def _metadata(self, number: int, metadata) -> dict | None:
         if metadata is None:
-            metadata = {}
+            return {}
         if not isinstance(metadata, dict):
-            errors.append(_error(number, "metadata", "must be a JSON object"))
-            continue
-        conversation = _conversation(number, obj, errors)
-        responses = _responses(number, obj, responses_per_item, kind, errors)
-        if conversation is not None and responses is not None:
-            lines.append(ImportLine(number, ext, conversation, responses, metadata))
-    if errors:
-        raise ImportError_(errors[:MAX_ERRORS])
+            self.errors.add(number, "metadata", "must be a JSON object")
+            return None
+        size = len(orjson.dumps(metadata))
+        if size > self.limits.metadata_bytes:
+            self.errors.add(number, "metadata", f"is {size:,} bytes as JSON; the limit is {self.limits.metadata_bytes:,} "
+                                                "(IMPORT_MAX_METADATA_BYTES)")
+            return None
+        return metadata
+
+    def finish(self, empty: tuple[str, str] = ("file", EMPTY)) -> None:
+        """Raise ImportError_ with every problem, or for a file (or body) with no line at all."""
+        if not self.lines and not self.errors.total:
+            self.errors.add(None, *empty)
+        self.errors.raise_any()
+
+
+def validate_lines(raw: list[tuple[int, object]], *, kind: str, responses_per_item: int,
+                   limits: Limits | None = None) -> list[ImportLine]:
+    """Check every line; raise ImportError_ listing every problem, or return the clean lines."""
+    checker = LineChecker(kind=kind, responses_per_item=responses_per_item, limits=limits)
+    lines = [line for number, obj in raw if (line := checker.check(number, obj)) is not None]
+    checker.finish()
     return lines
 
 
-def parse_upload(data: bytes, filename: str) -> list[tuple[int, object]]:
+def records(stream: BinaryIO, filename: str, errors: Errors, limits: Limits) -> Iterator[tuple[int, object]]:
+    """(line number, parsed object) of each line of an uploaded file; a line's problems go to ``errors``."""
+    name = filename.lower()
+    if name.endswith(".csv"):
+        return csv_records(stream, errors, limits)
+    if name.endswith(".json"):
+        return _json_file_records(stream, errors)
+    return jsonl_records(stream, errors, limits)
+
+
+def _json_file_records(stream: BinaryIO, errors: Errors) -> list[tuple[int, object]]:
+    data = stream.read()
     if not data.strip():
+        return []
+    try:
+        body = json_input.loads(data.removeprefix(codecs.BOM_UTF8))
+    except json_input.MalformedJSON as exc:
+        errors.add(exc.lineno, "file", str(exc))
+        return []
+    return body_records(body, errors)
+
+
+def parse_upload(data: bytes, filename: str) -> list[tuple[int, object]]:
+    errors = Errors()
+    out = list(records(io.BytesIO(data), filename, errors, Limits()))
+    errors.raise_any()
+    if not out:
         raise ImportError_([_error(None, "file", EMPTY)])
-    text = decode(data)
-    if filename.lower().endswith(".csv"):
-        return raw_lines_from_csv(text)
-    if filename.lower().endswith(".json"):
-        try:
-            body = json_input.loads(text)
-        except json_input.MalformedJSON as exc:
-            raise ImportError_([_error(exc.lineno, "file", str(exc))]) from None
-        return raw_lines_from_body(body)
-    return raw_lines_from_jsonl(text)
+    return out
 
 
-def raw_lines_from_body(body) -> list[tuple[int, object]]:
+def body_records(body, errors: Errors) -> list[tuple[int, object]]:
     """A JSON body {"items": [...]} (or a bare list): line numbers are 1-based positions."""
     items = body.get("items") if isinstance(body, dict) else body
     if not isinstance(items, list):
-        raise ImportError_([_error(None, "items", 'must be a list: {"items": [...]}')])
+        errors.add(None, "items", 'must be a list: {"items": [...]}')
+        return []
     if not items:
-        raise ImportError_([_error(None, "items", "is empty: no items to import")])
+        errors.add(None, "items", "is empty: no items to import")
     return list(enumerate(items, start=1))
+
+
+def raw_lines_from_body(body) -> list[tuple[int, object]]:
+    errors = Errors()
+    out = body_records(body, errors)
+    errors.raise_any()
+    return out

@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "annotation.api.uploads.UploadGuardMiddleware",  # before anything reads a multipart body
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -180,6 +181,14 @@ TRAINING_REQUEUE_SECONDS = env_int("TRAINING_REQUEUE_SECONDS", 300, minimum=1)
 TRAINING_MAX_ATTEMPTS = env_int("TRAINING_MAX_ATTEMPTS", 3, minimum=1)
 TRAINING_MAX_ACTIVE_JOBS_PER_USER = env_int("TRAINING_MAX_ACTIVE_JOBS_PER_USER", 20, minimum=1)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+# Caps on one imported line's text (annotation.importing.Limits); a line past one is refused naming the field.
+IMPORT_MAX_TURN_CHARS = env_int("IMPORT_MAX_TURN_CHARS", 100_000, minimum=1)
+IMPORT_MAX_RESPONSE_CHARS = env_int("IMPORT_MAX_RESPONSE_CHARS", 100_000, minimum=1)
+IMPORT_MAX_METADATA_BYTES = env_int("IMPORT_MAX_METADATA_BYTES", 64 * 1024, minimum=2)
+IMPORT_MAX_ID_CHARS = env_int("IMPORT_MAX_ID_CHARS", 200, minimum=1)
+if IMPORT_MAX_ID_CHARS > 200:
+    raise ImproperlyConfiguredEnv(f"IMPORT_MAX_ID_CHARS={IMPORT_MAX_ID_CHARS}: the external_id column holds at most 200")
+IMPORT_MAX_LINE_BYTES = env_int("IMPORT_MAX_LINE_BYTES", 8 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -193,7 +202,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "annotation.api.errors.exception_handler",
-    "DEFAULT_PARSER_CLASSES": ["annotation.api.parsers.JSONParser", "annotation.api.parsers.FormParser", "annotation.api.parsers.MultiPartParser"],
+    # Multipart only where a file is expected (the import action names its own parsers).
+    "DEFAULT_PARSER_CLASSES": ["annotation.api.parsers.JSONParser", "annotation.api.parsers.FormParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -60,7 +60,7 @@ def test_a_nul_character_anywhere_in_an_answer_is_refused_naming_the_field(api, 
     assert not Annotation.objects.exists()
 
 
-def test_a_nul_character_in_a_demonstration_is_refused_as_json_and_as_a_form(api, lead, annotator):
+def test_a_nul_character_in_a_demonstration_is_refused_as_json_and_as_a_form_and_multipart_is_not_taken(api, lead, annotator):
     project = factories.project("demonstration", members={lead: "lead", annotator: "annotator"})
     factories.items(project, 1)
     lease = next_item(api(annotator), project).json()
@@ -68,7 +68,7 @@ def test_a_nul_character_in_a_demonstration_is_refused_as_json_and_as_a_form(api
     assert_error(api(annotator).post(url, {"text": "a\u0000b"}, format="json"), 400, "text", "NUL")
     assert_error(api(annotator).post(url, "text=a%00b", content_type="application/x-www-form-urlencoded"),
                  400, "text", "NUL")
-    assert_error(api(annotator).post(url, {"text": "a\u0000b"}, format="multipart"), 400, "text", "NUL")
+    assert_error(api(annotator).post(url, {"text": "a\u0000b"}, format="multipart"), 415, None, "only by the import")
     assert not Annotation.objects.exists()
 
 
@@ -92,7 +92,7 @@ def test_a_body_over_the_size_limit_answers_413(db, lead):
         raw = json.dumps({"username": "lead1", "password": "x" * 2000})
         assert_error(post_json(APIClient(), "/api/auth/token/", raw), 413, None, "larger than the limit")
         r = APIClient().post("/api/auth/token/", {"username": "lead1", "password": "x" * 2000}, format="multipart")
-        assert_error(r, 413, None, "larger than the limit")
+        assert_error(r, 415, None, "only by the import route")
         r = APIClient().post("/api/auth/token/", "password=" + "x" * 2000, content_type="application/x-www-form-urlencoded")
         assert_error(r, 413, None, "larger than the limit")
 

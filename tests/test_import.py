@@ -123,7 +123,7 @@ def test_duplicate_ids_inside_one_file_name_both_lines(api, lead, empty_pairwise
 def test_a_file_over_the_size_limit_is_refused(api, lead, empty_pairwise, settings):
     settings.IMPORT_MAX_BYTES = 1000
     r = upload(api(lead), empty_pairwise, "big.jsonl", b"x" * 2000)
-    assert r.status_code == 400
+    assert r.status_code == 413
     assert "limit" in r.json()["errors"][0]["message"]
 
 

@@ -18,9 +18,12 @@ class RequestTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "request_too_large"
 
-    def __init__(self):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        super().__init__(f"the request body is larger than the limit of {limit / 1048576:.1f} MB")
+    def __init__(self, limit: int | None = None):
+        super().__init__(self.message(settings.DATA_UPLOAD_MAX_MEMORY_SIZE if limit is None else limit))
+
+    @staticmethod
+    def message(limit: int) -> str:
+        return f"the request body is larger than the limit of {limit / 1048576:.1f} MB"
 
 
 def read_bounded(stream) -> bytes:
@@ -78,7 +81,10 @@ class FormParser(parsers.FormParser):
 
 
 class MultiPartParser(parsers.MultiPartParser):
-    """Django's parser already bounds the fields (RequestDataTooBig, a 413); files are the views' to check."""
+    """Only the import route takes multipart; annotation.api.uploads has checked the sender and the size first.
+
+    Django's parser bounds the fields (RequestDataTooBig, a 413) and the counting upload handler the file.
+    """
 
     def parse(self, stream, media_type=None, parser_context=None):
         parsed = super().parse(stream, media_type, parser_context)

@@ -163,3 +163,27 @@ class ImportResult(serializers.Serializer):
     created = serializers.IntegerField()
     skipped = serializers.IntegerField()
     skipped_ids = serializers.ListField(child=serializers.CharField())
+
+
+class ImportProblem(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True)
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportPreviewRow(serializers.Serializer):
+    line = serializers.IntegerField()
+    external_id = serializers.CharField()
+    conversation = serializers.ListField(child=serializers.DictField())
+    responses = serializers.ListField(child=serializers.DictField())
+    metadata = serializers.DictField()
+
+
+class ImportPreview(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="true: importing this would succeed, with the counts below")
+    created = serializers.IntegerField(allow_null=True, help_text="items it would create (null when not ok)")
+    skipped = serializers.IntegerField(allow_null=True, help_text="lines whose external_id the project already has")
+    skipped_ids = serializers.ListField(child=serializers.CharField())
+    rows = ImportPreviewRow(many=True, help_text="the first valid lines, as they would be stored (texts clipped)")
+    errors = ImportProblem(many=True, help_text="every problem: the first 100, then one line counting the rest")
+    error_count = serializers.IntegerField()

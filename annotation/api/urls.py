@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from . import views_annotate, views_auth, views_projects, views_snapshots
+from . import views_annotate, views_auth, views_import, views_projects, views_snapshots
 
 router = DefaultRouter(trailing_slash=True)
 router.register("users", views_auth.UserViewSet, basename="user")
@@ -10,6 +10,8 @@ router.register("me/annotations", views_annotate.MyAnnotationViewSet, basename="
 
 assignment_submit = views_annotate.AssignmentViewSet.as_view({"post": "submit"})
 assignment_skip = views_annotate.AssignmentViewSet.as_view({"post": "skip"})
+import_items = views_import.ImportViewSet.as_view({"post": "create"})
+import_preview = views_import.ImportViewSet.as_view({"post": "preview"})
 curation_rules = views_projects.CurationViewSet.as_view({"get": "rules", "put": "rules"})
 curation_preview = views_projects.CurationViewSet.as_view({"post": "preview"})
 project_snapshots = views_snapshots.ProjectSnapshotViewSet.as_view({"get": "list", "post": "create"})
@@ -24,6 +26,8 @@ urlpatterns = [
     path("projects/<int:pk>/next/", views_annotate.NextView.as_view()),
     path("assignments/<int:pk>/submit/", assignment_submit),
     path("assignments/<int:pk>/skip/", assignment_skip),
+    path("projects/<int:pk>/import/", import_items),
+    path("projects/<int:pk>/import/preview/", import_preview),
     path("projects/<int:pk>/curation/", curation_rules),
     path("projects/<int:pk>/curation/preview/", curation_preview),
     path("projects/<int:pk>/snapshots/", project_snapshots),

@@ -1,6 +1,5 @@
 import math
 
-from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -8,7 +7,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .. import importing, json_input
+from .. import json_input
 from ..models import Item, Project
 from ..selectors import (
     annotations_for_item,
@@ -19,14 +18,11 @@ from ..selectors import (
     project_roles_for_user,
 )
 from ..services.curation import curation_preview, curation_rules_save
-from ..services.imports import items_import
 from ..services.projects import item_set_gold, membership_remove, membership_set, project_create, project_update
 from ..services.quality import agreement_report_current, agreement_report_get, agreement_request
-from .parsers import FormParser, ImportJSONParser, MultiPartParser
 from .permissions import IsAdmin, is_lead
 from .serializers import (
     GoldIn,
-    ImportResult,
     ItemLeadOut,
     LeadAnnotationOut,
     MembershipIn,
@@ -129,31 +125,6 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
         if not membership_remove(project=project, username=username):
             raise Http404
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-    @extend_schema(
-        request={"application/json": inline_serializer("ImportBody", {"items": serializers.ListField()}),
-                 "multipart/form-data": inline_serializer("ImportFile", {"file": serializers.FileField()})},
-        responses={201: ImportResult},
-        summary="Import prompts and responses (JSON body, or a JSONL / CSV / JSON file upload)",
-    )
-    @action(detail=True, methods=["post"], url_path="import", parser_classes=[ImportJSONParser, MultiPartParser, FormParser])
-    def import_items(self, request, pk=None):
-        project = self.get_project(lead=True)
-        raw = self._import_raw_lines(request)
-        lines = importing.validate_lines(raw, kind=project.kind, responses_per_item=project.responses_per_item)
-        result = items_import(project=project, lines=lines)
-        return Response(result, status=status.HTTP_201_CREATED)
-
-    @staticmethod
-    def _import_raw_lines(request):
-        upload = request.FILES.get("file")
-        if upload is None:
-            return importing.raw_lines_from_body(request.data)
-        if upload.size > settings.IMPORT_MAX_BYTES:
-            limit = settings.IMPORT_MAX_BYTES // (1024 * 1024)
-            raise importing.ImportError_([{"line": None, "field": "file", "message":
-                                           f"is {upload.size / 1048576:.1f} MB; the limit is {limit} MB: split it into smaller files"}])
-        return importing.parse_upload(upload.read(), upload.name or "upload.jsonl")
 
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=["open", "in_progress", "complete"]),

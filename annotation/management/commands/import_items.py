@@ -6,7 +6,7 @@ from tqdm import tqdm
 
 from annotation import importing
 from annotation.models import Project
-from annotation.services.imports import items_import
+from annotation.services.imports import import_limits, items_import_records
 
 
 def find_project(ref: str) -> Project:
@@ -29,14 +29,14 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: no such file")
         if file.stat().st_size > settings.IMPORT_MAX_BYTES:
             raise CommandError(f"{file}: larger than the {settings.IMPORT_MAX_BYTES // 1048576} MB import limit")
-        try:
-            raw = importing.parse_upload(file.read_bytes(), file.name)
-            lines = importing.validate_lines(raw, kind=target.kind, responses_per_item=target.responses_per_item)
-        except importing.ImportError_ as exc:
-            for error in exc.errors:
-                where = file if error["line"] is None else f"{file}:{error['line']}"
-                self.stderr.write(f"{where}: {error['field']}: {error['message']}")
-            raise CommandError(f"nothing imported: {len(exc.errors)} error(s)") from None
-        with tqdm(total=len(lines), unit="item", disable=options["verbosity"] == 0, file=self.stderr) as bar:
-            result = items_import(project=target, lines=lines, progress=bar.update)
+        errors = importing.Errors()
+        with file.open("rb") as stream, tqdm(unit="line", disable=options["verbosity"] == 0, file=self.stderr) as bar:
+            records = importing.records(stream, file.name, errors, import_limits())
+            try:
+                result = items_import_records(project=target, records=records, errors=errors, progress=bar.update)
+            except importing.ImportError_ as exc:
+                for error in exc.errors:
+                    where = file if error["line"] is None else f"{file}:{error['line']}"
+                    self.stderr.write(f"{where}: {error['field']}: {error['message']}")
+                raise CommandError(f"nothing imported: {errors.total} error(s)") from None
         self.stdout.write(f"created {result['created']}, skipped {result['skipped']} already present")
