@@ -2,11 +2,17 @@
 
 DRF's errors go through ``exception_handler``; Django's own (no route matched, an error outside DRF)
 through ``not_found`` and ``server_error``, wired in rlhf_site/urls.py, which keep Django's HTML pages
-for the paths outside /api/.
+for the paths outside /api/. A database that cannot be reached (restarting, failed over) answers 503 with
+Retry-After, inside DRF or out: the request can be repeated, and nothing was half-written (each write is one
+transaction).
 """
+
+import logging
+import sys
 
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -17,6 +23,10 @@ from ..answers import AnswerError
 from ..importing import ImportError_
 from ..services.assignments import AssignmentConflict
 from .parsers import RequestTooLarge
+
+logger = logging.getLogger(__name__)
+DATABASE_UNAVAILABLE = "The database is unavailable for a moment; try again shortly."
+RETRY_AFTER_SECONDS = 5
 
 
 class Conflict(exceptions.APIException):
@@ -42,10 +52,25 @@ def _flatten(detail, prefix: str = "") -> list[dict]:
     return [{"field": prefix or "non_field_errors", "message": str(detail)}]
 
 
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = DATABASE_UNAVAILABLE
+    default_code = "database_unavailable"
+
+
+def _database_down(exc) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        return True
+    return False
+
+
 def exception_handler(exc, context):
     if isinstance(exc, (AnswerError, ImportError_)):
         return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, AssignmentConflict):
+    if _database_down(exc):
+        exc = DatabaseUnavailable()
+    elif isinstance(exc, AssignmentConflict):
         exc = Conflict(str(exc))
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -59,6 +84,8 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, DatabaseUnavailable):
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"errors": _flatten(response.data)}
     else:
@@ -83,7 +110,15 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    """handler500: an unexpected error on an /api/ path answers in the API's shape (the traceback is logged)."""
+    """handler500: an unexpected error on an /api/ path answers in the API's shape (the traceback is logged).
+
+    Django calls it inside its `except` block, so the exception is at hand: one from the database (met outside
+    DRF, in a middleware's session read, say) is a 503 there too.
+    """
+    if _database_down(sys.exc_info()[1]):
+        response = _error_response(DATABASE_UNAVAILABLE, status.HTTP_503_SERVICE_UNAVAILABLE)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if _is_api(request):
         return _error_response("A server error occurred.", status.HTTP_500_INTERNAL_SERVER_ERROR)
     return defaults.server_error(request)

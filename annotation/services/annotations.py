@@ -132,7 +132,9 @@ def annotation_submit(
     except IntegrityError:
         raise AssignmentConflict("you have already answered this item") from None
     changed(_CLOSE_ASSIGNMENT, [db_time(now), assignment_id])
-    transaction.on_commit(partial(agreement_refresh_after_answer, project_id))
+    # Robust: the answer is committed by then, so a failed refresh (the database gone a moment) is logged, and
+    # the submit still answers 201 rather than an error that would make the client doubt it was stored.
+    transaction.on_commit(partial(agreement_refresh_after_answer, project_id), robust=True)
     annotation = Annotation(id=annotation_id, project_id=project_id, item_id=item_id, annotator_id=user.pk,
                             assignment_id=assignment_id, shown_order=shown_order, idempotency_key=idempotency_key,
                             created_at=now, updated_at=now, **fields)
@@ -155,5 +157,5 @@ def annotation_update(*, annotation_id: int, user, payload: dict) -> Annotation:
     for name, value in _canonical_fields(answer).items():
         setattr(annotation, name, value)
     annotation.save()
-    transaction.on_commit(partial(agreement_refresh_after_answer, project.id))
+    transaction.on_commit(partial(agreement_refresh_after_answer, project.id), robust=True)
     return annotation

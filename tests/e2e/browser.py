@@ -54,16 +54,16 @@ def free_port() -> int:
 
 class ServerProcess:
     """The web server in a child process (runserver, or gunicorn as `make run` starts it), on one SQLite
-    file that outlives restarts."""
+    file that outlives restarts (or on `database_url`)."""
 
-    def __init__(self, var_dir: Path, *, gunicorn: bool = False):
+    def __init__(self, var_dir: Path, *, gunicorn: bool = False, database_url: str = ""):
         self.gunicorn = gunicorn
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
             "VAR_DIR": str(var_dir),
-            "DATABASE_URL": "",  # empty counts as unset: SQLite in VAR_DIR, whatever .env says
+            "DATABASE_URL": database_url,  # empty counts as unset: SQLite in VAR_DIR, whatever .env says
             "SECRET_KEY": "e2e-secret-key-kept-across-restarts",
             "DEBUG": "0",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
