@@ -86,3 +86,19 @@ def test_register_model_copies_a_folder_into_the_store_and_refuses_bad_input(art
         call_command("register_model", "empty", str(tmp_path))
     with pytest.raises(CommandError, match="letters, digits"):
         call_command("register_model", "bad name!", str(tiny_folder))
+
+
+def test_vllm_rollouts_are_optional_and_a_worker_without_vllm_says_so(tmp_path):
+    from training.engine.run import trl_args
+
+    files = JobFiles(tmp_path)
+    plain = trl_args("grpo", resolve("grpo", {}), files, has_test=False)
+    assert plain["use_vllm"] is False and "vllm_mode" not in plain
+    pytest.importorskip("torch")
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        with pytest.raises(SystemExit, match="vLLM is not installed on this worker"):
+            trl_args("rloo", resolve("rloo", {"use_vllm": True}), files, has_test=False)
+    else:  # a GPU worker with vLLM: TRL generates with it inside the training process
+        assert trl_args("rloo", resolve("rloo", {"use_vllm": True}), files, has_test=False)["vllm_mode"] == "colocate"

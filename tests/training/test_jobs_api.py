@@ -134,9 +134,15 @@ def test_a_queued_job_cancels_at_once_and_a_finished_one_cannot(api, admin, tiny
     assert api(admin).post(f"/api/training-jobs/{job['id']}/retry/").status_code == 409
 
 
-def test_our_own_loops_refuse_several_gpus(api, admin, tiny_model, preference_snapshot):
+def test_ppo_takes_several_gpus_and_the_one_process_loops_refuse_them(api, admin, tiny_model, preference_snapshot,
+                                                                       django_capture_on_commit_callbacks):
     reward = Model.objects.create(name="rm", kind="reward", task="sequence-classification", source="registered",
                                   storage_prefix="x")
-    response = launch(api, admin, kind="ppo", snapshot=preference_snapshot.pk, base_model=tiny_model.pk,
-                      reward_model=reward.pk, config={"num_gpus": 2})
-    assert response.json()["errors"][0]["field"] == "config.num_gpus"
+    models = {"snapshot": preference_snapshot.pk, "base_model": tiny_model.pk, "reward_model": reward.pk}
+    with django_capture_on_commit_callbacks(execute=False):
+        ppo = launch(api, admin, kind="ppo", config={"num_gpus": 2}, **models)
+    assert ppo.status_code == 201 and ppo.json()["config"]["num_gpus"] == 2
+    refused = launch(api, admin, kind="evaluate", config={"num_gpus": 2}, reference_model=tiny_model.pk, **models)
+    assert refused.status_code == 400
+    error = refused.json()["errors"][0]
+    assert error["field"] == "config.num_gpus" and "one device" in error["message"]

@@ -314,8 +314,10 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
 )}
 
 
-# The kinds that are our own loops rather than a TRL trainer (one process each: no accelerate launch).
+# The kinds that are our own loops rather than a TRL trainer.
 OWN_LOOPS = ("ppo", "evaluate", "generate", "ai_annotate", "constitutional")
+# Those that run in one process on one device (PPO, like the TRL kinds, runs under `accelerate launch` too).
+SINGLE_PROCESS = ("evaluate", "generate", "ai_annotate", "constitutional")
 
 
 def _allowed_types(annotation) -> tuple[tuple[type, ...], bool]:

@@ -267,11 +267,18 @@ class PPOTrainer:
 
     The reference is a frozen model, or with LoRA the policy itself with its adapter disabled. The scorer is the
     reward model in a job; tests give a function of the text, so the optimisation itself can be checked.
+
+    Several processes (`accelerate launch`, one per GPU) each sample `rollout_batch_size` prompts of their own per
+    update; the policy and value model train under DistributedDataParallel, so their gradients are averaged. What
+    decides the loop (β's update, the early stop, a cancel) is agreed across processes; the main one writes files.
     """
 
     def __init__(self, *, config: dict, policy: nn.Module, tokenizer, value_model: ValueModel, scorer: Scorer,
                  prompts: list[list[dict]], reference: nn.Module | None = None, files: JobFiles | None = None,
-                 ptx_rows: list[list[dict]] | None = None, eval_prompts: list[list[dict]] | None = None):
+                 ptx_rows: list[list[dict]] | None = None, eval_prompts: list[list[dict]] | None = None,
+                 accelerator=None):
+        from accelerate import Accelerator
+
         self.config, self.policy, self.reference, self.value_model = config, policy, reference, value_model
         self.tokenizer, self.scorer, self.prompts, self.files = tokenizer, scorer, prompts, files
         self.ptx_rows, self.eval_prompts = ptx_rows or [], eval_prompts or []
@@ -288,7 +295,29 @@ class PPOTrainer:
         self.score_mean, self.score_std = 0.0, 1.0
         self.cancelled = False
         self.history: list[dict] = []
-        self.device = next(policy.parameters()).device
+        self.accelerator = accelerator or Accelerator(cpu=next(policy.parameters()).device.type == "cpu")
+        self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
+        # Trained through the prepared (under several processes: DDP-wrapped) modules; sampled, scored and saved
+        # through the plain ones.
+        self.train_policy, self.train_value, self.optimizer = self.accelerator.prepare(policy, value_model,
+                                                                                       self.optimizer)
+        self.device = self.accelerator.device
+        if reference is not None:
+            reference.to(self.device)
+
+    # --- agreeing across processes ---
+
+    def _mean(self, values: dict[str, float]) -> dict[str, float]:
+        """Each value averaged over the processes (as is with one)."""
+        if self.world == 1 or not values:
+            return values
+        stacked = torch.tensor(list(values.values()), device=self.device, dtype=torch.float64)
+        return dict(zip(values, self.accelerator.reduce(stacked, reduction="mean").tolist(), strict=True))
+
+    def _any(self, flag: bool) -> bool:
+        if self.world == 1:
+            return flag
+        return bool(self.accelerator.reduce(torch.tensor([float(flag)], device=self.device), reduction="sum") > 0)
 
     # --- the reference, with or without an adapter ---
 
@@ -325,17 +354,19 @@ class PPOTrainer:
         else:
             with self.policy.disable_adapter():
                 rollout = self.rollout(prompts)
-        raw = self.scorer(rollout.prompts, rollout.texts).float()
+        raw = self.accelerator.gather(self.scorer(rollout.prompts, rollout.texts).to(self.device).float())
         self.score_mean = float(raw.mean())
         self.score_std = float(raw.std()) if raw.numel() > 1 and float(raw.std()) > 1e-6 else 1.0
 
     # --- one update ---
 
     def _batch_prompts(self, update: int) -> list[list[dict]]:
-        """The prompts of an update: a seeded permutation per pass over the data, so a resumed run sees the same."""
+        """The prompts of an update (this process's share): a seeded permutation per pass over the data, so a
+        resumed run sees the same."""
         n, size = len(self.prompts), self.config["rollout_batch_size"]
+        first = (update * self.world + self.rank) * size
         out = []
-        for k in range(update * size, (update + 1) * size):
+        for k in range(first, first + size):
             epoch, at = divmod(k, n)
             order = random.Random(self.config["seed"] * 1_000_003 + epoch).sample(range(n), n)
             out.append(self.prompts[order[at]])
@@ -344,6 +375,8 @@ class PPOTrainer:
     def update(self) -> dict:
         cfg = self.config
         started = time.perf_counter()
+        if self.world > 1:  # each process samples its own responses, reproducibly (a resume included)
+            torch.manual_seed(cfg["seed"] + 1_000_003 * self.step + 7919 * self.rank)
         rollout = self.rollout(self._batch_prompts(self.step))
         args = (rollout.sequences, rollout.attention_mask, rollout.query_width)
         mask = rollout.mask.float()
@@ -357,15 +390,16 @@ class PPOTrainer:
             advantages, returns = gae(rewards, old_values, mask, gamma=cfg["gamma"], lam=cfg["lam"])
             advantages = masked_whiten(advantages, mask)
         stats = self._optimise(rollout, old_logprobs, old_values, advantages, returns)
-        mean_kl = float(kl.sum(1).mean())
-        self.kl_ctl.update(mean_kl, n_steps=len(rollout.prompts))
-        self.step += 1
         lengths = mask.sum(1)
+        rollout_stats = self._mean({"objective/scores": float(scores.mean()), "objective/kl": float(kl.sum(1).mean()),
+                                    "response_length": float(lengths.mean()),
+                                    "no_eos_fraction": float((~rollout.ended).float().mean())})
+        mean_kl = rollout_stats["objective/kl"]
+        self.kl_ctl.update(mean_kl, n_steps=len(rollout.prompts) * self.world)
+        self.step += 1
         return {
-            "objective/scores": float(scores.mean()), "objective/kl": mean_kl, "objective/beta": beta,
-            "objective/non_score_reward": float((-beta * kl).sum(1).mean()),
-            "objective/rlhf_reward": float(scores.mean()) - beta * mean_kl,
-            "response_length": float(lengths.mean()), "no_eos_fraction": float((~rollout.ended).float().mean()),
+            **rollout_stats, "objective/beta": beta, "objective/non_score_reward": -beta * mean_kl,
+            "objective/rlhf_reward": rollout_stats["objective/scores"] - beta * mean_kl,
             "learning_rate": cfg["learning_rate"], "seconds_per_update": time.perf_counter() - started, **stats,
         }
 
@@ -378,28 +412,29 @@ class PPOTrainer:
                                                            "val/clipfrac_avg", "policy/approxkl_avg",
                                                            "policy/entropy_avg", "loss/ptx_avg")}
         epochs_run = 0
-        self.policy.train()
+        self.train_policy.train()
         for _ in range(cfg["num_ppo_epochs"]):
             epoch_kl = []
             for idx in torch.randperm(n, generator=generator).split(size):
                 idx = idx.to(self.device)
                 seqs, att, m = rollout.sequences[idx], rollout.attention_mask[idx], mask[idx]
-                logprobs, entropy = response_logprobs(self.policy, seqs, att, rollout.query_width,
+                logprobs, entropy = response_logprobs(self.train_policy, seqs, att, rollout.query_width,
                                                       cfg["temperature"], with_entropy=True)
-                values = response_values(self.value_model, seqs, att, rollout.query_width)
+                values = response_values(self.train_value, seqs, att, rollout.query_width)
                 pg_loss, pg_clip, approx_kl = policy_loss(logprobs, old_logprobs[idx], advantages[idx], m,
                                                           cfg["cliprange"])
                 vf_loss, vf_clip = value_loss(values, old_values[idx], returns[idx], m, cfg["cliprange_value"])
                 mean_entropy = masked_mean(entropy, m)
                 loss = pg_loss + cfg["vf_coef"] * vf_loss - cfg["ent_coef"] * mean_entropy
-                ptx = self._ptx_loss() if cfg["ptx_coef"] > 0 and self.ptx_rows else None
-                if ptx is not None:
-                    loss = loss + cfg["ptx_coef"] * ptx
                 self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                self.accelerator.backward(loss)
+                ptx = None
+                if cfg["ptx_coef"] > 0 and self.ptx_rows:  # its own forward and backward: DDP reduces each once
+                    ptx = self._ptx_loss()
+                    self.accelerator.backward(cfg["ptx_coef"] * ptx)
                 if cfg["max_grad_norm"] > 0:
-                    torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]],
-                                                   cfg["max_grad_norm"])
+                    self.accelerator.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]],
+                                                     cfg["max_grad_norm"])
                 self.optimizer.step()
                 for key, value in (("loss/policy_avg", pg_loss), ("loss/value_avg", vf_loss),
                                    ("policy/clipfrac_avg", pg_clip), ("val/clipfrac_avg", vf_clip),
@@ -409,9 +444,10 @@ class PPOTrainer:
                     totals["loss/ptx_avg"].append(ptx.item())
                 epoch_kl.append(approx_kl.item())
             epochs_run += 1
-            if cfg["max_approx_kl"] is not None and np.mean(epoch_kl) > cfg["max_approx_kl"]:
+            epoch_kl_mean = self._mean({"kl": float(np.mean(epoch_kl))})["kl"]
+            if cfg["max_approx_kl"] is not None and epoch_kl_mean > cfg["max_approx_kl"]:
                 break  # the policy ran away from the one that sampled the batch: stop this update here
-        out = {k: float(np.mean(v)) for k, v in totals.items() if v}
+        out = self._mean({k: float(np.mean(v)) for k, v in totals.items() if v})
         out["ppo_epochs_run"] = epochs_run
         return out
 
@@ -420,7 +456,7 @@ class PPOTrainer:
         row = self.ptx_rows[self.step % len(self.ptx_rows)]
         text = self.tokenizer.apply_chat_template(row, tokenize=False)
         batch = self.tokenizer(text, return_tensors="pt", truncation=True, max_length=512).to(self.device)
-        return self.policy(**batch, labels=batch["input_ids"]).loss
+        return self.train_policy(**batch, labels=batch["input_ids"]).loss
 
     # --- checkpoints: model, value model, optimizer, step, β, score normalisation and RNG ---
 
@@ -458,19 +494,23 @@ class PPOTrainer:
             logger.info("resuming from %s", resume)
         elif cfg["whiten_rewards"]:
             self.calibrate_scores()
-        if files:
+        main = self.accelerator.is_main_process
+        if files and main:
             files.event("train_begin", step=self.step, max_steps=cfg["max_steps"],
-                        resumed_from=self.step if resume else None)
+                        resumed_from=self.step if resume else None, processes=self.world)
         while self.step < cfg["max_steps"]:
             stats = self.update()
             self.history.append({"step": self.step, **stats})
             if files:
-                if self.step % cfg["logging_steps"] == 0 or self.step == 1:
+                if main and (self.step % cfg["logging_steps"] == 0 or self.step == 1):
                     append_jsonl(files.metrics, {"step": self.step, "time": time.time(), "values": clean(stats)})
-                files.event("step", step=self.step, max_steps=cfg["max_steps"])
-                self.cancelled = files.cancel_requested()
+                if main:
+                    files.event("step", step=self.step, max_steps=cfg["max_steps"])
+                self.cancelled = self._any(files.cancel_requested())
                 if self.step % cfg["save_steps"] == 0 or self.cancelled:
-                    self._checkpoint()
+                    if main:
+                        self._checkpoint()
+                    self.accelerator.wait_for_everyone()
                 if self.cancelled:
                     break
         return self.history
@@ -581,19 +621,26 @@ def build_value_model(reward_dir: str, policy_dir: str, policy_tokenizer, reward
     return ValueModel(classifier)
 
 
-def run_ppo(spec: dict, files: JobFiles) -> dict:
-    """The PPO job: load the four models, train, save the policy, evaluate on the test prompts."""
+def run_ppo(spec: dict, files: JobFiles) -> dict | None:
+    """The PPO job: load the four models, train, save the policy, evaluate on the test prompts. Under several
+    processes the main one returns the result and the others None."""
+    from accelerate import Accelerator
     from transformers import AutoModelForCausalLM
 
     from .chat import load_tokenizer
     from .data import read_rows
-    from .run import lora_config, seed_everything
+    from .run import device_defaults, lora_config, seed_everything
 
     cfg = spec["config"]
     seed_everything(cfg["seed"])
+    device = device_defaults(cfg)  # bf16 where the GPU has it; under `accelerate launch`, one GPU per process
+    accelerator = Accelerator(cpu=device["use_cpu"], mixed_precision="bf16" if device["bf16"] else "no")
     tokenizer = load_tokenizer(spec["base_model_dir"])
     scorer = load_reward_scorer(spec["reward_model_dir"])
+    scorer.model.to(accelerator.device)
     policy = AutoModelForCausalLM.from_pretrained(spec["base_model_dir"], dtype=torch.float32)
+    if device["gradient_checkpointing"]:
+        policy.gradient_checkpointing_enable()
     reference = None
     if cfg["use_peft"]:
         from peft import get_peft_model
@@ -612,11 +659,15 @@ def run_ppo(spec: dict, files: JobFiles) -> dict:
     held_out = [row["prompt"] for row in read_rows(snapshot, "prompts", "test")][: cfg["num_sample_generations"]]
     trainer = PPOTrainer(config=cfg, policy=policy, tokenizer=tokenizer, value_model=value_model,
                          scorer=scorer, prompts=prompts, eval_prompts=held_out[: cfg["checkpoint_eval_prompts"]],
-                         reference=reference, files=files, ptx_rows=ptx)
-    trainer.train()
+                         reference=reference, files=files, ptx_rows=ptx, accelerator=accelerator)
+    with accelerator.autocast():
+        trainer.train()
+    if not accelerator.is_main_process:
+        return None  # the main process evaluates, saves and reports
     if trainer.cancelled:
         return {"status": "cancelled", "step": trainer.step}
-    evaluation = trainer.evaluate(held_out)
+    with accelerator.autocast():
+        evaluation = trainer.evaluate(held_out)
     samples = [{"prompt": s["prompt"], "completion": s["policy"], "reference": s["reference"]}
                for s in evaluation.pop("samples", [])]
     warnings = hacking_warnings(trainer.history, evaluation, kl_bound=cfg["target_kl"])

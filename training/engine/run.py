@@ -69,7 +69,21 @@ def trl_args(kind: str, cfg: dict, files: JobFiles, *, has_test: bool) -> dict:
         common.pop("max_length")
         common.update({name: cfg[name] for name in ("num_generations", "max_completion_length", "temperature",
                                                     "beta", "num_iterations", "epsilon", "use_vllm")})
+        if cfg["use_vllm"]:
+            check_vllm()
+            common["vllm_mode"] = "colocate"  # vLLM inside the training process, on its GPU: no server to run
     return common
+
+
+def check_vllm() -> None:
+    """vLLM rollouts are optional: a worker without it (or without a GPU) says so instead of failing in TRL."""
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is None:
+        raise SystemExit("use_vllm: vLLM is not installed on this worker (install it on a GPU worker, or turn "
+                         "use_vllm off)")
+    if not torch.cuda.is_available():
+        raise SystemExit("use_vllm: vLLM generates on a GPU and this worker has none (turn use_vllm off)")
 
 
 def lora_config(cfg: dict, task_type: str):
@@ -163,7 +177,9 @@ def run(spec_path: Path) -> int:
     kind, cfg = spec["kind"], spec["config"]
     if kind in OWN_LOOPS:
         files.output.mkdir(parents=True, exist_ok=True)
-        write_outputs(spec, files, own_loop(kind)(spec, files))
+        result = own_loop(kind)(spec, files)
+        if result is not None:  # None: not the main process of a multi-process run
+            write_outputs(spec, files, result)
         return 0
     seed_everything(cfg["seed"])
     tokenizer = load_tokenizer(spec["base_model_dir"], training_markers=kind == "sft" and cfg["assistant_only_loss"])

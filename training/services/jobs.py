@@ -15,9 +15,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from annotation.models import DatasetSnapshot
+from annotation.models import DatasetSnapshot, Project
+from annotation.services import audit
 
-from ..engine.config import KINDS, OWN_LOOPS, ConfigError, resolve
+from ..engine.config import KINDS, SINGLE_PROCESS, ConfigError, resolve
 from ..models import Model, TrainingJob
 
 logger = logging.getLogger(__name__)
@@ -74,13 +75,22 @@ def job_validate(*, kind: str, snapshot=None, base_model=None, reference_model=N
     if spec.reward_model and reward_model is None:
         raise ValidationError({"reward_model": f"a {kind} job needs a reward model (one trained by a reward job)"})
     _check_model("reward_model", reward_model, (Model.Task.SEQUENCE_CLASSIFICATION,))
-    if resolved.get("num_gpus", 1) > 1 and kind in OWN_LOOPS:
-        raise ValidationError({"config.num_gpus": f"a {kind} job runs on one device for now; several GPUs serve the "
-                                                  "TRL kinds (sft, reward, dpo, kto, rloo, grpo)"})
+    if resolved.get("num_gpus", 1) > 1 and kind in SINGLE_PROCESS:
+        raise ValidationError({"config.num_gpus": f"a {kind} job runs on one device; several GPUs serve the training "
+                                                  "kinds (sft, reward, dpo, kto, rloo, grpo, ppo)"})
     from .loop import loop_validate
 
     loop_validate(kind, config=resolved, snapshot=snapshot, base_model=base_model)
     return resolved
+
+
+def _project_id(job: TrainingJob) -> int | None:
+    """The project a job trains on (its snapshot's) or writes into (a round's or an AI annotator's), for the audit."""
+    if job.snapshot_id:
+        return job.snapshot.project_id
+    config = job.config if isinstance(job.config, dict) else {}
+    wanted = config.get("target_project", config.get("project"))
+    return Project.objects.filter(pk=wanted).values_list("pk", flat=True).first() if isinstance(wanted, int) else None
 
 
 def _enqueue(job_id: int) -> None:
@@ -109,6 +119,8 @@ def job_launch(*, kind: str, created_by, snapshot=None, base_model=None, referen
                                      reference_model=reference_model, reward_model=reward_model, config=resolved,
                                      max_steps=resolved["max_steps"] if resolved.get("max_steps", 0) > 0 else None,
                                      max_attempts=settings.TRAINING_MAX_ATTEMPTS, created_by=created_by)
+    audit.record(actor=created_by, action="job.launch", target=job, project=_project_id(job),
+                 changes={"kind": [None, kind], "status": [None, job.status]})
     _enqueue(job.pk)
     return job
 
@@ -119,26 +131,34 @@ def job_cancel(*, job: TrainingJob, cancelled_by) -> TrainingJob:
     now = timezone.now()
     if TrainingJob.objects.filter(pk=job.pk, status=Status.QUEUED).update(
             status=Status.CANCELLED, cancelled_by=cancelled_by, cancel_requested_at=now, finished_at=now):
-        pass
-    elif not TrainingJob.objects.filter(pk=job.pk, status=Status.RUNNING, cancel_requested_at__isnull=True).update(
+        changes = {"status": [Status.QUEUED, Status.CANCELLED]}
+    elif TrainingJob.objects.filter(pk=job.pk, status=Status.RUNNING, cancel_requested_at__isnull=True).update(
             cancelled_by=cancelled_by, cancel_requested_at=now):
+        changes = {"cancel_requested": [False, True]}
+    else:
         job.refresh_from_db()
         if job.status != Status.RUNNING:
             raise JobConflict(f"job {job.pk} is {job.status}; only a queued or running job can be cancelled")
+        changes = None  # asked to stop already: nothing new to record
     job.refresh_from_db()
+    if changes:
+        audit.record(actor=cancelled_by, action="job.cancel", target=job, project=_project_id(job), changes=changes)
     return job
 
 
 @transaction.atomic
-def job_retry(*, job: TrainingJob) -> TrainingJob:
+def job_retry(*, job: TrainingJob, retried_by=None) -> TrainingJob:
     """Queue a failed or cancelled job again; it resumes from its last checkpoint if one was kept."""
     if not TrainingJob.objects.filter(pk=job.pk, status__in=(Status.FAILED, Status.CANCELLED)).update(
             status=Status.QUEUED, attempts=0, error="", cancel_requested_at=None, cancelled_by=None,
             finished_at=None, queued_at=timezone.now(), heartbeat_at=None):
         job.refresh_from_db()
         raise JobConflict(f"job {job.pk} is {job.status}; only a failed or cancelled job can be retried")
+    before = job.status
     _enqueue(job.pk)
     job.refresh_from_db()
+    audit.record(actor=retried_by, action="job.retry", target=job, project=_project_id(job),
+                 changes={"status": [before, job.status]})
     return job
 
 
