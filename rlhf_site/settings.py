@@ -180,6 +180,8 @@ TRAINING_STALE_SECONDS = env_int("TRAINING_STALE_SECONDS", 60, minimum=2)
 TRAINING_REQUEUE_SECONDS = env_int("TRAINING_REQUEUE_SECONDS", 300, minimum=1)
 TRAINING_MAX_ATTEMPTS = env_int("TRAINING_MAX_ATTEMPTS", 3, minimum=1)
 TRAINING_MAX_ACTIVE_JOBS_PER_USER = env_int("TRAINING_MAX_ACTIVE_JOBS_PER_USER", 20, minimum=1)
+SNAPSHOT_MAX_ACTIVE_PER_PROJECT = env_int("SNAPSHOT_MAX_ACTIVE_PER_PROJECT", 3, minimum=1)
+AGREEMENT_MAX_ACTIVE_PER_PROJECT = env_int("AGREEMENT_MAX_ACTIVE_PER_PROJECT", 3, minimum=1)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
 # Caps on one imported line's text (annotation.importing.Limits); a line past one is refused naming the field.
 IMPORT_MAX_TURN_CHARS = env_int("IMPORT_MAX_TURN_CHARS", 100_000, minimum=1)

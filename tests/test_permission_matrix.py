@@ -57,6 +57,11 @@ MATRIX = {
     "/api/auth/logout/": {"post": (None, (204,) * 7)},
     "/api/auth/me/": {"get": (None, SIGNED_IN)},
     "/api/users/": {"get": (None, ADMIN), "post": ({}, refused(ADMIN, 400))},
+    "/api/users/{pk}/": {"get": (None, ADMIN), "patch": ({"email": "not-an-address"}, refused(ADMIN, 400))},
+    "/api/users/{pk}/deactivate/": {"post": (None, ADMIN)},
+    "/api/users/{pk}/reactivate/": {"post": (None, ADMIN)},
+    "/api/users/{pk}/password/": {"post": ({}, refused(ADMIN, 400))},
+    "/api/audit/": {"get": (None, ADMIN)},
     "/api/projects/": {"get": (None, SIGNED_IN), "post": ({}, refused(ADMIN, 400))},
     "/api/projects/{pk}/": {"get": (None, MEMBER), "patch": ({"gold_ratio": 5}, refused(LEAD, 400))},
     "/api/projects/{pk}/next/": {"post": (None, MEMBER)},
@@ -194,7 +199,7 @@ def world(db, settings, tmp_path):
                                      base_model=base, created_by=users["admin"], error="boom", log_tail="a line")
     trained = Model.objects.create(name="reward-1", kind="reward", task="sequence-classification",
                                    source="trained", storage_prefix="models/reward-1", job=job, parent=base)
-    objects.update(snapshot=snapshot, base_model=base, job=job, model=trained)
+    objects.update(snapshot=snapshot, base_model=base, job=job, model=trained, user=users["annotator2"])
     return users, objects
 
 
@@ -202,7 +207,7 @@ def concrete(path: str, objects) -> str:
     """The endpoint's URL with each placeholder filled from the world."""
     ids = {"projects": objects["project"].pk, "snapshots": objects["snapshot"].pk,
            "training-jobs": objects["job"].pk, "models": objects["model"].pk,
-           "assignments": objects["lease"].pk, "annotations": objects["annotation"].pk}
+           "assignments": objects["lease"].pk, "annotations": objects["annotation"].pk, "users": objects["user"].pk}
     parts = path.split("/")
     for i, part in enumerate(parts):
         if part == "{pk}":

@@ -22,11 +22,18 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from ..answers import AnswerError
 from ..importing import ImportError_
 from ..services.assignments import AssignmentConflict
+from ..services.limits import QueueFull
 from .parsers import RequestTooLarge
 
 logger = logging.getLogger(__name__)
 DATABASE_UNAVAILABLE = "The database is unavailable for a moment; try again shortly."
 RETRY_AFTER_SECONDS = 5
+
+
+class TooManyQueued(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = "too much work queued"
+    default_code = "queue_full"
 
 
 class Conflict(exceptions.APIException):
@@ -72,6 +79,8 @@ def exception_handler(exc, context):
         exc = DatabaseUnavailable()
     elif isinstance(exc, AssignmentConflict):
         exc = Conflict(str(exc))
+    elif isinstance(exc, QueueFull):
+        exc = TooManyQueued(str(exc))
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)

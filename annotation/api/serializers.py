@@ -10,7 +10,41 @@ User = get_user_model()
 class UserOut(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "username", "email", "is_staff", "is_active", "date_joined"]
+        fields = ["id", "username", "first_name", "last_name", "email", "is_staff", "is_active", "date_joined",
+                  "last_login"]
+
+
+class UserMembershipOut(serializers.ModelSerializer):
+    project_name = serializers.CharField(source="project.name")
+
+    class Meta:
+        model = Membership
+        fields = ["project", "project_name", "role"]
+
+
+class UserDetailOut(UserOut):
+    memberships = UserMembershipOut(many=True, read_only=True)
+
+    class Meta(UserOut.Meta):
+        fields = [*UserOut.Meta.fields, "memberships"]
+
+
+class UserPatch(serializers.Serializer):
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    is_staff = serializers.BooleanField(required=False, help_text="admin")
+
+
+class PasswordIn(serializers.Serializer):
+    password = serializers.CharField(required=False, write_only=True, help_text="the new password")
+    generate = serializers.BooleanField(required=False, default=False,
+                                        help_text="true: a one-time password, answered once and never stored in clear")
+
+    def validate(self, attrs):
+        if bool(attrs.get("password")) == attrs["generate"]:
+            raise serializers.ValidationError({"password": "give a new password, or generate: true (not both)"})
+        return attrs
 
 
 class UserIn(serializers.Serializer):

@@ -1,10 +1,11 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from . import views_annotate, views_auth, views_import, views_projects, views_snapshots
+from . import views_annotate, views_audit, views_auth, views_import, views_projects, views_snapshots
 
 router = DefaultRouter(trailing_slash=True)
 router.register("users", views_auth.UserViewSet, basename="user")
+router.register("audit", views_audit.AuditEventViewSet, basename="audit-event")
 router.register("projects", views_projects.ProjectViewSet, basename="project")
 router.register("me/annotations", views_annotate.MyAnnotationViewSet, basename="my-annotation")
 

@@ -3,22 +3,26 @@ import hashlib
 from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from ..models import Membership
 from ..selectors import project_list_for_user, project_roles_for_user
 from ..services.projects import user_create
+from ..services.users import user_set_active, user_set_password, user_update
 from .permissions import IsAdmin
-from .serializers import LoginIn, UserIn, UserOut
+from .serializers import LoginIn, PasswordIn, UserDetailOut, UserIn, UserOut, UserPatch
 
 Me = inline_serializer("Me", {"id": serializers.IntegerField(), "username": serializers.CharField(),
                               "is_staff": serializers.BooleanField(), "projects": serializers.ListField()})
@@ -157,22 +161,61 @@ class TokenView(SignInThrottled, APIView):
         return Response({"token": token.key})
 
 
-class UserViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class UserViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
+                  viewsets.GenericViewSet):
+    """Admins only: list, create, read (with memberships), edit, deactivate and reactivate, reset a password."""
+
     permission_classes = [IsAdmin]
     serializer_class = UserOut
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
-        from django.contrib.auth import get_user_model
-
-        return get_user_model().objects.order_by("username")
+        users = get_user_model().objects.order_by("username")
+        if self.action == "retrieve":
+            return users.prefetch_related(Prefetch("memberships", Membership.objects.select_related("project")
+                                                   .order_by("project_id")))
+        return users
 
     @extend_schema(request=UserIn, responses={201: UserOut})
     def create(self, request):
         data = UserIn(data=request.data)
         data.is_valid(raise_exception=True)
         _check_password(data.validated_data)
-        user = user_create(**data.validated_data)
+        user = user_create(actor=request.user, **data.validated_data)
         return Response(UserOut(user).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: UserDetailOut}, summary="A user and their memberships")
+    def retrieve(self, request, pk=None):
+        return Response(UserDetailOut(self.get_object()).data)
+
+    @extend_schema(request=UserPatch, responses={200: UserOut}, summary="Edit a user's name, email or admin flag")
+    def partial_update(self, request, pk=None):
+        user = self.get_object()
+        data = UserPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(UserOut(user_update(user=user, actor=request.user, **data.validated_data)).data)
+
+    @extend_schema(request=None, responses={200: UserOut},
+                   summary="Deactivate: no more sign-ins; their tokens and live leases end (not yourself)")
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        return Response(UserOut(user_set_active(user=self.get_object(), actor=request.user, active=False)).data)
+
+    @extend_schema(request=None, responses={200: UserOut}, summary="Let a deactivated user sign in again")
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request, pk=None):
+        return Response(UserOut(user_set_active(user=self.get_object(), actor=request.user, active=True)).data)
+
+    @extend_schema(request=PasswordIn,
+                   responses={200: inline_serializer("PasswordOut", {"password": serializers.CharField()})},
+                   summary="Set a new password, or generate a one-time one (answered once); ends their tokens")
+    @action(detail=True, methods=["post"])
+    def password(self, request, pk=None):
+        user = self.get_object()
+        data = PasswordIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        password = user_set_password(user=user, actor=request.user, password=data.validated_data.get("password"))
+        return Response({"password": password if data.validated_data["generate"] else None})
 
 
 def _check_password(fields: dict) -> None:

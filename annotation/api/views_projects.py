@@ -102,7 +102,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
         project = self.get_project(lead=True)
         data = ProjectPatch(project, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        project = project_update(project=project, **data.validated_data)
+        project = project_update(project=project, actor=request.user, **data.validated_data)
         return Response(ProjectOut(project, context=self.get_serializer_context()).data)
 
     @extend_schema(methods=["GET"], responses={200: MembershipOut(many=True)})
@@ -115,14 +115,15 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
             return Response(MembershipOut(rows, many=True).data)
         data = MembershipIn(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = membership_set(project=project, username=data.validated_data["user"], role=data.validated_data["role"])
+        membership = membership_set(project=project, username=data.validated_data["user"], role=data.validated_data["role"],
+                                    actor=request.user)
         return Response(MembershipOut(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["delete"], url_path=r"members/(?P<username>[\w.@+-]+)")
     def member_remove(self, request, pk=None, username=None):
         project = self.get_project(lead=True)
-        if not membership_remove(project=project, username=username):
+        if not membership_remove(project=project, username=username, actor=request.user):
             raise Http404
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -158,7 +159,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
         item = get_object_or_404(Item.objects.select_related("prompt", "project"), pk=item_id, project=project)
         data = GoldIn(data=request.data)
         data.is_valid(raise_exception=True)
-        item = item_set_gold(item=item, **data.validated_data)
+        item = item_set_gold(item=item, actor=request.user, **data.validated_data)
         return Response(ItemLeadOut(item).data)
 
     @extend_schema(
@@ -237,7 +238,7 @@ class CurationViewSet(ProjectScoped, viewsets.GenericViewSet):
         if request.method == "PUT":
             if not isinstance(request.data, dict) or "rules" not in request.data:
                 raise serializers.ValidationError({"rules": 'required: {"rules": {...}}; {"rules": {}} clears them'})
-            project = curation_rules_save(project=project, rules=request.data["rules"])
+            project = curation_rules_save(project=project, rules=request.data["rules"], actor=request.user)
         return Response({"rules": project.curation_rules})
 
     @extend_schema(request=inline_serializer("CurationPreviewIn", {"rules": serializers.DictField()}),

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from .. import quality
 from ..models import AgreementReport, Project
+from . import audit
 from .quality import DEFAULT_KEY, agreement_report_current, answers_load
 
 
@@ -138,8 +139,12 @@ def curation_remaining(curated: Curated) -> dict:
 
 
 @transaction.atomic
-def curation_rules_save(*, project: Project, rules: dict) -> Project:
+def curation_rules_save(*, project: Project, rules: dict, actor=None) -> Project:
     curation_rules_parse(rules)
+    before = project.curation_rules
     project.curation_rules = rules
     project.save(update_fields=["curation_rules"])
+    if before != rules:
+        audit.record(actor=actor, action="curation.save", target=project, project=project,
+                     changes={"rules": [before, rules]})
     return project

@@ -5,6 +5,7 @@ from django.db.models import F
 
 from ..answers import AnswerShape, canonicalize
 from ..models import Item, Membership, Project
+from . import audit
 from .annotations import answer_shape
 from .assignments import leases_end
 
@@ -16,12 +17,15 @@ def project_create(*, created_by, **fields) -> Project:
     project = Project(created_by=created_by, **fields)
     project.full_clean()
     project.save()
+    audit.record(actor=created_by, action="project.create", target=project, project=project,
+                 changes=audit.diff({}, fields))
     return project
 
 
 @transaction.atomic
-def project_update(*, project: Project, **fields) -> Project:
+def project_update(*, project: Project, actor=None, **fields) -> Project:
     overlap_before = project.annotations_per_item
+    before = {name: getattr(project, name) for name in fields}
     for name, value in fields.items():
         setattr(project, name, value)
     project.full_clean()
@@ -31,6 +35,8 @@ def project_update(*, project: Project, **fields) -> Project:
         Item.objects.filter(project=project).update(
             open_slots=project.annotations_per_item - F("n_submitted") - F("n_leased")
         )
+    if changes := audit.diff(before, fields):
+        audit.record(actor=actor, action="project.update", target=project, project=project, changes=changes)
     return project
 
 
@@ -49,7 +55,7 @@ def _keep_a_lead(membership: Membership | None, leads: list[int], *, field: str,
 
 
 @transaction.atomic
-def membership_set(*, project: Project, username: str, role: str) -> Membership:
+def membership_set(*, project: Project, username: str, role: str, actor=None) -> Membership:
     user = User.objects.filter(username=username).first()
     if user is None:
         raise ValidationError({"user": f"no user named {username!r}"})
@@ -59,12 +65,16 @@ def membership_set(*, project: Project, username: str, role: str) -> Membership:
         leads = _locked_leads(project)
         current = Membership.objects.select_related("user").filter(user=user, project=project).first()
         _keep_a_lead(current, leads, field="role", doing="made an annotator")
-    membership, _ = Membership.objects.update_or_create(user=user, project=project, defaults={"role": role})
+    before = Membership.objects.filter(user=user, project=project).values_list("role", flat=True).first()
+    membership, created = Membership.objects.update_or_create(user=user, project=project, defaults={"role": role})
+    if before != role:
+        audit.record(actor=actor, action="membership.add" if created else "membership.change", target=user,
+                     project=project, changes={"role": [before, role]})
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, project: Project, username: str) -> int:
+def membership_remove(*, project: Project, username: str, actor=None) -> int:
     """Remove a member; their live leases end and give their slots back. Returns how many were removed."""
     leads = _locked_leads(project)
     membership = Membership.objects.select_related("user").filter(project=project, user__username=username).first()
@@ -73,17 +83,24 @@ def membership_remove(*, project: Project, username: str) -> int:
     _keep_a_lead(membership, leads, field="user", doing="removed")
     membership.delete()
     leases_end(project_id=project.id, annotator_id=membership.user_id)
+    audit.record(actor=actor, action="membership.remove", target=membership.user, project=project,
+                 changes={"role": [membership.role, None]})
     return 1
 
 
-def user_create(*, username: str, password: str, email: str = "", is_staff: bool = False):
-    return User.objects.create_user(username=username, password=password, email=email, is_staff=is_staff)
+@transaction.atomic
+def user_create(*, username: str, password: str, email: str = "", is_staff: bool = False, actor=None):
+    user = User.objects.create_user(username=username, password=password, email=email, is_staff=is_staff)
+    audit.record(actor=actor, action="user.create", target=user,
+                 changes={"username": [None, username], "email": [None, email], "is_staff": [None, is_staff]})
+    return user
 
 
 @transaction.atomic
-def item_set_gold(*, item: Item, is_gold: bool, expected: dict | None) -> Item:
+def item_set_gold(*, item: Item, is_gold: bool, expected: dict | None, actor=None) -> Item:
     """Mark an item gold with its expected answer (given in the submit payload form)."""
     project = item.project
+    before = {"is_gold": item.is_gold, "gold_answer": item.gold_answer}
     if is_gold:
         if project.kind == Project.Kind.DEMONSTRATION:
             raise ValidationError({"is_gold": "demonstration items have no single right answer to check"})
@@ -96,4 +113,6 @@ def item_set_gold(*, item: Item, is_gold: bool, expected: dict | None) -> Item:
         item.gold_answer = None
     item.is_gold = is_gold
     item.save(update_fields=["is_gold", "gold_answer"])
+    if changes := audit.diff(before, {"is_gold": item.is_gold, "gold_answer": item.gold_answer}):
+        audit.record(actor=actor, action="item.gold", target=item, project=project, changes=changes)
     return item

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import orjson
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import (
@@ -33,6 +34,7 @@ from django.utils import timezone
 
 from .. import quality
 from ..models import AgreementReport, Annotation, Item, Project, Response
+from .limits import project_queue_check
 from .sql import db_time, from_db_json, rows
 
 PENDING, RUNNING, READY, FAILED = (AgreementReport.Status.PENDING, AgreementReport.Status.RUNNING,
@@ -282,8 +284,17 @@ def _enqueue(report_id: int) -> None:
     compute_agreement.delay_on_commit(report_id)
 
 
+@transaction.atomic
 def agreement_request(*, report: AgreementReport) -> bool:
-    """Ask a worker to recompute; only the caller that flips the state enqueues (compare-and-set)."""
+    """Ask a worker to recompute; only the caller that flips the state enqueues (compare-and-set).
+
+    Filtered reports are bounded per project (QueueFull); the project's unfiltered report, one per project and
+    refreshed after answers, is not."""
+    if report.key != DEFAULT_KEY and report.status in (READY, FAILED):
+        project_queue_check(project=report.project, limit=settings.AGREEMENT_MAX_ACTIVE_PER_PROJECT,
+                            what="agreement recomputes", setting="AGREEMENT_MAX_ACTIVE_PER_PROJECT",
+                            active=AgreementReport.objects.filter(project=report.project_id, status__in=[
+                                PENDING, RUNNING]).exclude(key=DEFAULT_KEY))
     flipped = AgreementReport.objects.filter(pk=report.pk, status__in=[READY, FAILED]).update(
         status=PENDING, requested_at=timezone.now())
     if flipped:

@@ -35,6 +35,7 @@ from .. import artifacts, quality, snapshots
 from ..models import Annotation, DatasetSnapshot, Item, Membership, Project, Response
 from ..snapshots.rows import PairVotes, Verdict
 from .curation import Curated, curation_apply, curation_remaining, curation_rules_parse, model_annotator_ids
+from .limits import project_queue_check
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +121,9 @@ def snapshot_create(*, project: Project, created_by, rules: dict | None = None, 
     curation_rules_parse(rules)
     _check_split(test_fraction, seed)
     options = snapshot_options_parse(options)
+    project_queue_check(project=project, limit=settings.SNAPSHOT_MAX_ACTIVE_PER_PROJECT, what="snapshot builds",
+                        setting="SNAPSHOT_MAX_ACTIVE_PER_PROJECT",
+                        active=DatasetSnapshot.objects.filter(project=project, state__in=[PENDING, BUILDING]))
     snapshot = DatasetSnapshot.objects.create(
         project=project, rules=rules, options=options, test_fraction=float(test_fraction), seed=seed,
         created_by=created_by, library_version=library_version(parquet=options["parquet"]),

@@ -166,7 +166,7 @@ class TrainingJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def retry(self, request, pk=None):
         job = self.get_object()
         try:
-            job_retry(job=job)
+            job_retry(job=job, retried_by=request.user)
         except JobConflict as exc:
             raise Conflict(str(exc)) from None
         return Response(JobOut(self.get_queryset().get(pk=job.pk)).data)
