@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from .services.assignments import leases_reclaim
-from .services.quality import agreement_run
+from .services.quality import agreement_run, agreement_wake_lost
 
 
 @shared_task(name="annotation.reclaim_expired_leases")
@@ -30,3 +30,18 @@ def reconcile_snapshots() -> list[int]:
     from .services.snapshots import snapshots_reconcile
 
     return snapshots_reconcile()
+
+
+@shared_task(name="annotation.wake_lost")
+def wake_lost() -> dict:
+    """Periodic (beat, every minute): snapshots and agreement reports still pending after WAKEUP_RESEND_SECONDS
+    are sent to a worker again. State lives in the database; the broker only carries wake-ups, and may lose them."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from .services.snapshots import snapshots_wake_lost
+
+    older_than = timedelta(seconds=settings.WAKEUP_RESEND_SECONDS)
+    return {"snapshots": snapshots_wake_lost(older_than=older_than),
+            "agreement": agreement_wake_lost(older_than=older_than)}

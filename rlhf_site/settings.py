@@ -179,6 +179,8 @@ TRAINING_HEARTBEAT_SECONDS = env_int("TRAINING_HEARTBEAT_SECONDS", 5, minimum=1)
 TRAINING_STALE_SECONDS = env_int("TRAINING_STALE_SECONDS", 60, minimum=2)
 TRAINING_REQUEUE_SECONDS = env_int("TRAINING_REQUEUE_SECONDS", 300, minimum=1)
 TRAINING_MAX_ATTEMPTS = env_int("TRAINING_MAX_ATTEMPTS", 3, minimum=1)
+# A snapshot build or agreement recompute still pending after this long has its wake-up sent again (annotation.wake_lost).
+WAKEUP_RESEND_SECONDS = env_int("WAKEUP_RESEND_SECONDS", 300, minimum=1)
 TRAINING_MAX_ACTIVE_JOBS_PER_USER = env_int("TRAINING_MAX_ACTIVE_JOBS_PER_USER", 20, minimum=1)
 SNAPSHOT_MAX_ACTIVE_PER_PROJECT = env_int("SNAPSHOT_MAX_ACTIVE_PER_PROJECT", 3, minimum=1)
 AGREEMENT_MAX_ACTIVE_PER_PROJECT = env_int("AGREEMENT_MAX_ACTIVE_PER_PROJECT", 3, minimum=1)
@@ -256,6 +258,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "reclaim-expired-leases": {"task": "annotation.reclaim_expired_leases", "schedule": 60.0},
     "reconcile-snapshots": {"task": "annotation.reconcile_snapshots", "schedule": 60.0},
+    "wake-lost": {"task": "annotation.wake_lost", "schedule": 60.0},
     "reconcile-training-jobs": {"task": "training.reconcile_jobs",
                                 "schedule": float(env_int("TRAINING_RECONCILE_SECONDS", 15, minimum=1))},
 }

@@ -10,7 +10,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import orjson
@@ -300,6 +300,20 @@ def agreement_request(*, report: AgreementReport) -> bool:
     if flipped:
         _enqueue(report.pk)
     return bool(flipped)
+
+
+def agreement_wake_lost(*, older_than: timedelta) -> list[int]:
+    """Wake a worker again for each report pending for longer than `older_than` (the broker may have lost the
+    wake-up, as a Redis restarted without its data does). Stamping requested_at first sends each once a round."""
+    now = timezone.now()
+    woken = []
+    for report_id in AgreementReport.objects.filter(status=PENDING, requested_at__lt=now - older_than).values_list(
+            "pk", flat=True):
+        if AgreementReport.objects.filter(pk=report_id, status=PENDING, requested_at__lt=now - older_than).update(
+                requested_at=now):
+            _enqueue(report_id)
+            woken.append(report_id)
+    return woken
 
 
 DEFAULT_KEY = filters_key(DEFAULT_FILTERS)  # the project's unfiltered report

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -158,6 +159,9 @@ def snapshot_build(*, snapshot_id: int, progress: Progress | None = None) -> Dat
     The builder holds a lock that dies with its process (see `builder_lock`) from before the claim to
     the end, so `snapshots_reconcile` can tell a dead build from a slow one.
     """
+    if not DatasetSnapshot.objects.filter(pk=snapshot_id, state=PENDING).exists():
+        # A repeated wake-up (see `snapshots_wake_lost`) of a build under way or done: no wait on its lock.
+        return DatasetSnapshot.objects.filter(pk=snapshot_id).first()
     with builder_lock(snapshot_id, wait=True):
         if not DatasetSnapshot.objects.filter(pk=snapshot_id, state=PENDING).update(state=BUILDING):
             return DatasetSnapshot.objects.filter(pk=snapshot_id).first()
@@ -237,6 +241,18 @@ def snapshots_reconcile() -> list[int]:
                     shutil.rmtree(partial, ignore_errors=True)  # the dead builder's half-written files
                 failed.append(snapshot_id)
     return failed
+
+
+def snapshots_wake_lost(*, older_than: timedelta) -> list[int]:
+    """Wake a worker again for each snapshot still pending after `older_than`: the broker carries only wake-ups,
+    and a Redis restarted without its data has lost them. A duplicate is harmless: one build claims the row."""
+    from ..tasks import build_snapshot
+
+    cutoff = timezone.now() - older_than
+    pending = list(DatasetSnapshot.objects.filter(state=PENDING, created_at__lt=cutoff).values_list("pk", flat=True))
+    for snapshot_id in pending:
+        build_snapshot.delay(snapshot_id)
+    return pending
 
 
 def _finish(snapshot_id: int, **fields) -> None:
