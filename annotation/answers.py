@@ -45,6 +45,7 @@ class AnswerShape:
     response_ids: tuple[int, ...]
     allow_tie: bool
     criteria: tuple[str, ...]
+    min_text_chars: int = 0  # demonstration: the project's minimum length, surrounding spaces not counted
 
 
 def _is_int(value) -> bool:
@@ -175,6 +176,9 @@ def canonicalize(payload, shape: AnswerShape) -> CanonicalAnswer:
             errors.append({"field": "text", "message": "required: the demonstration text"})
         elif len(text) > MAX_TEXT:
             errors.append({"field": "text", "message": f"at most {MAX_TEXT} characters"})
+        elif len(text.strip()) < shape.min_text_chars:
+            errors.append({"field": "text", "message": f"at least {shape.min_text_chars} characters in this project "
+                                                       f"(this one has {len(text.strip())})"})
         else:
             answer.text = text
     else:

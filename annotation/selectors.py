@@ -112,11 +112,17 @@ def annotations_for_item(item: Item) -> QuerySet[Annotation]:
 
 
 def annotation_list_for_annotator(user, *, project_id: int | None = None) -> QuerySet[Annotation]:
-    qs = (Annotation.objects.filter(in_visible_project(user), annotator=user).select_related("item", "project")
-          .order_by("-created_at"))
+    qs = (Annotation.objects.filter(in_visible_project(user), annotator=user)
+          .select_related("item__prompt", "project").order_by("-created_at"))
     if project_id is not None:
         qs = qs.filter(project_id=project_id)
     return qs
+
+
+def skipped_list_for_annotator(user, *, project_id: int | None = None) -> QuerySet[Assignment]:
+    qs = (Assignment.objects.filter(in_visible_project(user), annotator=user, status=Assignment.Status.SKIPPED)
+          .select_related("item__prompt").order_by("-finished_at", "-id"))
+    return qs if project_id is None else qs.filter(project_id=project_id)
 
 
 def project_progress(project: Project) -> dict:

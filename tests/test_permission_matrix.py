@@ -80,6 +80,8 @@ MATRIX = {
     "/api/snapshots/{pk}/files/{name}": {"get": (None, LEAD)},
     "/api/assignments/{pk}/submit/": {"post": ({}, refused(OWNER, 400))},
     "/api/assignments/{pk}/skip/": {"post": ({}, OWNER)},
+    "/api/assignments/{pk}/unskip/": {"post": (None, refused(OWNER, 409))},  # the lease is live, not skipped
+    "/api/me/skipped/": {"get": (None, SIGNED_IN)},
     "/api/me/annotations/": {"get": (None, SIGNED_IN)},
     "/api/me/annotations/{pk}/": {"get": (None, OWNER), "patch": ({}, refused(OWNER, 400))},
     "/api/projects/{pk}/models/": {"get": (None, LEAD)},

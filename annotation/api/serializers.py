@@ -1,8 +1,8 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from ..models import Annotation, Item, Membership, Project
-from ..selectors import remaining_for_user
+from ..models import Annotation, Assignment, Item, Membership, Project
+from ..selectors import item_shown, remaining_for_user
 
 User = get_user_model()
 
@@ -71,7 +71,8 @@ class ProjectOut(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = ["id", "name", "kind", "guidelines", "annotations_per_item", "ranking_size", "allow_tie",
-                  "criteria", "gold_ratio", "lease_seconds", "created_at", "role", "my_progress"]
+                  "criteria", "gold_ratio", "lease_seconds", "min_demonstration_chars", "gold_feedback", "created_at",
+                  "role", "my_progress"]
 
     def get_role(self, project) -> str | None:
         return self.context.get("roles", {}).get(project.id)
@@ -88,7 +89,7 @@ class ProjectIn(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = ["name", "kind", "guidelines", "annotations_per_item", "ranking_size", "allow_tie",
-                  "criteria", "gold_ratio", "lease_seconds"]
+                  "criteria", "gold_ratio", "lease_seconds", "min_demonstration_chars", "gold_feedback"]
 
 
 class ProjectPatch(ProjectIn):
@@ -167,6 +168,62 @@ class MyAnnotationOut(serializers.ModelSerializer):
     class Meta:
         model = Annotation
         fields = ["project", *ANSWER_FIELDS]
+
+
+def prompt_preview(conversation) -> str:
+    """The last user turn, cut to a line's length: enough to recognise an item in a list."""
+    turns = [t.get("content", "") for t in conversation or [] if isinstance(t, dict) and t.get("role") == "user"]
+    text = " ".join(str(turns[-1]).split()) if turns else ""
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
+class MyAnnotationListOut(MyAnnotationOut):
+    """One's own answer as the history lists it: the prompt to recognise it by, and whether it can still change."""
+
+    prompt = serializers.SerializerMethodField()
+    editable = serializers.SerializerMethodField()
+    stored_order = serializers.JSONField(source="item.response_ids", read_only=True,
+                                         help_text="the order `preference` is relative to")
+
+    class Meta(MyAnnotationOut.Meta):
+        fields = [*MyAnnotationOut.Meta.fields, "prompt", "editable", "stored_order"]
+
+    def get_prompt(self, annotation) -> str:
+        return prompt_preview(annotation.item.prompt.conversation)
+
+    def get_editable(self, annotation) -> bool:  # the rule of services.annotations.annotation_update
+        return annotation.item.n_submitted < annotation.project.annotations_per_item
+
+
+class MyAnnotationDetailOut(MyAnnotationListOut):
+    """With the item as it was shown, so that the answer can be read and changed beside it."""
+
+    shown = serializers.SerializerMethodField()
+
+    class Meta(MyAnnotationListOut.Meta):
+        fields = [*MyAnnotationListOut.Meta.fields, "shown"]
+
+    def get_shown(self, annotation) -> dict:
+        conversation, texts = item_shown(annotation.item_id)
+        order = annotation.shown_order or annotation.item.response_ids
+        return {"id": annotation.item_id, "conversation": conversation,
+                "responses": [{"id": rid, "text": texts[rid]} for rid in order if rid in texts]}
+
+
+class MySkippedOut(serializers.ModelSerializer):
+    assignment = serializers.IntegerField(source="id")
+    project = serializers.IntegerField(source="project_id")
+    item = serializers.IntegerField(source="item_id")
+    reason = serializers.CharField(source="skip_reason")
+    skipped_at = serializers.DateTimeField(source="finished_at")
+    prompt = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Assignment
+        fields = ["assignment", "project", "item", "reason", "skipped_at", "prompt"]
+
+    def get_prompt(self, assignment) -> str:
+        return prompt_preview(assignment.item.prompt.conversation)
 
 
 class LeadAnnotationOut(serializers.ModelSerializer):

@@ -8,9 +8,11 @@ router.register("users", views_auth.UserViewSet, basename="user")
 router.register("audit", views_audit.AuditEventViewSet, basename="audit-event")
 router.register("projects", views_projects.ProjectViewSet, basename="project")
 router.register("me/annotations", views_annotate.MyAnnotationViewSet, basename="my-annotation")
+router.register("me/skipped", views_annotate.MySkippedViewSet, basename="my-skipped")
 
 assignment_submit = views_annotate.AssignmentViewSet.as_view({"post": "submit"})
 assignment_skip = views_annotate.AssignmentViewSet.as_view({"post": "skip"})
+assignment_unskip = views_annotate.AssignmentViewSet.as_view({"post": "unskip"})
 import_items = views_import.ImportViewSet.as_view({"post": "create"})
 import_preview = views_import.ImportViewSet.as_view({"post": "preview"})
 curation_rules = views_projects.CurationViewSet.as_view({"get": "rules", "put": "rules"})
@@ -27,6 +29,7 @@ urlpatterns = [
     path("projects/<int:pk>/next/", views_annotate.NextView.as_view()),
     path("assignments/<int:pk>/submit/", assignment_submit),
     path("assignments/<int:pk>/skip/", assignment_skip),
+    path("assignments/<int:pk>/unskip/", assignment_unskip),
     path("projects/<int:pk>/import/", import_items),
     path("projects/<int:pk>/import/preview/", import_preview),
     path("projects/<int:pk>/curation/", curation_rules),

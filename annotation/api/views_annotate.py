@@ -9,11 +9,23 @@ from rest_framework.views import APIView
 
 from .. import json_input
 from ..models import Annotation, Assignment
-from ..selectors import annotation_list_for_annotator, item_shown, project_for_member
+from ..selectors import (
+    annotation_list_for_annotator,
+    item_shown,
+    project_for_member,
+    skipped_list_for_annotator,
+)
 from ..services.annotations import annotation_submit, annotation_update
-from ..services.assignments import Lease, assignment_next, assignment_skip
-from .serializers import AnswerIn, AssignmentOut, MyAnnotationOut, SkipIn
-
+from ..services.assignments import Lease, assignment_next, assignment_skip, assignment_unskip
+from .serializers import (
+    AnswerIn,
+    AssignmentOut,
+    MyAnnotationDetailOut,
+    MyAnnotationListOut,
+    MyAnnotationOut,
+    MySkippedOut,
+    SkipIn,
+)
 
 MAX_ID = 2**63 - 1  # a bigint; SQLite refuses a larger integer in the hand-written SQL outright
 
@@ -71,8 +83,10 @@ class AssignmentViewSet(viewsets.GenericViewSet):
                             status=status.HTTP_400_BAD_REQUEST)
         annotation, created = annotation_submit(assignment_id=_existing_id(pk), user=request.user, payload=request.data,
                                                 idempotency_key=key)
-        return Response(MyAnnotationOut(annotation).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        data = MyAnnotationOut(annotation).data
+        if annotation.gold_feedback is not None:  # the answer is committed: now it may say whether gold matched
+            data["gold_feedback"] = annotation.gold_feedback
+        return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(request=SkipIn, responses={200: None}, summary="Skip a leased item; it will not come back")
     def skip(self, request, pk=None):
@@ -81,21 +95,45 @@ class AssignmentViewSet(viewsets.GenericViewSet):
         assignment = assignment_skip(assignment_id=pk, user=request.user, reason=data.validated_data["reason"])
         return Response({"assignment": assignment.pk, "status": assignment.status})
 
+    @extend_schema(request=None, responses={200: None},
+                   summary="Take a skipped item back: it becomes the caller's lease, which next then returns")
+    def unskip(self, request, pk=None):
+        assignment = assignment_unskip(assignment_id=_existing_id(pk), user=request.user)
+        return Response({"assignment": assignment.pk, "status": assignment.status,
+                         "expires_at": assignment.expires_at})
+
+
+def _project_param(request) -> int | None:
+    project = request.query_params.get("project") or None
+    if project is not None and not (project.isascii() and project.isdigit()):  # "²" is a digit to isdigit
+        raise ValidationError({"project": "must be a project id (a whole number)"})
+    return int(project) if project else None
+
 
 class MyAnnotationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    serializer_class = MyAnnotationOut
     lookup_value_regex = "[0-9]+"  # /api/me/annotations/abc/ matches no route: a 404
+
+    def get_serializer_class(self):
+        return MyAnnotationDetailOut if self.action == "retrieve" else MyAnnotationListOut
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
             return Annotation.objects.none()
-        project = self.request.query_params.get("project") or None
-        if project is not None and not (project.isascii() and project.isdigit()):  # "²" is a digit to isdigit
-            raise ValidationError({"project": "must be a project id (a whole number)"})
-        return annotation_list_for_annotator(self.request.user, project_id=int(project) if project else None)
+        return annotation_list_for_annotator(self.request.user, project_id=_project_param(self.request))
 
-    @extend_schema(request=AnswerIn, responses={200: MyAnnotationOut},
+    @extend_schema(request=AnswerIn, responses={200: MyAnnotationListOut},
                    summary="Change one's own answer while its item is not complete")
     def partial_update(self, request, pk=None):
         annotation = annotation_update(annotation_id=pk, user=request.user, payload=request.data)
-        return Response(MyAnnotationOut(annotation).data)
+        return Response(MyAnnotationListOut(annotation).data)
+
+
+class MySkippedViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The caller's skipped items, latest first; POST /api/assignments/{assignment}/unskip/ takes one back."""
+
+    serializer_class = MySkippedOut
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Assignment.objects.none()
+        return skipped_list_for_annotator(self.request.user, project_id=_project_param(self.request))

@@ -6,7 +6,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import JSONField
 from django.utils import timezone
 
-from ..answers import AnswerError, AnswerShape, CanonicalAnswer, canonicalize
+from ..answers import AnswerError, AnswerShape, CanonicalAnswer, canonicalize, gold_score
 from ..models import Annotation, Assignment, Item, Project
 from ..selectors import in_visible_project
 from .assignments import AssignmentConflict
@@ -24,6 +24,7 @@ def answer_shape(project: Project, item: Item) -> AnswerShape:
         response_ids=tuple(item.response_ids),
         allow_tie=project.allow_tie,
         criteria=tuple(project.criteria or ()),
+        min_text_chars=project.min_demonstration_chars,
     )
 
 
@@ -39,7 +40,7 @@ def _canonical_fields(answer: CanonicalAnswer) -> dict:
 
 _LOCK_ASSIGNMENT = """
     SELECT a.status, a.project_id, a.item_id, a.shown_order, i.response_ids,
-           p.kind, p.allow_tie, p.criteria,
+           p.kind, p.allow_tie, p.criteria, p.min_demonstration_chars, (p.gold_feedback AND i.is_gold), i.gold_answer,
            (SELECT an.id FROM annotation_annotation an WHERE an.annotator_id = %s AND an.idempotency_key = %s)
     FROM annotation_assignment a
     JOIN annotation_item i ON i.id = a.item_id
@@ -84,11 +85,23 @@ def _previous_answer(user, idempotency_key: str, assignment_id: int, payload, sh
     return previous
 
 
+def _gold_feedback(tell: bool, kind: str, annotation: Annotation, gold) -> dict | None:
+    """Whether the answer matched its gold item, where the project tells annotators (`gold_feedback`) and the item is
+    gold; else None. Only the submit's response carries it, sent once the answer is committed: before answering,
+    nothing an annotator reads tells a gold item apart."""
+    if not tell:
+        return None
+    score = gold_score(kind, annotation.preference if kind == "pairwise" else annotation.ranking, from_db_json(gold))
+    return None if score is None else {"matched": score == 1.0}
+
+
 @transaction.atomic
 def annotation_submit(
     *, assignment_id: int, user, payload: dict, idempotency_key: str | None = None
 ) -> tuple[Annotation, bool]:
     """Record an annotator's answer. Returns (annotation, created). Safe to call twice with the same key.
+
+    The annotation carries `gold_feedback` (see _gold_feedback), an attribute of this call's result, not a column.
 
     The hot path is hand-written SQL (see services.assignments); the assignment row is locked first.
     """
@@ -98,13 +111,15 @@ def annotation_submit(
                  [user.pk, idempotency_key, assignment_id, user.pk, bool(user.is_staff), user.pk])
     if not found:
         raise Assignment.DoesNotExist(f"assignment {assignment_id} does not exist")
-    (status, project_id, item_id, shown_order, response_ids, kind, allow_tie, criteria, seen_key) = found[0]
+    (status, project_id, item_id, shown_order, response_ids, kind, allow_tie, criteria, min_chars, tell_gold, gold,
+     seen_key) = found[0]
     shape = AnswerShape(kind=kind, response_ids=tuple(from_db_json(response_ids)), allow_tie=bool(allow_tie),
-                        criteria=tuple(from_db_json(criteria) or ()))
+                        criteria=tuple(from_db_json(criteria) or ()), min_text_chars=min_chars)
     # The key is looked up again after the lock: a twin request that held it may just have committed.
     if idempotency_key and (seen_key is not None or status == SUBMITTED):
         previous = _previous_answer(user, idempotency_key, assignment_id, payload, shape)
         if previous is not None:
+            previous.gold_feedback = _gold_feedback(tell_gold, kind, previous, gold)
             return previous, False
     if status == SUBMITTED:
         raise AssignmentConflict(
@@ -138,6 +153,7 @@ def annotation_submit(
     annotation = Annotation(id=annotation_id, project_id=project_id, item_id=item_id, annotator_id=user.pk,
                             assignment_id=assignment_id, shown_order=shown_order, idempotency_key=idempotency_key,
                             created_at=now, updated_at=now, **fields)
+    annotation.gold_feedback = _gold_feedback(tell_gold, kind, annotation, gold)
     return annotation, True
 
 

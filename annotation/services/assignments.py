@@ -237,3 +237,29 @@ def assignment_skip(*, assignment_id: int, user, reason: str = "") -> Assignment
     assignment.finished_at = timezone.now()
     assignment.save(update_fields=["status", "skip_reason", "finished_at"])
     return assignment
+
+
+_TAKE_BACK = "UPDATE annotation_item SET n_leased = n_leased + 1, open_slots = open_slots - 1 WHERE id = %s AND open_slots > 0"
+
+
+@transaction.atomic
+def assignment_unskip(*, assignment_id: int, user, now=None) -> Assignment:
+    """Take a skipped item back: its assignment becomes the caller's live lease again, so that `next` returns it.
+
+    A lease the caller holds in the project meanwhile ends (its slot goes back, as when a lease expires): one live
+    lease per annotator and project. Refused when the item has no open slot, gold or not alike: unlike `next`, which
+    hands gold out past the overlap, so that which skipped items come back cannot tell gold apart.
+    """
+    assignment = Assignment.objects.select_for_update().get(in_visible_project(user), pk=assignment_id, annotator=user)
+    if assignment.status != SKIPPED:
+        raise AssignmentConflict(f"this assignment is {assignment.status}, not skipped")
+    now = now or timezone.now()
+    leases_end(project_id=assignment.project_id, annotator_id=user.pk, now=now)
+    if not changed(_TAKE_BACK, [assignment.item_id]):
+        raise AssignmentConflict("this item has all the answers it needs now; it cannot be taken back")
+    assignment.status = LEASED
+    assignment.skip_reason = ""
+    assignment.finished_at = None
+    assignment.expires_at = now + timedelta(seconds=assignment.project.lease_seconds)
+    assignment.save(update_fields=["status", "skip_reason", "finished_at", "expires_at"])
+    return assignment
