@@ -3,6 +3,7 @@ import { ProjectFormPage } from './admin/ProjectFormPage'
 import { UsersPage } from './admin/UsersPage'
 import { answerQueue } from './annotate/queue'
 import { AnnotatePage } from './annotate/AnnotatePage'
+import { MyAnswersPage } from './annotate/MyAnswersPage'
 import { NetworkBanner, Notices } from './components/Banners'
 import { LoginPage } from './components/LoginPage'
 import { CurationPage } from './lead/CurationPage'
@@ -165,6 +166,7 @@ function NavLink({ href, pathname, exact, children }: { href: string; pathname: 
 const ROUTES: [string, (p: Record<string, string>) => ReactNode][] = [
   ['/', () => <ProjectsPage />],
   ['/projects/:id/annotate', (p) => <AnnotatePage key={p.id} projectId={Number(p.id)} />],
+  ['/projects/:id/mine', (p) => <MyAnswersPage key={p.id} projectId={Number(p.id)} />],
   ['/projects/:id', (p) => <DashboardPage key={p.id} projectId={Number(p.id)} />],
   ['/projects/:id/items', (p) => <ItemsPage key={p.id} projectId={Number(p.id)} />],
   ['/projects/:id/items/:itemId', (p) => <ItemDetailPage key={p.itemId} projectId={Number(p.id)} itemId={Number(p.itemId)} />],

@@ -2,10 +2,11 @@ import { isLead, useSession } from './lib/auth'
 import { rows } from './lib/api'
 import { errorText, useFetch } from './lib/hooks'
 import { Link } from './lib/router'
-import type { Project } from './lib/types'
+import type { Project, Role } from './lib/types'
 import { ProgressBar } from './components/ui'
 
 const KIND_LABEL = { pairwise: 'Pairwise', ranking: 'Ranking', demonstration: 'Demonstration' } as const
+const ROLE_LABEL: Record<Role, string> = { annotator: 'You are an annotator', lead: 'You are a lead', admin: 'You are an admin' }
 
 export function ProjectsPage() {
   const { me } = useSession()
@@ -38,7 +39,8 @@ export function ProjectsPage() {
 function ProjectCard({ project, canLead }: { project: Project; canLead: boolean }) {
   const progress = project.my_progress
   const total = progress ? progress.done + progress.remaining : 0
-  const annotates = project.role === 'annotator' || project.role === 'lead'
+  // Admins may annotate any project (the server hands them items like a member); the dashboard is for leads and admins.
+  const annotates = project.role !== null
   return (
     <article className="card project-card" data-testid={`project-${project.id}`}>
       <div className="project-card-head">
@@ -46,7 +48,7 @@ function ProjectCard({ project, canLead }: { project: Project; canLead: boolean 
         <span className={`tag tag-${project.kind}`}>{KIND_LABEL[project.kind] ?? project.kind}</span>
       </div>
       <p className="muted small">
-        {project.role ? `You are ${project.role === 'lead' ? 'a lead' : 'an annotator'}` : 'Admin access'} ·{' '}
+        <span data-testid="role">{project.role ? ROLE_LABEL[project.role] : 'Admin access'}</span> ·{' '}
         {project.annotations_per_item} {project.annotations_per_item === 1 ? 'answer' : 'answers'} per item
       </p>
       {progress && (
@@ -62,6 +64,11 @@ function ProjectCard({ project, canLead }: { project: Project; canLead: boolean 
         {annotates && (
           <Link href={`/projects/${project.id}/annotate`} className="btn btn-primary" aria-label={`Annotate ${project.name}`}>
             {progress && progress.remaining === 0 ? 'Open' : progress && progress.done > 0 ? 'Continue' : 'Start'}
+          </Link>
+        )}
+        {progress && progress.done + progress.skipped > 0 && (
+          <Link href={`/projects/${project.id}/mine`} className="btn">
+            My answers
           </Link>
         )}
         {canLead && (

@@ -7,6 +7,9 @@ import { errorText, isPlainKey, pushNotice, useKeydown, useProject } from '../li
 import { Link } from '../lib/router'
 import type { NextAssignment, Project } from '../lib/types'
 import { DemonstrationTask } from './DemonstrationTask'
+import { clearDraft, draftKey } from './drafts'
+import { FlagDialog } from './FlagDialog'
+import { flagSkipReason, NO_FLAGS, withFlags, type Flagging } from './flags'
 import { PairwiseTask } from './PairwiseTask'
 import { answerQueue, describeErrors } from './queue'
 import { RankingTask } from './RankingTask'
@@ -38,6 +41,12 @@ function AnnotationSession({ project }: { project: Project }) {
   const [progress, setProgress] = useState(project.my_progress ?? { done: 0, skipped: 0, remaining: 0 })
   const [guidelinesOpen, setGuidelinesOpen] = useState(false)
   const [skipOpen, setSkipOpen] = useState(false)
+  const [flagOpen, setFlagOpen] = useState(false)
+  const [flagging, setFlagging] = useState<Flagging>(NO_FLAGS)
+  const seenKey = `rlhf.guidelinesSeen.v1:${me.username}:${project.id}`
+  // A project's guidelines come first, before its first item; after that they are a G away.
+  const [intro, setIntro] = useState(() => !!project.guidelines.trim() && progress.done + progress.skipped === 0 && !localStorage.getItem(seenKey))
+  const dialogOpen = skipOpen || flagOpen || intro
   const startedAt = useRef(performance.now())
   const alive = useRef(true)
 
@@ -55,6 +64,7 @@ function AnnotationSession({ project }: { project: Project }) {
           setPhase('done')
         } else {
           setCurrent(response.data)
+          setFlagging(NO_FLAGS)
           setPhase('ready')
         }
         return
@@ -119,28 +129,45 @@ function AnnotationSession({ project }: { project: Project }) {
         body,
         createdAt: Date.now(),
       })
+      if (outcome.status === 'ok' && kind === 'submit') {
+        clearDraft(draftKey(me.username, project.id, current.item.id))
+        tellGold(outcome.data)
+      }
       if (alive.current) settle(outcome, kind)
     },
     [current, phase, me.username, project.id, settle],
   )
 
   const onSubmit = useCallback(
-    (body: Record<string, unknown>) => send('submit', { ...body, time_spent_ms: Math.round(performance.now() - startedAt.current) }),
-    [send],
+    (body: Record<string, unknown>) => send('submit', withFlags({ ...body, time_spent_ms: Math.round(performance.now() - startedAt.current) }, flagging)),
+    [send, flagging],
   )
+
+  function startAnnotating() {
+    localStorage.setItem(seenKey, '1')
+    setIntro(false)
+    startedAt.current = performance.now() // reading the guidelines is not time on the item
+  }
 
   useKeydown((event) => {
     if (event.key === 'Escape' && event.target instanceof HTMLTextAreaElement) {
       event.target.blur() // so S and G work again without reaching for the mouse
       return
     }
-    if (!isPlainKey(event)) return
-    if (event.key === 'g' || event.key === 'G') setGuidelinesOpen((v) => !v)
-    else if ((event.key === 's' || event.key === 'S') && phase === 'ready') {
+    if (!isPlainKey(event) || event.repeat) return
+    const key = event.key.toLowerCase()
+    if (intro) {
+      if (event.key === 'Enter' && !(event.target instanceof HTMLButtonElement || event.target instanceof HTMLAnchorElement)) {
+        event.preventDefault()
+        startAnnotating()
+      }
+    } else if (key === 'g') setGuidelinesOpen((v) => !v)
+    else if ((key === 's' || key === 'f') && phase === 'ready') {
       event.preventDefault()
-      setSkipOpen(true)
+      if (key === 's') setSkipOpen(true)
+      else setFlagOpen(true)
     }
-  }, !skipOpen)
+  }, !skipOpen && !flagOpen)
 
   const Task = TASKS[project.kind]
   const total = progress.done + progress.remaining
@@ -152,6 +179,9 @@ function AnnotationSession({ project }: { project: Project }) {
             ← Projects
           </Link>
           <h1>{project.name}</h1>
+          <Link href={`/projects/${project.id}/mine`} className="muted small">
+            My answers
+          </Link>
         </div>
         <div className="toolbar-progress" aria-label="Your progress">
           <ProgressBar value={progress.done} max={total} label="Items done" />
@@ -163,13 +193,30 @@ function AnnotationSession({ project }: { project: Project }) {
         <button type="button" className={guidelinesOpen ? 'btn btn-sm on' : 'btn btn-sm'} aria-pressed={guidelinesOpen} onClick={() => setGuidelinesOpen((v) => !v)}>
           Guidelines <kbd>G</kbd>
         </button>
-        <button type="button" className="btn btn-sm" disabled={phase !== 'ready'} onClick={() => setSkipOpen(true)}>
+        <button type="button" className={flagging.flags.length ? 'btn btn-sm on' : 'btn btn-sm'} disabled={phase !== 'ready' || intro} onClick={() => setFlagOpen(true)} data-testid="flag-button">
+          {flagging.flags.length ? `Flagged: ${flagging.flags.join(', ')}` : 'Flag'} <kbd>F</kbd>
+        </button>
+        <button type="button" className="btn btn-sm" disabled={phase !== 'ready' || intro} onClick={() => setSkipOpen(true)}>
           Skip <kbd>S</kbd>
         </button>
       </div>
 
       <div className="annotate-body">
-        <div className="annotate-main" aria-busy={phase === 'loading' || phase === 'sending'}>
+        <div className="annotate-main" data-reading-panel="" aria-busy={phase === 'loading' || phase === 'sending'}>
+          {intro && (
+            <section className="intro card" aria-labelledby="intro-title" data-testid="guidelines-intro">
+              <h2 id="intro-title">Before you start: the guidelines</h2>
+              <Markdown>{project.guidelines}</Markdown>
+              <div className="intro-actions">
+                <button type="button" className="btn btn-primary" onClick={startAnnotating}>
+                  Start annotating <kbd>Enter</kbd>
+                </button>
+                <span className="muted small">
+                  They stay a <kbd>G</kbd> away.
+                </span>
+              </div>
+            </section>
+          )}
           {phase === 'done' && (
             <div className="empty" data-testid="all-done">
               <h2>All done</h2>
@@ -181,9 +228,9 @@ function AnnotationSession({ project }: { project: Project }) {
           )}
           {phase === 'failed' && <div className="banner banner-error">Could not get the next item: {failure}</div>}
           {phase === 'waiting' && <div className="banner banner-warn">Waiting for the server to get the next item…</div>}
-          {current && phase !== 'done' && phase !== 'failed' && (
+          {current && !intro && phase !== 'done' && phase !== 'failed' && (
             <div className={phase === 'loading' || phase === 'sending' ? 'task-wrap busy' : 'task-wrap'}>
-              <Task key={current.assignment} project={project} assignment={current} onSubmit={onSubmit} active={phase === 'ready' && !skipOpen} errors={errors} />
+              <Task key={current.assignment} project={project} assignment={current} onSubmit={onSubmit} active={phase === 'ready' && !dialogOpen} errors={errors} />
             </div>
           )}
           {!current && phase === 'loading' && <p className="muted">Loading the next item…</p>}
@@ -202,6 +249,20 @@ function AnnotationSession({ project }: { project: Project }) {
         )}
       </div>
 
+      {flagOpen && (
+        <FlagDialog
+          initial={flagging}
+          onCancel={() => setFlagOpen(false)}
+          onApply={(next) => {
+            setFlagOpen(false)
+            setFlagging(next)
+          }}
+          onSkip={(next) => {
+            setFlagOpen(false)
+            send('skip', { reason: flagSkipReason(next) })
+          }}
+        />
+      )}
       {skipOpen && (
         <SkipDialog
           onCancel={() => setSkipOpen(false)}
@@ -254,6 +315,9 @@ function KeyHints({ kind, allowTie }: { kind: Project['kind']; allowTie: boolean
             </span>
           )}
           <span>
+            <kbd>C</kbd> order is right
+          </span>
+          <span>
             <kbd>Enter</kbd> submit
           </span>
         </>
@@ -272,10 +336,26 @@ function KeyHints({ kind, allowTie }: { kind: Project['kind']; allowTie: boolean
         <kbd>S</kbd> skip
       </span>
       <span>
+        <kbd>F</kbd> flag
+      </span>
+      <span>
         <kbd>G</kbd> guidelines
+      </span>
+      <span>
+        <kbd>Space</kbd>
+        <kbd>PgDn</kbd>
+        <kbd>End</kbd> read on{kind === 'ranking' ? ' (arrows too, with no card picked)' : ''}
       </span>
     </footer>
   )
+}
+
+/** After a gold item's answer is stored, where the lead turned feedback on: the response says whether it matched. */
+function tellGold(data: unknown): void {
+  const feedback = (data as { gold_feedback?: { matched: boolean } } | null)?.gold_feedback
+  if (!feedback) return
+  if (feedback.matched) pushNotice('ok', 'That was a check item with a known answer, and your answer matched it.')
+  else pushNotice('warn', 'That was a check item with a known answer, and your answer did not match it. The guidelines (G) may say why.', 15000)
 }
 
 function sleep(ms: number): Promise<void> {

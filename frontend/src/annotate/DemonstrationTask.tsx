@@ -1,18 +1,29 @@
 import { useState } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { Markdown } from '../components/Markdown'
-import { Conversation } from './Conversation'
-import type { TaskProps } from './taskTypes'
+import { useSession } from '../lib/auth'
 import { useKeydown } from '../lib/hooks'
+import { Conversation } from './Conversation'
+import { draftKey, loadDraft, saveDraft } from './drafts'
+import { scrollReading } from './scrolling'
+import { isHeld, type TaskProps } from './taskTypes'
 
-export function DemonstrationTask({ assignment, onSubmit, active, errors }: TaskProps) {
+export function DemonstrationTask({ project, assignment, onSubmit, active, errors }: TaskProps) {
   const { item } = assignment
-  const [text, setText] = useState('')
+  const { me } = useSession()
+  const key = draftKey(me.username, project.id, item.id)
+  const [text, setText] = useState(() => loadDraft(key)) // AnnotationSession clears the draft once the answer is in
   const [hint, setHint] = useState('')
+  const minChars = project.min_demonstration_chars ?? 0
+  const length = text.trim().length
 
   function submit() {
     if (!text.trim()) {
       setHint('Write a response first.')
+      return
+    }
+    if (length < minChars) {
+      setHint(`Write at least ${minChars} characters (${length} so far).`)
       return
     }
     onSubmit({ text })
@@ -21,7 +32,9 @@ export function DemonstrationTask({ assignment, onSubmit, active, errors }: Task
   useKeydown((event) => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
       event.preventDefault()
-      submit()
+      if (!isHeld(event)) submit()
+    } else {
+      scrollReading(event) // once Esc has left the editor
     }
   }, active)
 
@@ -44,7 +57,7 @@ export function DemonstrationTask({ assignment, onSubmit, active, errors }: Task
           <textarea
             autoFocus
             value={text}
-            onChange={(e) => (setText(e.target.value), setHint(''))}
+            onChange={(e) => (setText(e.target.value), setHint(''), saveDraft(key, e.target.value))}
             placeholder="Write the ideal assistant reply…"
             aria-describedby="demo-hint"
           />
@@ -56,8 +69,14 @@ export function DemonstrationTask({ assignment, onSubmit, active, errors }: Task
       </div>
       <div className="decision-bar">
         <div className="decision-row">
-          <span className="decision-summary" id="demo-hint">
-            {hint ? <span className="form-error">{hint}</span> : <span className="muted">{text.length} characters</span>}
+          <span className="decision-summary" id="demo-hint" data-testid="demo-hint">
+            {hint ? (
+              <span className="form-error">{hint}</span>
+            ) : (
+              <span className={length < minChars ? 'muted' : 'muted ok'}>
+                {minChars > 0 ? `${length} / ${minChars} characters at least` : `${text.length} characters`}
+              </span>
+            )}
           </span>
           <button type="button" className="btn btn-primary" onClick={submit} disabled={!active}>
             Submit <kbd>Ctrl</kbd>+<kbd>Enter</kbd>

@@ -5,7 +5,8 @@ import { isPlainKey, useKeydown } from '../lib/hooks'
 import { Conversation } from './Conversation'
 import { pointForKey, pointToChoice, labelFor, type ScalePoint } from './scale'
 import { ScaleBar } from './ScaleBar'
-import { enterSubmits, type TaskProps } from './taskTypes'
+import { scrollReading } from './scrolling'
+import { enterSubmits, isHeld, type TaskProps } from './taskTypes'
 
 export function PairwiseTask({ project, assignment, onSubmit, active, errors }: TaskProps) {
   const { item } = assignment
@@ -33,7 +34,7 @@ export function PairwiseTask({ project, assignment, onSubmit, active, errors }: 
   useKeydown((event) => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && event.target instanceof HTMLTextAreaElement) {
       event.preventDefault()
-      submit()
+      if (!isHeld(event)) submit()
       return
     }
     if (!isPlainKey(event)) return
@@ -45,7 +46,9 @@ export function PairwiseTask({ project, assignment, onSubmit, active, errors }: 
       setBothBad((v) => !v)
     } else if (event.key === 'Enter' && enterSubmits(event.target)) {
       event.preventDefault()
-      submit()
+      if (!isHeld(event)) submit()
+    } else {
+      scrollReading(event)
     }
   }, active)
 

@@ -1,10 +1,11 @@
-import { useState, type DragEvent } from 'react'
+import { useEffect, useRef, useState, type DragEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { Markdown } from '../components/Markdown'
 import { isPlainKey, useKeydown } from '../lib/hooks'
 import { Conversation } from './Conversation'
 import { moveCard, rankingGroups, rankingKey, rankingPayload, toggleTie, type RankingState } from './ranking'
-import { enterSubmits, type TaskProps } from './taskTypes'
+import { readingPanel, revealAboveBar, scrollReading } from './scrolling'
+import { enterSubmits, isHeld, type TaskProps } from './taskTypes'
 
 const LETTERS = 'ABCDEFGHIJ'
 
@@ -16,26 +17,54 @@ export function RankingTask({ project, assignment, onSubmit, active, errors }: T
   const [dropIndex, setDropIndex] = useState<number | null>(null)
   const allowTie = project.allow_tie
   const tied = new Set(state.tied ?? [])
+  // Enter on the order as shown would save it without a look: the annotator moves a card or says it is right.
+  const [confirmed, setConfirmed] = useState(false)
+  const [hint, setHint] = useState('')
+  const list = useRef<HTMLOListElement>(null)
+  const cardBody = (id: number | null) => list.current?.querySelector<HTMLElement>(`[data-response="${id}"] .rank-body`) ?? null
 
-  const submit = () => onSubmit(rankingPayload(state))
+  useEffect(() => {
+    if (state.selected !== null) revealAboveBar(list.current?.querySelector(`[data-response="${state.selected}"]`) ?? null)
+  }, [state.selected, state.order])
+
+  function submit() {
+    if (!state.moved && !confirmed) {
+      setHint('Move a card first, or press C if this order is right.')
+      return
+    }
+    onSubmit(rankingPayload(state))
+  }
+
+  function confirm() {
+    setConfirmed((v) => !v)
+    setHint('')
+  }
 
   useKeydown((event) => {
     if (!isPlainKey(event)) return
     if (event.key === 'Enter') {
       if (!enterSubmits(event.target)) return
       event.preventDefault()
-      submit()
+      if (!isHeld(event)) submit()
+      return
+    }
+    if ((event.key === 'c' || event.key === 'C') && !isHeld(event)) {
+      confirm()
       return
     }
     const next = rankingKey(state, event.key, allowTie)
     if (next) {
       event.preventDefault() // arrows would scroll the page
       setState(next)
+      setHint('')
+    } else {
+      scrollReading(event, [cardBody(state.selected), readingPanel()])
     }
   }, active)
 
   function move(id: number, delta: number) {
     setState((s) => moveCard(s, id, s.order.indexOf(id) + delta))
+    setHint('')
   }
 
   function tieWithAbove(id: number) {
@@ -74,9 +103,9 @@ export function RankingTask({ project, assignment, onSubmit, active, errors }: T
             <kbd>=</kbd> ties it with the card above (again unties).{' '}
           </>
         )}
-        <kbd>Enter</kbd> submits.
+        <kbd>Enter</kbd> submits once you have moved a card, or pressed <kbd>C</kbd> to say the order as shown is right.
       </p>
-      <ol className="rank-list" aria-label="Ranking, best first" onDrop={onDrop} onDragOver={(e) => dragging !== null && e.preventDefault()}>
+      <ol ref={list} className="rank-list" aria-label="Ranking, best first" onDrop={onDrop} onDragOver={(e) => dragging !== null && e.preventDefault()}>
         {state.order.map((id, index) => {
           const response = byId.get(id)!
           const selected = state.selected === id
@@ -135,9 +164,15 @@ export function RankingTask({ project, assignment, onSubmit, active, errors }: T
       </ol>
       <div className="decision-bar">
         <div className="decision-row">
-          <span className="decision-summary">
-            Order: {rankingGroups(state).map((group) => group.map((id) => byId.get(id)!.letter).join(' = ')).join(' > ')}
+          <span className="decision-summary" aria-live="polite">
+            <span data-testid="ranking-order">Order: {rankingGroups(state).map((group) => group.map((id) => byId.get(id)!.letter).join(' = ')).join(' > ')}</span>
+            {hint && <span className="form-error"> {hint}</span>}
           </span>
+          {!state.moved && (
+            <button type="button" className={confirmed ? 'btn confirm-order on' : 'btn confirm-order'} aria-pressed={confirmed} data-enter-submits="" onClick={confirm}>
+              <kbd>C</kbd> This order is right
+            </button>
+          )}
           <button type="button" className="btn btn-primary" onClick={submit} disabled={!active}>
             Submit ranking <kbd>Enter</kbd>
           </button>

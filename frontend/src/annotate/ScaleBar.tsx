@@ -31,7 +31,13 @@ export function ScaleBar({ value, onChange, allowTie, label, compact, showKeys }
             onClick={() => onChange(option.point)}
           >
             {showKeys && <kbd>{option.point}</kbd>}
+            {/* Both labels: narrow screens show the short one (styles.css), the full one stays the accessible name. */}
             <span className="scale-label">{compact ? option.short : option.label}</span>
+            {!compact && (
+              <span className="scale-short" aria-hidden="true">
+                {option.short}
+              </span>
+            )}
           </button>
         )
       })}

@@ -17,7 +17,7 @@ describe('ranking reorder', () => {
     press('3') // card 30
     press('ArrowUp')
     press('ArrowUp')
-    expect(state).toEqual({ order: [30, 10, 20, 40], selected: 30 })
+    expect(state).toEqual({ order: [30, 10, 20, 40], selected: 30, moved: true })
     press('4') // now card 40, at position 4
     press('ArrowDown') // clamped
     press('ArrowUp')
@@ -28,6 +28,14 @@ describe('ranking reorder', () => {
     const state: RankingState = { order: [1, 2, 3], selected: null }
     expect(rankingKey(state, '4')).toBeNull()
     expect(rankingKey(state, 'ArrowUp')).toBeNull()
+  })
+
+  it('marks the ranking moved only when a card really moves or is tied', () => {
+    const state: RankingState = { order: [1, 2, 3], selected: null }
+    expect(rankingKey(state, '1')!.moved).toBeUndefined()
+    expect(rankingKey({ ...state, selected: 1 }, 'ArrowUp')!.moved).toBeUndefined() // the top card cannot go up
+    expect(rankingKey({ ...state, selected: 1 }, 'ArrowDown')!.moved).toBe(true)
+    expect(rankingKey({ ...state, selected: 2 }, '=', true)!.moved).toBe(true)
   })
 
   it('ties the selected card with the one above on =, unties on a second =, and submits groups only when tied', () => {

@@ -19,6 +19,7 @@ export interface RankingState {
   order: number[] // response ids, best first
   selected: number | null // the selected response id
   tied?: number[] // ids tied with the card directly above them; absent when nothing is tied
+  moved?: true // a card was moved or tied: the order is the annotator's, not the one they were shown
 }
 
 function withTied(state: RankingState, tied: number[]): RankingState {
@@ -41,7 +42,7 @@ export function moveCard(state: RankingState, id: number, to: number): RankingSt
   tied.delete(id)
   const landed = order[order.indexOf(id) + 1]
   if (landed !== undefined) tied.delete(landed)
-  return withTied({ ...state, order, selected: id }, state.order.filter((r) => tied.has(r)))
+  return withTied({ ...state, order, selected: id, moved: true }, state.order.filter((r) => tied.has(r)))
 }
 
 /** Tie the selected card with the card above it, or untie it. Nothing to do for the top card. */
@@ -52,7 +53,7 @@ export function toggleTie(state: RankingState): RankingState | null {
   const tied = new Set(state.tied ?? [])
   if (tied.has(state.selected)) tied.delete(state.selected)
   else tied.add(state.selected)
-  return withTied(state, state.order.filter((r) => tied.has(r)))
+  return withTied({ ...state, moved: true }, state.order.filter((r) => tied.has(r)))
 }
 
 /** The ranking as groups best first; a card tied with the one above joins its group. */

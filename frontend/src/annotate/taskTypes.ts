@@ -9,6 +9,9 @@ export interface TaskProps {
   errors: FieldError[]
 }
 
+/** A key held down repeats its keydown; a held submit key must save one answer, not one per repeat. */
+export const isHeld = (event: KeyboardEvent): boolean => event.repeat
+
 /** Enter submits unless focus is on a control where Enter means something else. */
 export function enterSubmits(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return true

@@ -19,6 +19,8 @@ export interface Project {
   criteria: string[]
   gold_ratio: number
   lease_seconds: number
+  min_demonstration_chars?: number // 0: no minimum
+  gold_feedback?: boolean // tell an annotator after a gold answer is stored whether it matched
   role: Role | null
   created_at: string
   my_progress?: { done: number; skipped: number; remaining: number }
