@@ -3,10 +3,12 @@ is simply not in the queryset, so it answers 404."""
 
 from statistics import median
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
 
 from .answers import gold_score
-from .models import Annotation, Assignment, Item, Membership, Project, Response
+from .models import Adjudication, Annotation, Assignment, Item, Membership, Project, Response
 from .services.sql import from_db_json, rows
 
 
@@ -57,6 +59,14 @@ def project_role(project: Project, user) -> str | None:
     return Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
 
 
+def project_member(project: Project, username: str):
+    """The user of that name if they belong to the project or answered in it (a removed member's answers stay)."""
+    return get_user_model().objects.filter(
+        Q(Exists(Membership.objects.filter(project=project, user=OuterRef("pk"))))
+        | Q(Exists(Annotation.objects.filter(project=project, annotator=OuterRef("pk")))),
+        username=username).first()
+
+
 def project_roles_for_user(user) -> dict[int, str]:
     return dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
 
@@ -86,21 +96,67 @@ def remaining_for_user(project: Project, user) -> int:
     return Item.objects.filter(waiting, project=project).exclude(id__in=touched).count()
 
 
+def items_for_lead(project: Project) -> QuerySet[Item]:
+    """The project's items with what the lead's screens derive: `no_one_left` (not complete, no live lease, and
+    every annotator of the project has answered or skipped it: it needs more annotators) and `adjudicated`."""
+    untouched = Membership.objects.filter(project=project, role=Membership.Role.ANNOTATOR).filter(~Exists(
+        Assignment.objects.filter(item=OuterRef(OuterRef("pk")), annotator=OuterRef("user"),
+                                  status__in=[Assignment.Status.SUBMITTED, Assignment.Status.SKIPPED,
+                                              Assignment.Status.LEASED])))
+    stuck = Q(n_submitted__lt=project.annotations_per_item, n_leased=0) & ~Q(Exists(untouched))
+    return (Item.objects.filter(project=project).select_related("prompt", "project")
+            .annotate(no_one_left=ExpressionWrapper(stuck, output_field=BooleanField()),
+                      adjudicated=Exists(Adjudication.objects.filter(item=OuterRef("pk")))))
+
+
 def item_list_for_lead(project: Project, *, status: str | None = None, is_gold: bool | None = None,
-                       max_agreement: float | None = None) -> QuerySet[Item]:
-    items = Item.objects.filter(project=project).select_related("prompt", "project").order_by("id")
+                       min_agreement: float | None = None, max_agreement: float | None = None,
+                       q: str | None = None, metadata: dict[str, str] | None = None, annotator=None,
+                       flagged: bool | None = None, model: str | None = None,
+                       adjudicated: bool | None = None) -> QuerySet[Item]:
+    """Items by id, filtered as the lead's list asks (each filter already validated by the view)."""
+    items = items_for_lead(project).order_by("id")
     overlap = project.annotations_per_item
     if status == "open":
-        items = items.filter(n_submitted=0)
+        items = items.filter(n_submitted=0, no_one_left=False)
     elif status == "in_progress":
-        items = items.filter(n_submitted__gt=0, n_submitted__lt=overlap)
+        items = items.filter(n_submitted__gt=0, n_submitted__lt=overlap, no_one_left=False)
     elif status == "complete":
         items = items.filter(n_submitted__gte=overlap)
+    elif status == "needs_annotators":
+        items = items.filter(no_one_left=True)
     if is_gold is not None:
         items = items.filter(is_gold=is_gold)
+    if min_agreement is not None:
+        items = items.filter(agreement__gte=min_agreement)
     if max_agreement is not None:
         items = items.filter(agreement__lte=max_agreement)
+    if q:
+        items = items.filter(Q(prompt__conversation__icontains=q)
+                             | Exists(Response.objects.filter(prompt=OuterRef("prompt"), text__icontains=q)))
+    for n, (key, value) in enumerate((metadata or {}).items()):  # compared as text: "3" finds 3, "true" true
+        items = items.alias(**{f"metadata_{n}": KeyTextTransform(key, "prompt__metadata")}).filter(
+            **{f"metadata_{n}": value})
+    if annotator is not None:
+        items = items.filter(Exists(Annotation.objects.filter(item=OuterRef("pk"), annotator=annotator)))
+    if flagged is not None:
+        flags = Annotation.objects.filter(item=OuterRef("pk")).exclude(flags=[])
+        items = items.filter(Exists(flags) if flagged else ~Exists(flags))
+    if model:
+        items = items.filter(Exists(Response.objects.filter(prompt=OuterRef("prompt"), model_name=model)))
+    if adjudicated is not None:
+        items = items.filter(adjudicated=adjudicated)
     return items
+
+
+def prompt_excerpts(item_ids: list[int], length: int) -> dict[int, str]:
+    """item id -> the start of its prompt's last user turn (what the annotators were asked), at most `length`."""
+    out = {}
+    for item_id, conversation in Item.objects.filter(pk__in=item_ids).values_list("id", "prompt__conversation"):
+        asked = [turn.get("content", "") for turn in conversation or [] if turn.get("role") == "user"]
+        text = " ".join((asked[-1] if asked else "").split())
+        out[item_id] = text if len(text) <= length else text[:length - 1] + "…"
+    return out
 
 
 def responses_by_id(ids) -> dict[int, Response]:
@@ -132,7 +188,12 @@ def project_progress(project: Project) -> dict:
         open=Count("id", filter=Q(n_submitted=0)),
         complete=Count("id", filter=Q(n_submitted__gte=overlap)),
     )
-    items["in_progress"] = items["total"] - items["open"] - items["complete"]
+    stuck = items_for_lead(project).filter(no_one_left=True).aggregate(
+        n=Count("id"), unanswered=Count("id", filter=Q(n_submitted=0)))
+    items["open"] -= stuck["unanswered"]  # skipped by everyone: it needs annotators, it is not open
+    items["needs_annotators"] = stuck["n"]
+    items["in_progress"] = items["total"] - items["open"] - items["complete"] - items["needs_annotators"]
+    items["adjudicated"] = Adjudication.objects.filter(project=project).count()
     per_user: dict[int, dict] = {}
     assignment_counts = (
         Assignment.objects.filter(project=project)

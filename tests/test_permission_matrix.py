@@ -71,6 +71,8 @@ MATRIX = {
     "/api/projects/{pk}/items/": {"get": (None, LEAD)},
     "/api/projects/{pk}/items/{item_id}/": {"get": (None, LEAD)},
     "/api/projects/{pk}/items/{item_id}/gold/": {"post": ({}, refused(LEAD, 400))},
+    "/api/projects/{pk}/items/{item_id}/adjudication/": {"put": ({}, refused(LEAD, 400)),
+                                                         "delete": (None, refused(LEAD, 204))},
     "/api/projects/{pk}/agreement/": {"get": (None, refused(LEAD, 202))},
     "/api/projects/{pk}/progress/": {"get": (None, LEAD)},
     "/api/projects/{pk}/curation/": {"get": (None, LEAD), "put": ({}, refused(LEAD, 400))},

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from ..models import Annotation, Assignment, Item, Membership, Project
+from ..models import Adjudication, Annotation, Assignment, Item, Membership, Project
 from ..selectors import item_shown, remaining_for_user
 
 User = get_user_model()
@@ -242,7 +242,30 @@ class ItemLeadOut(serializers.ModelSerializer):
     class Meta:
         model = Item
         fields = ["id", "external_id", "conversation", "response_ids", "is_gold", "gold_answer", "n_submitted",
-                  "n_leased", "status", "agreement", "created_at"]
+                  "n_leased", "status", "agreement", "adjudicated", "created_at"]
+
+    adjudicated = serializers.BooleanField(default=False, read_only=True)
+
+
+class AdjudicationOut(serializers.ModelSerializer):
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = Adjudication
+        fields = ["preference", "ranking", "from_answer", "note", "decided_by", "decided_at"]
+
+
+class AdjudicationIn(serializers.Serializer):
+    """Documentation only: validated by services.adjudications. Give `from_answer`, or the lead's own answer."""
+
+    note = serializers.CharField(help_text="why this answer stands")
+    from_answer = serializers.IntegerField(required=False, help_text="the id of a submitted answer that stands")
+    preference = serializers.IntegerField(required=False, min_value=-3, max_value=3,
+                                          help_text="pairwise, canonical: -3..3 on the stored order")
+    chosen = serializers.IntegerField(required=False, help_text="pairwise: the better response's id (with strength)")
+    strength = serializers.IntegerField(required=False, min_value=1, max_value=3)
+    tie = serializers.BooleanField(required=False)
+    ranking = serializers.JSONField(required=False, help_text="ranking: ids best first, or groups best first")
 
 
 class GoldIn(serializers.Serializer):

@@ -1,4 +1,4 @@
-import math
+import re
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -8,20 +8,26 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import json_input
-from ..models import Item, Project
+from ..models import Adjudication, Item, Project
 from ..selectors import (
     annotations_for_item,
     item_list_for_lead,
+    items_for_lead,
     my_progress_for_user,
     project_list_for_user,
+    project_member,
     project_progress,
     project_roles_for_user,
+    prompt_excerpts,
 )
+from ..services.adjudications import adjudication_set, adjudication_withdraw
 from ..services.curation import curation_preview, curation_rules_save
 from ..services.projects import item_set_gold, membership_remove, membership_set, project_create, project_update
 from ..services.quality import agreement_report_current, agreement_report_get, agreement_request
 from .permissions import IsAdmin, is_lead
 from .serializers import (
+    AdjudicationIn,
+    AdjudicationOut,
     GoldIn,
     ItemLeadOut,
     LeadAnnotationOut,
@@ -32,31 +38,84 @@ from .serializers import (
     ProjectPatch,
 )
 
-
-ITEM_STATUSES = ("open", "in_progress", "complete")
+ITEM_STATUSES = ("open", "in_progress", "needs_annotators", "complete")
 _TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
+_BOOLEAN_FILTERS = ("is_gold", "flagged", "adjudicated")
+_METADATA_KEY = re.compile(r"^[\w.-]{1,100}$")
 
 
-def item_filters(params) -> dict:
+def _boolean(params, name: str, errors: dict) -> bool | None:
+    raw = (params.get(name) or "").lower()
+    value = True if raw in _TRUE else False if raw in _FALSE else None
+    if raw and value is None:
+        errors[name] = "must be true or false"
+    return value
+
+
+def _share(params, name: str, errors: dict) -> float | None:
+    raw = params.get(name) or None
+    try:
+        value = float(raw) if raw is not None else None
+    except ValueError:
+        value = None
+    if raw is not None and (value is None or not 0 <= value <= 1):  # NaN fails the range too
+        errors[name] = "must be a number from 0 to 1"
+    return value
+
+
+def _text(params, name: str, errors: dict) -> str | None:
+    raw = params.get(name) or None
+    if raw is not None and json_input.NUL in raw:
+        errors[name] = json_input.NUL_MESSAGE
+    return raw
+
+
+def _metadata(params, errors: dict) -> dict[str, str]:
+    """`metadata=key=value`, repeatable; every one must match."""
+    out = {}
+    for raw in params.getlist("metadata"):
+        key, sep, value = raw.partition("=")
+        if not sep or not _METADATA_KEY.match(key) or json_input.NUL in value:
+            errors["metadata"] = "must be key=value, the key letters, digits, '_', '.' or '-' (e.g. source=forum)"
+        else:
+            out[key] = value
+    return out
+
+
+def item_filters(project, params) -> dict:
     """Validate the item list's query string: each bad value is a 400 naming its parameter."""
     errors, out = {}, {}
     out["status"] = params.get("status") or None
     if out["status"] is not None and out["status"] not in ITEM_STATUSES:
         errors["status"] = f"must be one of {list(ITEM_STATUSES)}"
-    is_gold = (params.get("is_gold") or "").lower()
-    out["is_gold"] = True if is_gold in _TRUE else False if is_gold in _FALSE else None
-    if is_gold and out["is_gold"] is None:
-        errors["is_gold"] = "must be true or false"
-    raw = params.get("max_agreement") or None
-    try:
-        out["max_agreement"] = float(raw) if raw is not None else None
-    except ValueError:
-        out["max_agreement"] = None
-    if raw is not None and (out["max_agreement"] is None or not math.isfinite(out["max_agreement"])):
-        errors["max_agreement"] = "must be a number"
+    out.update({name: _boolean(params, name, errors) for name in _BOOLEAN_FILTERS})
+    out.update({name: _share(params, name, errors) for name in ("min_agreement", "max_agreement")})
+    if out["min_agreement"] is not None and out["max_agreement"] is not None \
+            and out["min_agreement"] > out["max_agreement"]:
+        errors["min_agreement"] = "must not be above max_agreement"
+    out.update({name: _text(params, name, errors) for name in ("q", "model")})
+    out["metadata"] = _metadata(params, errors)
+    username = _text(params, "annotator", errors)
+    out["annotator"] = None
+    if username and "annotator" not in errors:
+        out["annotator"] = project_member(project, username)
+        if out["annotator"] is None:
+            errors["annotator"] = f"no member of this project is named {username!r}"
     if errors:
         raise serializers.ValidationError(errors)
     return out
+
+
+ITEM_FILTER_PARAMETERS = [
+    OpenApiParameter("status", str, enum=list(ITEM_STATUSES)), OpenApiParameter("is_gold", bool),
+    OpenApiParameter("flagged", bool, description="items with (true) or without (false) a flagged answer"),
+    OpenApiParameter("adjudicated", bool), OpenApiParameter("min_agreement", float),
+    OpenApiParameter("max_agreement", float),
+    OpenApiParameter("q", str, description="text in the prompt or a response (case-insensitive)"),
+    OpenApiParameter("metadata", str, many=True, description="key=value, repeatable"),
+    OpenApiParameter("annotator", str, description="username: items they answered"),
+    OpenApiParameter("model", str, description="a response's model name"),
+]
 
 
 class ProjectScoped:
@@ -127,30 +186,46 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
             raise Http404
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=["open", "in_progress", "complete"]),
-                    OpenApiParameter("is_gold", bool), OpenApiParameter("max_agreement", float)],
-        responses={200: ItemLeadOut(many=True)},
-    )
+    @extend_schema(parameters=ITEM_FILTER_PARAMETERS, responses={200: ItemLeadOut(many=True)})
     @action(detail=True, methods=["get"])
     def items(self, request, pk=None):
         project = self.get_project(lead=True)
-        items = item_list_for_lead(project, **item_filters(request.query_params))
+        items = item_list_for_lead(project, **item_filters(project, request.query_params))
         page = self.paginate_queryset(items)
         return self.get_paginated_response(ItemLeadOut(page, many=True).data)
 
-    @extend_schema(responses={200: ItemLeadOut})
+    @extend_schema(parameters=ITEM_FILTER_PARAMETERS, responses={200: ItemLeadOut},
+                   description="The item, its responses and answers, the lead's ruling, and the previous and next "
+                               "item of the list the same filters give (`neighbours`).")
     @action(detail=True, methods=["get"], url_path=r"items/(?P<item_id>[0-9]+)")
     def item_detail(self, request, pk=None, item_id=None):
         project = self.get_project(lead=True)
-        item = get_object_or_404(Item.objects.select_related("prompt", "project"), pk=item_id, project=project)
+        item = get_object_or_404(items_for_lead(project), pk=item_id)
         data = ItemLeadOut(item).data
         responses = {r.pk: r for r in item.prompt.responses.all()}
         data["responses"] = [{"id": rid, "text": responses[rid].text, "model": responses[rid].model_name}
                              for rid in item.response_ids if rid in responses]
         data["metadata"] = item.prompt.metadata
         data["answers"] = LeadAnnotationOut(annotations_for_item(item), many=True).data
+        ruling = Adjudication.objects.filter(item=item).select_related("decided_by").first()
+        data["adjudication"] = AdjudicationOut(ruling).data if ruling else None
+        listed = item_list_for_lead(project, **item_filters(project, request.query_params)).values_list("id", flat=True)
+        data["neighbours"] = {"previous": listed.filter(id__lt=item.id).order_by("-id").first(),
+                              "next": listed.filter(id__gt=item.id).order_by("id").first()}
         return Response(data)
+
+    @extend_schema(methods=["PUT"], request=AdjudicationIn, responses={200: AdjudicationOut})
+    @extend_schema(methods=["DELETE"], request=None, responses={204: None})
+    @action(detail=True, methods=["put", "delete"], url_path=r"items/(?P<item_id>[0-9]+)/adjudication")
+    def item_adjudication(self, request, pk=None, item_id=None):
+        """Settle the item (replacing any earlier ruling), or withdraw the ruling."""
+        project = self.get_project(lead=True)
+        item = get_object_or_404(Item.objects.select_related("project"), pk=item_id, project=project)
+        if request.method == "DELETE":  # idempotent: withdrawing a ruling that is not there leaves none too
+            adjudication_withdraw(item=item)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        ruling = adjudication_set(item=item, decided_by=request.user, payload=request.data)
+        return Response(AdjudicationOut(ruling).data)
 
     @extend_schema(request=GoldIn, responses={200: ItemLeadOut})
     @action(detail=True, methods=["post"], url_path=r"items/(?P<item_id>[0-9]+)/gold")
@@ -179,9 +254,10 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
             agreement_request(report=report)
         if report.data is None:
             return Response({"status": "pending", "filters": report.filters}, status=status.HTTP_202_ACCEPTED)
+        data = {**report.data, "contested_items": contested_with_prompts(report.data.get("contested_items"))}
         return Response({"status": "ready" if current else "refreshing", "stale": not current,
                          "computed_at": report.computed_at, "seconds": report.seconds, "filters": report.filters,
-                         **report.data})
+                         **data})
 
     @extend_schema(responses={200: inline_serializer("Progress", {"items": serializers.DictField(),
                                                                   "annotations": serializers.IntegerField(),
@@ -189,6 +265,16 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
     @action(detail=True, methods=["get"])
     def progress(self, request, pk=None):
         return Response(project_progress(self.get_project(lead=True)))
+
+
+PROMPT_EXCERPT = 120
+
+
+def contested_with_prompts(rows: list[dict] | None) -> list[dict]:
+    """The report's most contested items, each with an excerpt of its prompt (read now: the report keeps ids)."""
+    rows = rows or []
+    prompts = prompt_excerpts([row["item"] for row in rows], PROMPT_EXCERPT)
+    return [{**row, "prompt": prompts.get(row["item"], "")} for row in rows]
 
 
 def agreement_filters(project, params) -> dict:

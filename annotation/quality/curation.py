@@ -22,6 +22,11 @@ Rules apply in a fixed order, each to what the previous ones left:
                                (mean value x consensus direction), e.g. [-3, -3, +1] with
                                consensus "first" has strength 5/3
 
+Adjudication (rule `adjudication`, "use" by default; "ignore" leaves rulings out): an item a lead has
+settled (`adjudicated`: item key -> the value that stands, on the answers' scale) passes rules 5-6 whatever
+its answers, and its consensus is the ruling: direction its sign, strength and margin its size, confidence 1.
+It still needs one answer standing after rules 0-4, and rules 7-8 judge the ruling like any consensus.
+
 An item disappears when its last answer does; the preview counts it under the rule that
 removed that answer. The preview's last "remaining" figures are the result's sizes.
 
@@ -72,8 +77,11 @@ class CurationRules:
     min_abs_strength: float | None = None
     consensus: str = "majority"
     model_annotators: str = "include"
+    adjudication: str = "use"
 
     def __post_init__(self) -> None:
+        if self.adjudication not in ("use", "ignore"):
+            raise ValueError(f"adjudication: expected 'use' or 'ignore', got {self.adjudication!r}")
         if self.model_annotators not in ("include", "exclude"):
             raise ValueError(f"model_annotators: expected 'include' or 'exclude', got {self.model_annotators!r}")
         if self.ties not in ("drop", "keep"):
@@ -115,6 +123,7 @@ class CurationResult:
     preview: list[dict[str, Any]]
     support_first: np.ndarray  # mean strength the item's answers lend the first (lower id) side, >= 0
     support_second: np.ndarray  # the same for the second side
+    adjudicated: np.ndarray | None = None  # per surviving item: is its consensus a lead's ruling?
 
     def margin_toward(self, direction: np.ndarray) -> np.ndarray:
         """Support of the given side per surviving item (0 where the side is a tie)."""
@@ -146,12 +155,14 @@ def curate(
     annotator_stats: Mapping[int, Mapping[str, Any]] | Sequence[Mapping[str, Any]] | None = None,
     criterion: str | None = None,
     model_annotators: Sequence[int] = (),
+    adjudicated: Mapping[int, float] | None = None,
 ) -> CurationResult:
     """Apply `rules` (see the module docstring for the order) and preview each step.
 
     `annotator_stats` maps annotator code -> {"ds_reliability", "gold_accuracy"}, or is
     the `annotators` list of `agreement_report` (built without names). When None, the
     figures are computed from these answers. `model_annotators` lists the codes of annotators that are models.
+    `adjudicated` maps item keys to the value a lead ruled stands (see the module docstring).
     """
     rules = rules if isinstance(rules, CurationRules) else CurationRules.from_dict(rules)
     answers = select_criterion(answers, criterion)
@@ -164,9 +175,10 @@ def curate(
     tracker.apply("min_annotator_reliability",
                   _annotator_rule(answers, stats.get("ds_reliability"), rules.min_annotator_reliability))
     tracker.apply("min_gold_accuracy", _annotator_rule(answers, stats.get("gold_accuracy"), rules.min_gold_accuracy))
-    tracker.apply("min_answers_per_item", _count_rule(tracker, rules.min_answers_per_item))
-    tracker.apply("min_item_agreement", _agreement_rule(tracker, rules.min_item_agreement))
-    agreed = _consensus_of(tracker, rules.consensus)
+    ruled = _rulings(tracker, adjudicated if rules.adjudication == "use" else None)
+    tracker.apply("min_answers_per_item", _exempt(tracker, _count_rule(tracker, rules.min_answers_per_item), ruled))
+    tracker.apply("min_item_agreement", _exempt(tracker, _agreement_rule(tracker, rules.min_item_agreement), ruled))
+    agreed = _consensus_of(tracker, rules.consensus, ruled)
     tracker.apply("ties", _item_rule(tracker, agreed, lambda c, s: c != 0, rules.ties == "drop"))
     tracker.apply("min_abs_strength", _item_rule(
         tracker, agreed, lambda c, s: (c == 0) | (s >= (rules.min_abs_strength or 0)),
@@ -222,7 +234,8 @@ class _Tracker:
             items=self.items.keys[alive_items], consensus=agreed["direction"][alive_items],
             strength=agreed["strength"][alive_items], confidence=agreed["confidence"][alive_items],
             initial=self.initial, preview=self.preview,
-            support_first=agreed["support_first"][alive_items], support_second=agreed["support_second"][alive_items])
+            support_first=agreed["support_first"][alive_items], support_second=agreed["support_second"][alive_items],
+            adjudicated=agreed["adjudicated"][alive_items])
 
 
 def _answer_rule(active: bool, column: np.ndarray | None) -> np.ndarray | None:
@@ -258,11 +271,26 @@ def _agreement_rule(tracker: _Tracker, minimum: float | None):
     return agreement[tracker.items.codes] >= minimum
 
 
-def _consensus_of(tracker: _Tracker, method: str) -> dict[str, np.ndarray]:
-    """Consensus, strength and confidence per item (all items; dead ones get 0 / NaN)."""
+def _rulings(tracker: _Tracker, adjudicated: Mapping[int, float] | None) -> np.ndarray:
+    """Per item group: the value a lead ruled stands, NaN where there is no ruling."""
+    ruled = np.full(tracker.items.n, np.nan)
+    for key, value in (adjudicated or {}).items():
+        at = int(np.searchsorted(tracker.items.keys, key))
+        if at < tracker.items.n and tracker.items.keys[at] == key:
+            ruled[at] = float(value)
+    return ruled
+
+
+def _exempt(tracker: _Tracker, keep: np.ndarray | None, ruled: np.ndarray) -> np.ndarray | None:
+    """A rule's verdict with the settled items' answers kept."""
+    return None if keep is None else keep | np.isfinite(ruled)[tracker.items.codes]
+
+
+def _consensus_of(tracker: _Tracker, method: str, ruled: np.ndarray) -> dict[str, np.ndarray]:
+    """Consensus, strength and confidence per item (all items; dead ones get 0 / NaN); a ruling overrides."""
     n = tracker.items.n
     out = {"direction": np.zeros(n, dtype=np.int64), "strength": np.full(n, np.nan), "confidence": np.full(n, np.nan),
-           "support_first": np.zeros(n), "support_second": np.zeros(n)}
+           "support_first": np.zeros(n), "support_second": np.zeros(n), "adjudicated": np.zeros(n, dtype=bool)}
     alive = tracker.alive
     if not alive.any():
         return out
@@ -276,6 +304,13 @@ def _consensus_of(tracker: _Tracker, method: str) -> dict[str, np.ndarray]:
     out["strength"][where] = mean[where] * found.direction
     out["support_first"] = np.bincount(codes, weights=np.maximum(-value, 0.0), minlength=n) / answered
     out["support_second"] = np.bincount(codes, weights=np.maximum(value, 0.0), minlength=n) / answered
+    settled = np.isfinite(ruled)
+    out["adjudicated"] = settled
+    out["direction"][settled] = np.sign(ruled[settled]).astype(np.int64)
+    out["strength"][settled] = np.abs(ruled[settled])
+    out["confidence"][settled] = 1.0
+    out["support_first"][settled] = np.maximum(-ruled[settled], 0.0)
+    out["support_second"][settled] = np.maximum(ruled[settled], 0.0)
     return out
 
 

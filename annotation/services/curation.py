@@ -6,6 +6,7 @@ report when there is one (so a preview does not rerun Dawid-Skene), and saves ru
 """
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import numpy as np
 from django.contrib.auth import get_user_model
@@ -13,8 +14,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .. import quality
+from ..answers import ranking_relations
 from ..models import AgreementReport, Project
 from . import audit
+from .adjudications import adjudications_for_curation
 from .quality import DEFAULT_KEY, agreement_report_current, answers_load
 
 
@@ -34,6 +37,7 @@ class Curated:
     item_answers: dict[int, int]
     consensus_fit: "quality.rankings.BradleyTerry | None" = None  # rankings
     pair_direction: np.ndarray | None = None  # rankings: per `result.items` pair, -1 / 0 / +1 by the consensus
+    rulings: dict = dataclass_field(default_factory=dict)  # item id -> the lead's Ruling that stands (when used)
 
     @property
     def is_ranking(self) -> bool:
@@ -92,7 +96,9 @@ def curation_apply(*, project: Project, rules: dict) -> Curated | None:
     judges_annotators = parsed.min_annotator_reliability is not None or parsed.min_gold_accuracy is not None
     stats = (_stats_by_code(loaded.names, _current_annotator_stats(project))
              if units is None and judges_annotators else None)
-    result = quality.curate(answers, parsed, annotator_stats=stats, model_annotators=model_annotator_codes(loaded.names))
+    rulings = adjudications_for_curation(project) if parsed.adjudication == "use" else {}
+    result = quality.curate(answers, parsed, annotator_stats=stats, model_annotators=model_annotator_codes(loaded.names),
+                            adjudicated=_ruled_values(rulings, units))
     main = quality.report.select_criterion(answers, None)
     alive = main.subset(result.answer_mask)
     keys, counts = np.unique(alive.item, return_counts=True)
@@ -101,7 +107,7 @@ def curation_apply(*, project: Project, rules: dict) -> Curated | None:
     curated = Curated(
         result=result, answers=main, units=units,
         item_agreement={int(k): (None if not np.isfinite(a) else float(a)) for k, a in zip(keys, agreement, strict=True)},
-        item_answers={int(k): int(c) for k, c in zip(keys, counts, strict=True)},
+        item_answers={int(k): int(c) for k, c in zip(keys, counts, strict=True)}, rulings=rulings,
     )
     if units is not None:
         fit = quality.bradley_terry(quality.rankings.Decomposed(alive, units.unit_item, units.unit_first,
@@ -110,7 +116,20 @@ def curation_apply(*, project: Project, rules: dict) -> Curated | None:
         curated.pair_direction = quality.pair_directions(fit, units.unit_item[result.items],
                                                          units.unit_first[result.items],
                                                          units.unit_second[result.items])
+        curated.pair_direction = np.where(result.adjudicated, result.consensus, curated.pair_direction)
     return curated
+
+
+def _ruled_values(rulings: dict, units) -> dict[int, float]:
+    """The rulings on the scale curation reads: pairwise, item -> preference; rankings, response pair code ->
+    -1 / 0 / +1 as the ruled ranking orders the pair (lower id ahead, tied, higher id ahead)."""
+    if units is None:
+        return {item: float(ruling.value) for item, ruling in rulings.items()}
+    relations = {item: ranking_relations(ruling.value) for item, ruling in rulings.items()}
+    return {code: float(relations[item][(first, second)])
+            for code, (item, first, second) in enumerate(zip(units.unit_item.tolist(), units.unit_first.tolist(),
+                                                              units.unit_second.tolist(), strict=True))
+            if item in relations and (first, second) in relations[item]}
 
 
 UNITS = {

@@ -33,6 +33,7 @@ from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
 from .. import artifacts, quality, snapshots
+from ..answers import ranking_groups
 from ..models import Annotation, DatasetSnapshot, Item, Membership, Project, Response
 from ..snapshots.rows import PairVotes, Verdict
 from .curation import Curated, curation_apply, curation_remaining, curation_rules_parse, model_annotator_ids
@@ -46,10 +47,12 @@ CHUNK = 1000
 RANKING_PAIRS = ("all", "best_vs_rest")
 COUNT_UNITS = {  # what each count of a snapshot counts, by project kind (also in the API's `counts.units`)
     Project.Kind.PAIRWISE: {"items": "items", "answers": "answers", "pairs": "preference rows (one per item)",
-                            "skipped_ties": "items whose consensus is a tie"},
+                            "skipped_ties": "items whose consensus is a tie",
+                            "adjudicated": "items whose side a lead's ruling chose"},
     Project.Kind.RANKING: {"items": "ranked items", "answers": "rankings", "pairs": "preference rows (response pairs)",
                            "pair_votes": "rankings' votes on the response pairs kept",
-                           "skipped_ties": "response pairs tied in the consensus ranking"},
+                           "skipped_ties": "response pairs tied in the consensus ranking",
+                           "adjudicated": "ranked items ordered by a lead's ruling"},
     Project.Kind.DEMONSTRATION: {"items": "items", "answers": "demonstrations", "pairs": "none (no preferences)"},
 }
 MAX_TEST_FRACTION = 0.9
@@ -343,8 +346,9 @@ class _PairwisePlan:
         if at >= self.items.size or self.items[at] != item_id:
             return None
         r = self.curated.result
+        ruling = self.curated.rulings.get(item_id) if r.adjudicated[at] else None
         return Verdict(int(r.consensus[at]), float(self.margin[at]), self.curated.item_agreement.get(item_id),
-                       self.curated.item_answers.get(item_id, 0))
+                       self.curated.item_answers.get(item_id, 0), ruling.note if ruling else None)
 
     def kept(self, answer_id: int) -> bool:
         return _contains(self.alive, answer_id)
@@ -375,10 +379,15 @@ def _ranking_plan(curated: Curated | None) -> _RankingPlan:
     plan = _RankingPlan(groups=quality.consensus_groups(curated.consensus_fit),
                         rankings=dict(zip(items.tolist(), per_item.tolist(), strict=True)),
                         alive=_sorted_ids(kept[1]))
-    for unit, lower, higher in zip(r.items.tolist(), r.support_first.tolist(), r.support_second.tolist(), strict=True):
-        pair = (int(units.unit_first[unit]), int(units.unit_second[unit]))
-        plan.votes.setdefault(int(units.unit_item[unit]), {})[pair] = PairVotes(
-            lower, higher, curated.item_agreement.get(unit), curated.item_answers.get(unit, 0))
+    for unit, lower, higher, ruled in zip(r.items.tolist(), r.support_first.tolist(), r.support_second.tolist(),
+                                          r.adjudicated.tolist(), strict=True):
+        item, pair = int(units.unit_item[unit]), (int(units.unit_first[unit]), int(units.unit_second[unit]))
+        ruling = curated.rulings.get(item) if ruled else None
+        if ruling is not None:  # the lead's ranking orders the item, not Bradley-Terry
+            plan.groups[item] = ranking_groups(ruling.value)
+        plan.votes.setdefault(item, {})[pair] = PairVotes(
+            lower, higher, curated.item_agreement.get(unit), curated.item_answers.get(unit, 0),
+            ruling.note if ruling else None)
     return plan
 
 
@@ -407,7 +416,7 @@ class _Export:
         units = ("items", "answers", "pairs", "pair_votes") if self.project.kind == Project.Kind.RANKING else \
             ("items", "answers", "pairs")
         self.splits = {split: Counter(prompts=0, **dict.fromkeys(units, 0)) for split in snapshots.split.SPLITS}
-        self.totals = Counter(**dict.fromkeys(units, 0), skipped_ties=0, raw_answers=0)
+        self.totals = Counter(**dict.fromkeys(units, 0), skipped_ties=0, raw_answers=0, adjudicated=0)
 
     def run(self) -> dict:
         kind = self.project.kind
@@ -460,6 +469,7 @@ class _Export:
         if verdict is None:
             return
         pairs = 0
+        self.totals["adjudicated"] += verdict.adjudication_note is not None
         if verdict.direction == 0:
             self.totals["skipped_ties"] += 1  # a tie has no chosen side; it stays in raw
         else:
@@ -480,6 +490,7 @@ class _Export:
         if votes is None:
             return
         groups = self.plan.groups[item.id]
+        self.totals["adjudicated"] += any(v.adjudication_note is not None for v in votes.values())
         pairs, ties = snapshots.ranking_pairs(groups, votes,
                                               best_vs_rest=self.snapshot.options.get("ranking_pairs") == "best_vs_rest")
         self.totals["skipped_ties"] += ties

@@ -41,6 +41,7 @@ class Verdict:
     margin: float
     agreement: float | None
     n_annotators: int
+    adjudication_note: str | None = None  # set when a lead's ruling decided the direction (and margin)
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,21 @@ class PairVotes:
     support_higher: float
     agreement: float | None
     n_annotators: int
+    adjudication_note: str | None = None
 
     def toward(self, direction: int) -> Verdict:
         margin = self.support_lower if direction < 0 else self.support_higher if direction > 0 else 0.0
-        return Verdict(direction, margin, self.agreement, self.n_annotators)
+        return Verdict(direction, margin, self.agreement, self.n_annotators, self.adjudication_note)
 
 
 def preference_row(*, conversation: Messages, chosen: str, rejected: str, verdict: Verdict, prompt_id: str,
                    item_id: int, ranking: Mapping[str, int] | None = None) -> dict:
-    """`margin`: see `Verdict` (what TRL's reward trainer adds to the reward gap it must beat)."""
+    """`margin`: see `Verdict` (what TRL's reward trainer adds to the reward gap it must beat). `adjudicated`:
+    a lead's ruling chose the side (its `adjudication_note` says why), not the annotators' consensus."""
     row = {"prompt": conversation, "chosen": _assistant(chosen), "rejected": _assistant(rejected),
            "margin": _num(verdict.margin), "agreement": _num(verdict.agreement),
-           "n_annotators": verdict.n_annotators, "prompt_id": prompt_id, "item_id": item_id}
+           "n_annotators": verdict.n_annotators, "prompt_id": prompt_id, "item_id": item_id,
+           "adjudicated": verdict.adjudication_note is not None, "adjudication_note": verdict.adjudication_note}
     if ranking is not None:
         row.update(ranking)
     return row

@@ -19,7 +19,8 @@ def schema(fmt: str, *, ranking: bool = False):
         fields = [("messages", messages), *ids, ("answer_id", pa.int64())]
     elif fmt == "preference":
         fields = [("prompt", messages), ("chosen", messages), ("rejected", messages), ("margin", pa.float64()),
-                  ("agreement", pa.float64()), ("n_annotators", pa.int64()), *ids]
+                  ("agreement", pa.float64()), ("n_annotators", pa.int64()), *ids, ("adjudicated", pa.bool_()),
+                  ("adjudication_note", pa.string())]
         if ranking:
             fields += [(name, pa.int64()) for name in ("ranking_id", "chosen_rank", "rejected_rank", "ranking_size")]
     elif fmt == "kto":
