@@ -191,3 +191,23 @@ def test_a_ranking_ruling_orders_the_item_in_curation(api, lead, annotator, anno
     assert directions[(min(b, c), max(b, c))] == (-1 if b < c else 1)  # b ahead of c
     assert directions[(min(a, c), max(a, c))] == 0
     assert Annotation.objects.filter(item=item).count() == 2
+
+
+def test_the_snapshot_marks_the_adjudicated_row_with_its_note_and_counts_it(api, lead, pairwise_project, contested,
+                                                                            settings, tmp_path):
+    from .test_snapshots import build, rows
+
+    settings.ARTIFACT_ROOT = tmp_path
+    item, first, second = contested
+    api(lead).put(f"/api/projects/{pairwise_project.id}/items/{item.id}/adjudication/",
+                  {"from_answer": second.id, "note": "B is right"}, format="json")
+    answer(pairwise_project, contested[1].annotator)  # another item, settled by its answers alone
+    snapshot = build(pairwise_project, lead, test_fraction=0.0)
+    assert snapshot.state == "ready", snapshot.error
+    (row,) = [r for r in rows(snapshot, "preference-train.jsonl") if r["item_id"] == item.id]
+    second_text = Response.objects.get(pk=item.response_ids[1]).text
+    assert row["chosen"][0]["content"] == second_text and row["margin"] == 3.0
+    assert row["adjudicated"] is True and row["adjudication_note"] == "B is right"
+    assert snapshot.counts["adjudicated"] == 1 and "adjudicated" in snapshot.counts["units"]
+    others = [r for r in rows(snapshot, "preference-train.jsonl") if r["item_id"] != item.id]
+    assert len(others) == 1 and others[0]["adjudicated"] is False and others[0]["adjudication_note"] is None
