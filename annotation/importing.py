@@ -109,8 +109,12 @@ def _encoding_problem(head: bytes) -> str | None:
     return None
 
 
-def _stream_lines(stream: BinaryIO, limit: int, errors: Errors) -> Iterator[tuple[int, str]]:
-    """(line number, text) of each non-blank line, at most ``limit`` bytes each; stops at the first non-UTF-8 line."""
+def _decoded_lines(stream: BinaryIO, limit: int, errors: Errors) -> Iterator[str]:
+    """Every line of the file as text, one at a time.
+
+    A line past ``limit`` bytes is reported and stands as an empty line (so that the numbering holds);
+    the first line that is not UTF-8 is reported and ends the file.
+    """
     number = 0
     while raw := stream.readline(limit + 1):
         number += 1
@@ -123,18 +127,18 @@ def _stream_lines(stream: BinaryIO, limit: int, errors: Errors) -> Iterator[tupl
             errors.add(number, "line", f"is longer than {limit:,} bytes (IMPORT_MAX_LINE_BYTES)")
             while raw and not raw.endswith(b"\n"):  # skip the rest of it without holding it
                 raw = stream.readline(1 << 20)
-            continue
+            raw = b"\n"
         try:
-            text = raw.decode("utf-8")
+            yield raw.decode("utf-8")
         except UnicodeDecodeError:
             errors.add(number, "file", NOT_UTF8)
             return
-        if text.strip():
-            yield number, text
 
 
 def jsonl_records(stream: BinaryIO, errors: Errors, limits: Limits) -> Iterator[tuple[int, object]]:
-    for number, text in _stream_lines(stream, limits.line_bytes, errors):
+    for number, text in enumerate(_decoded_lines(stream, limits.line_bytes, errors), start=1):
+        if not text.strip():
+            continue
         try:
             yield number, json_input.loads(text)
         except json_input.MalformedJSON as exc:
@@ -182,17 +186,14 @@ def _csv_header(columns: list[str], errors: Errors) -> list[tuple[str, str | Non
     return [(name, numbered.get(("model", n))) for (kind, n), name in sorted(numbered.items()) if kind == "response"]
 
 
-def _csv_records(text, errors: Errors):
+def _csv_records(lines: Iterator[str], errors: Errors):
     """(first line, cells) per record; a record is cut short by a malformed quote, which is reported."""
-    reader = csv.reader(text, strict=True)
+    reader = csv.reader(lines, strict=True)
     while True:
         start = reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:
-            return
-        except UnicodeDecodeError:
-            errors.add(start, "file", NOT_UTF8)
             return
         except csv.Error as exc:
             if "end of data" in str(exc):
@@ -218,21 +219,9 @@ def _csv_object(number: int, row: dict, responses: list, errors: Errors) -> dict
     return obj
 
 
-def _csv_text(stream: BinaryIO, errors: Errors):
-    head = stream.read(2)
-    stream.seek(0)
-    if (problem := _encoding_problem(head)) is not None:
-        errors.add(1, "file", problem)
-        return None
-    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-
-
 def csv_records(stream: BinaryIO, errors: Errors, limits: Limits) -> Iterator[tuple[int, object]]:
-    text = _csv_text(stream, errors)
-    if text is None:
-        return
     csv.field_size_limit(max(csv.field_size_limit(), limits.line_bytes))  # process-wide; only ever raised
-    records = _csv_records(text, errors)
+    records = _csv_records(_decoded_lines(stream, limits.line_bytes, errors), errors)
     _, columns = next(records, (1, []))
     responses = _csv_header(columns, errors) if columns else []
     if errors.total:

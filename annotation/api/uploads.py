@@ -16,7 +16,7 @@ from rest_framework import exceptions
 from .authentication import TokenAuthentication
 from .parsers import RequestTooLarge
 
-UPLOAD_ROUTES = re.compile(r"^/api/projects/[^/]+/import/$")
+UPLOAD_ROUTES = re.compile(r"^/api/projects/[^/]+/import/(preview/)?$")
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file
 
 

@@ -1,0 +1,100 @@
+"""Peak memory of an import against the size of the file: the importing process, one fresh process per file.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/rlhf_bench .venv/bin/python bench/import_memory.py --mb 5 20 50
+
+Each file is pairwise JSONL (about 1.2 kB a line) written to a temporary folder; each import runs in its own
+subprocess through the same path as the API's file upload (importing.records -> items_import_records), and that
+process reports its peak resident set (resource.getrusage ru_maxrss) before and after the import. ``--whole``
+also runs the path the API took before streaming (read the file, parse every line, then write), for comparison.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_jsonl(path: Path, megabytes: float) -> int:
+    target, n = int(megabytes * 1_000_000), 0
+    with path.open("w", encoding="utf-8") as f:
+        while f.tell() < target:
+            f.write(json.dumps({
+                "external_id": f"mem-{n}",
+                "conversation": [{"role": "user", "content": f"Explain topic {n} in a few sentences, please. " * 4}],
+                "responses": [{"text": f"Topic {n} is about X. It matters because Y. " * 10, "model": "sft-v1"},
+                              {"text": f"Topic {n}? Not sure, maybe Z. " * 8, "model": "base-7b"}],
+                "metadata": {"source": "bench", "n": n},
+            }) + "\n")
+            n += 1
+    return n
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def child(file: Path, whole: bool) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rlhf_site.settings")
+    import django
+
+    django.setup()
+    from annotation import importing
+    from annotation.models import Project
+    from annotation.services.imports import import_limits, items_import, items_import_records
+
+    project = Project.objects.create(name=f"import memory {time.time():.3f}", kind="pairwise")
+    before = peak_mb()
+    t0 = time.perf_counter()
+    if whole:
+        lines = importing.validate_lines(importing.parse_upload(file.read_bytes(), file.name), kind="pairwise",
+                                         responses_per_item=2)
+        result = items_import(project=project, lines=lines)
+    else:
+        errors = importing.Errors()
+        with file.open("rb") as stream:
+            result = items_import_records(project=project, records=importing.records(stream, file.name, errors,
+                                                                                     import_limits()), errors=errors)
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"created": result["created"], "seconds": seconds, "before_mb": before, "peak_mb": peak_mb()}))
+    project.delete()
+
+
+def run(file: Path, whole: bool) -> dict:
+    args = [sys.executable, __file__, "--child", str(file)] + (["--whole"] if whole else [])
+    out = subprocess.run(args, capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=float, nargs="+", default=[5, 20, 50])
+    parser.add_argument("--whole", action="store_true", help="also measure the read-it-all path, for comparison")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args.whole)
+    print("| file | lines | path | seconds | RSS before import | peak RSS | growth |")
+    print("|---:|---:|---|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for mb in args.mb:
+            file = Path(tmp) / f"import-{mb:g}mb.jsonl"
+            n = write_jsonl(file, mb)
+            for whole in [False, True] if args.whole else [False]:
+                r = run(file, whole)
+                assert r["created"] == n, r
+                print(f"| {file.stat().st_size / 1e6:.1f} MB | {n:,} | {'read whole' if whole else 'streamed'} | "
+                      f"{r['seconds']:.1f} | {r['before_mb']:.0f} MB | {r['peak_mb']:.0f} MB | "
+                      f"{r['peak_mb'] - r['before_mb']:.0f} MB |", flush=True)
+            file.unlink()
+
+
+if __name__ == "__main__":
+    main()
