@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 RULES_OFF = {"min_answers_per_item": None, "min_item_agreement": None, "min_annotator_reliability": None,
              "min_gold_accuracy": None, "exclude_flagged": False, "exclude_both_bad": False, "ties": "keep",
-             "min_abs_strength": None, "consensus": "majority", "model_annotators": "include"}
+             "min_abs_strength": None, "consensus": "majority", "model_annotators": "include", "adjudication": "use"}
 
 
 @pytest.fixture

@@ -47,6 +47,25 @@ describe('AgreementPanel', () => {
     expect(screen.getByTestId('item-histogram').querySelectorAll('rect.bar')).toHaveLength(10)
   })
 
+  it('explains each figure, reads κ on a named scale, titles the chart axes and names contested items by prompt', async () => {
+    const contested = [{ item: 5, n_answers: 3, agreement: 0.33, prompt: 'Is a tomato a fruit?' }]
+    serve(200, { ...REPORT, status: 'ready', contested_items: contested })
+    render(<AgreementPanel projectId={1} />)
+    await screen.findByText('Fleiss κ')
+    const fleiss = screen.getAllByTestId('figure').find((f) => f.textContent?.includes('Fleiss κ'))!
+    expect(fleiss.textContent).toContain('moderate (Landis & Koch, 1977)') // κ = 0.41
+    expect(fleiss.textContent).toContain('beyond what chance would give')
+    expect(fleiss.textContent).toContain('0.4–0.6 moderate')
+    const histogram = screen.getByTestId('item-histogram')
+    expect(Array.from(histogram.querySelectorAll('text.axis-title')).map((t) => t.textContent)).toEqual([
+      'Items',
+      'Agreement of the item (share of its answer pairs that agree)',
+    ])
+    const table = screen.getByTestId('contested-items')
+    expect(table.textContent).toContain('Is a tomato a fruit?')
+    expect(table.querySelector('a')?.getAttribute('href')).toBe('/projects/1/items/5')
+  })
+
   it('says the figures are being computed on 202 and shows them once the worker is done', async () => {
     const answers = [
       () => new Response(JSON.stringify({ status: 'pending', filters: {} }), { status: 202 }),

@@ -7,6 +7,7 @@ import { api, ApiError } from '../lib/api'
 import { errorText } from '../lib/hooks'
 import { Link } from '../lib/router'
 import type { Agreement } from '../lib/types'
+import { EXPLANATIONS, LANDIS_KOCH, reading, scaleLine } from './figureReadings'
 
 interface Report extends Agreement {
   status?: 'pending' | 'ready' | 'refreshing'
@@ -16,8 +17,15 @@ interface Report extends Agreement {
   n_rankings?: number
   kendall_w?: { mean: number | null; n_items: number }
   item_agreement_histogram?: Histogram
-  contested_items?: { item: number; n_answers?: number; agreement: number | null }[]
+  contested_items?: ContestedRow[]
   over_time?: { date: string; percent_agreement: number | null; n_pairs: number }[]
+}
+
+interface ContestedRow {
+  item: number
+  n_answers?: number
+  agreement: number | null
+  prompt?: string
 }
 
 interface Histogram {
@@ -137,15 +145,24 @@ function Headlines({ data }: { data: Report }) {
       {figures.map((f) => {
         const key = f.ci.find((k) => Array.isArray(intervals[k]))
         const ci = key ? intervals[key] : null
+        const explained = EXPLANATIONS[f.label]
+        const word = explained?.scale ? reading(explained.scale, f.value) : null
         return (
-          <div key={f.label} className="figure">
+          <div key={f.label} className="figure" data-testid="figure">
             <div className="figure-value">{formatFigure(f.value)}</div>
             <div className="figure-label">{f.label}</div>
+            {word && (
+              <div className="figure-reading" title={explained?.scale ? scaleLine(explained.scale) : undefined}>
+                {word} <span className="muted">({explained?.scale?.source})</span>
+              </div>
+            )}
             {ci && (
               <div className="figure-ci">
                 95% CI {formatFigure(ci[0])} – {formatFigure(ci[1])}
               </div>
             )}
+            {explained && <div className="figure-explain small muted">{explained.what}</div>}
+            {explained?.scale && <div className="figure-scale small muted">{scaleLine(explained.scale)}</div>}
           </div>
         )
       })}
@@ -185,7 +202,12 @@ export function KappaHeatmap({ data }: { data: Agreement }) {
   const size = labelW + cell * names.length
   return (
     <figure className="chart">
-      <figcaption>Cohen's κ between annotator pairs</figcaption>
+      <figcaption>
+        Cohen's κ between annotator pairs
+        <div className="small muted chart-note">
+          Agreement of two annotators beyond chance, over the items both answered; red below 0, teal towards 1. Reading: {scaleLine(LANDIS_KOCH)}.
+        </div>
+      </figcaption>
       <svg width={size + 8} height={size + 8} role="img" aria-label="Heatmap of Cohen's kappa between annotators" data-testid="kappa-heatmap">
         {names.map((name, i) => (
           <g key={name}>
@@ -206,7 +228,7 @@ export function KappaHeatmap({ data }: { data: Agreement }) {
             return (
               <g key={`${i}-${j}`}>
                 <rect x={labelW + cell * j} y={labelW + cell * i} width={cell - 2} height={cell - 2} rx={3} fill={fill}>
-                  <title>{i === j ? row : `${row} × ${col}: κ = ${formatFigure(kappa)} over ${entry?.n ?? 0} items`}</title>
+                  <title>{i === j ? row : `${row} × ${col}: κ = ${formatFigure(kappa)} (${reading(LANDIS_KOCH, kappa) ?? 'undefined'}) over ${entry?.n ?? 0} items`}</title>
                 </rect>
                 <text x={labelW + cell * j + (cell - 2) / 2} y={labelW + cell * i + cell / 2 + 3} textAnchor="middle" className={dark ? 'cell-label light' : 'cell-label'}>
                   {i === j ? '' : formatFigure(kappa)}
@@ -251,8 +273,14 @@ export function ItemHistogram({ histogram }: { histogram: Histogram | null }) {
   return (
     <figure className="chart">
       <figcaption>Agreement per item ({total} items)</figcaption>
-      <svg width={w + 40} height={h + 36} role="img" aria-label="Histogram of per-item agreement" data-testid="item-histogram">
-        <g transform="translate(30, 6)">
+      <svg width={w + 56} height={h + 56} role="img" aria-label="Histogram of per-item agreement" data-testid="item-histogram">
+        <text x={-(h / 2) - 6} y={12} transform="rotate(-90)" textAnchor="middle" className="axis-title">
+          Items
+        </text>
+        <text x={46 + w / 2} y={h + 50} textAnchor="middle" className="axis-title">
+          Agreement of the item (share of its answer pairs that agree)
+        </text>
+        <g transform="translate(46, 6)">
           <line x1={0} y1={h} x2={w} y2={h} className="axis" />
           {counts.map((c, i) => {
             const bh = (c / max) * (h - 10)
@@ -288,8 +316,14 @@ function OverTime({ points }: { points: { date: string; percent_agreement: numbe
   return (
     <figure className="chart">
       <figcaption>Percent agreement by day</figcaption>
-      <svg width={w + 40} height={h + 36} role="img" aria-label="Percent agreement by day" data-testid="agreement-over-time">
-        <g transform="translate(30, 6)">
+      <svg width={w + 56} height={h + 56} role="img" aria-label="Percent agreement by day" data-testid="agreement-over-time">
+        <text x={-(h / 2) - 6} y={12} transform="rotate(-90)" textAnchor="middle" className="axis-title">
+          Percent agreement
+        </text>
+        <text x={46 + w / 2} y={h + 50} textAnchor="middle" className="axis-title">
+          Day the answers were given
+        </text>
+        <g transform="translate(46, 6)">
           <line x1={0} y1={h} x2={w} y2={h} className="axis" />
           <path d={path} className="line" />
           {defined.map((p, i) => (
@@ -313,7 +347,7 @@ function OverTime({ points }: { points: { date: string; percent_agreement: numbe
 }
 
 /** The items annotators disagree on most: where a lead's review pays off first. */
-function Contested({ rows: all, projectId }: { rows: { item: number; n_answers?: number; agreement: number | null }[]; projectId: number }) {
+function Contested({ rows: all, projectId }: { rows: ContestedRow[]; projectId: number }) {
   const rows = all.filter((r) => r.agreement != null && r.agreement < 1)
   if (rows.length === 0) return null
   return (
@@ -323,6 +357,7 @@ function Contested({ rows: all, projectId }: { rows: { item: number; n_answers?:
         <thead>
           <tr>
             <th>Item</th>
+            <th>Prompt</th>
             <th className="num">Answers</th>
             <th className="num">Agreement</th>
           </tr>
@@ -330,8 +365,9 @@ function Contested({ rows: all, projectId }: { rows: { item: number; n_answers?:
         <tbody>
           {rows.slice(0, 10).map((r) => (
             <tr key={r.item}>
-              <td>
-                <Link href={`/projects/${projectId}/items/${r.item}`}>#{r.item}</Link>
+              <td className="muted small">#{r.item}</td>
+              <td className="prompt-cell">
+                <Link href={`/projects/${projectId}/items/${r.item}`}>{r.prompt || `Item #${r.item}`}</Link>
               </td>
               <td className="num">{r.n_answers ?? '—'}</td>
               <td className="num">{formatFigure(r.agreement)}</td>

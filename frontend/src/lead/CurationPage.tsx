@@ -236,6 +236,20 @@ function ComparisonRules({ kind, preview, field }: { kind: Kind; preview: Previe
               </td>
               <td colSpan={5} />
             </tr>
+            <tr className="curation-consensus">
+              <td>
+                <label htmlFor="rule-adjudication">Lead rulings</label>
+                <div className="muted small">A settled item's consensus is the lead's ruling; it passes the answer-count and agreement rules.</div>
+              </td>
+              <td>
+                <select id="rule-adjudication" value={field.form.adjudication} onChange={(e) => field.set('adjudication', e.target.value as RulesForm['adjudication'])}>
+                  <option value="use">Use</option>
+                  <option value="ignore">Ignore</option>
+                </select>
+                <FieldMessage message={field.errors.adjudication} />
+              </td>
+              <td colSpan={5} />
+            </tr>
             {row(
               'ties',
               <>

@@ -1,5 +1,6 @@
 import { ProgressBar } from '../components/ui'
 import { errorText, useFetch } from '../lib/hooks'
+import { Link } from '../lib/router'
 import type { Progress } from '../lib/types'
 import { AgreementPanel } from './AgreementPanel'
 import { LeadFrame } from './ProjectHeader'
@@ -19,8 +20,12 @@ function Overview({ projectId, criteria }: { projectId: number; criteria: string
         <Stat label="Items" value={items.total} />
         <Stat label="Open" value={items.open} />
         <Stat label="In progress" value={items.in_progress} />
+        {items.needs_annotators ? (
+          <Stat label="Need more annotators" value={items.needs_annotators} href={`/projects/${projectId}/items?status=needs_annotators`} title="Every annotator has answered or skipped these items and they still lack answers" />
+        ) : null}
         <Stat label="Complete" value={items.complete} />
         <Stat label="Answers" value={data.annotations} />
+        {items.adjudicated ? <Stat label="Settled by a lead" value={items.adjudicated} href={`/projects/${projectId}/items?adjudicated=true`} /> : null}
       </section>
       <div className="card">
         <div className="row-between">
@@ -74,10 +79,10 @@ function Overview({ projectId, criteria }: { projectId: number; criteria: string
   )
 }
 
-function Stat({ label, value }: { label: string; value: number }) {
+function Stat({ label, value, href, title }: { label: string; value: number; href?: string; title?: string }) {
   return (
-    <div className="stat card">
-      <div className="stat-value">{value}</div>
+    <div className="stat card" title={title} data-testid={`stat-${label}`}>
+      <div className="stat-value">{href ? <Link href={href}>{value}</Link> : value}</div>
       <div className="stat-label">{label}</div>
     </div>
   )

@@ -13,7 +13,20 @@ export interface LeadItem extends Item {
   n_submitted?: number
   n_leased?: number
   agreement?: number | null
+  adjudicated?: boolean
   answers?: Row[]
+  adjudication?: Adjudication | null
+  neighbours?: { previous: number | null; next: number | null }
+}
+
+/** A lead's ruling on an item: the answer that stands (canonical), and who settled it, when and why. */
+export interface Adjudication {
+  preference: number | null
+  ranking: (number | number[])[] | null
+  from_answer: number | null
+  note: string
+  decided_by: string | null
+  decided_at: string
 }
 
 export function firstPrompt(item: Item): string {
@@ -54,4 +67,12 @@ export function describeAnswer(answer: Row, responseIds: number[]): string {
   if (Array.isArray(answer.ranking)) parts.push(describeRanking(answer.ranking as (number | number[])[], responseIds))
   if (answer.both_bad) parts.push('both bad')
   return parts.join(' · ')
+}
+
+/** The order an annotator saw the responses in, as stored letters ("B, A"), or null when it is the stored order. */
+export function shownOrder(shown: unknown, responseIds: number[]): string | null {
+  if (!Array.isArray(shown) || shown.length === 0) return null
+  const ids = shown as number[]
+  if (ids.every((id, i) => id === responseIds[i])) return null
+  return ids.map((id) => (responseIds.includes(id) ? letter(responseIds.indexOf(id)) : `#${id}`)).join(', ')
 }

@@ -35,6 +35,7 @@ export const RULES_OFF: CurationRules = {
   min_abs_strength: null,
   consensus: 'majority',
   model_annotators: 'include',
+  adjudication: 'use',
 }
 
 
@@ -126,6 +127,7 @@ export function describeRules(rules: Partial<CurationRules> | null | undefined, 
   if (r.ties === 'drop') lines.push('tied items dropped')
   if (r.min_abs_strength != null) lines.push(`consensus strength ≥ ${r.min_abs_strength}`)
   if (r.consensus === 'dawid_skene') lines.push('Dawid–Skene consensus')
+  if (r.adjudication === 'ignore') lines.push('lead rulings ignored')
   return lines
 }
 

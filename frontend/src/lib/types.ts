@@ -51,7 +51,7 @@ export interface NextAssignment {
 export type PairwiseChoice = { chosen: number; strength: 1 | 2 | 3 } | { tie: true }
 
 export interface Progress {
-  items: { total: number; open: number; in_progress: number; complete: number }
+  items: { total: number; open: number; in_progress: number; complete: number; needs_annotators?: number; adjudicated?: number }
   annotations: number
   annotators: {
     username: string
@@ -91,6 +91,7 @@ export interface CurationRules {
   min_abs_strength: number | null
   consensus: 'majority' | 'dawid_skene'
   model_annotators: 'include' | 'exclude'
+  adjudication: 'use' | 'ignore'
 }
 
 export interface CurationStep {
