@@ -65,6 +65,22 @@ def tiny_model(artifacts, tiny_folder):
     return model_register(name="tiny", folder=tiny_folder)
 
 
+@pytest.fixture(scope="session")
+def tiny_reward_folder(tiny_folder, tmp_path_factory) -> Path:
+    """The tiny model's backbone with a fresh one-label head: a (random) reward model that reads its tokens."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = tmp_path_factory.mktemp("tiny-reward") / "model"
+    AutoModelForSequenceClassification.from_pretrained(tiny_folder, num_labels=1).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_folder).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def tiny_reward_model(artifacts, tiny_reward_folder):
+    return model_register(name="tiny-reward", folder=tiny_reward_folder, kind="reward")
+
+
 def _answer(user, item: Item, payload: dict):
     assignment = Assignment.objects.create(project=item.project, item=item, annotator=user,
                                            shown_order=list(item.response_ids),

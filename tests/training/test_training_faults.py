@@ -1,4 +1,5 @@
-"""Cancel, a worker killed mid-run, and the reconciler: no job is ever left running without a live worker."""
+"""Cancel, a worker killed mid-run, and the reconciler, for TRL's trainers (SFT) and ours (PPO): no job is ever left
+running without a live worker."""
 
 import subprocess
 from datetime import timedelta
@@ -20,10 +21,16 @@ LONG = {"per_device_train_batch_size": 4, "logging_steps": 1, "learning_rate": 1
         "num_sample_generations": 0, "seed": 7}
 
 
-def launch(api, admin, snapshot, model, **config) -> int:
-    response = api(admin).post("/api/training-jobs/", {"kind": "sft", "snapshot": snapshot.pk,
-                                                       "base_model": model.pk, "config": {**LONG, **config}},
-                               format="json")
+PPO = {"rollout_batch_size": 4, "per_device_train_batch_size": 4, "num_ppo_epochs": 1, "response_length": 6,
+       "num_sample_generations": 0, "checkpoint_eval_prompts": 0, "logging_steps": 1, "seed": 7}
+
+
+def launch(api, admin, snapshot, model, *, kind="sft", reward=None, **config) -> int:
+    body = {"kind": kind, "snapshot": snapshot.pk, "base_model": model.pk,
+            "config": {**(LONG if kind == "sft" else PPO), **config}}
+    if reward is not None:
+        body["reward_model"] = reward.pk
+    response = api(admin).post("/api/training-jobs/", body, format="json")
     assert response.status_code == 201, response.json()
     return response.json()["id"]
 
@@ -40,10 +47,19 @@ def engine_processes(job_id: int, work_root) -> list[str]:
     return found.stdout.split()
 
 
-def test_cancel_stops_a_running_job_within_a_step_and_keeps_its_checkpoint(api, admin, tiny_model, sft_snapshot,
+@pytest.fixture(params=["sft", "ppo"])
+def job_inputs(request, tiny_model, sft_snapshot, preference_snapshot):
+    """(snapshot, launch options) of an SFT job (TRL's trainer) and of a PPO job (ours)."""
+    if request.param == "sft":
+        return sft_snapshot, {}
+    return preference_snapshot, {"kind": "ppo", "reward": request.getfixturevalue("tiny_reward_model")}
+
+
+def test_cancel_stops_a_running_job_within_a_step_and_keeps_its_checkpoint(api, admin, tiny_model, job_inputs,
                                                                            training_worker):
+    snapshot, options = job_inputs
     worker = training_worker()
-    job_id = launch(api, admin, sft_snapshot, tiny_model, max_steps=100_000, save_steps=100_000)
+    job_id = launch(api, admin, snapshot, tiny_model, max_steps=100_000, save_steps=100_000, **options)
     running = wait_for_job(job_id, lambda j: j.status == "running" and j.step >= 3, worker=worker,
                            what="the job to take a few steps")
     assert running.first_step_at is not None
@@ -67,13 +83,15 @@ def worker_root(worker):
 
 
 def test_a_worker_killed_mid_run_is_requeued_and_the_job_resumes_to_the_same_result(
-        api, admin, tiny_model, sft_snapshot, training_worker, settings):
+        api, admin, tiny_model, job_inputs, training_worker, settings):
     import torch
     from transformers import AutoModelForCausalLM
 
-    steps = dict(max_steps=160, save_steps=20)
+    snapshot, options = job_inputs
+    steps = {"max_steps": 24, "save_steps": 6} if options else {"max_steps": 160, "save_steps": 20}
+    total = steps["max_steps"]
     first = training_worker("first")
-    job_id = launch(api, admin, sft_snapshot, tiny_model, **steps)
+    job_id = launch(api, admin, snapshot, tiny_model, **steps, **options)
     wait_for(lambda: checkpoints_stored(job_id) and TrainingJob.objects.get(pk=job_id).step
              > checkpoints_stored(job_id)[-1], timeout=240, what="a checkpoint and a step beyond it",
              log_path=first.log_path)
@@ -81,7 +99,7 @@ def test_a_worker_killed_mid_run_is_requeued_and_the_job_resumes_to_the_same_res
     wait_for(lambda: not engine_processes(job_id, settings.TRAINING_WORK_ROOT), timeout=20,
              what="the engine to die with its worker")
     killed_at = TrainingJob.objects.get(pk=job_id)
-    assert killed_at.status == "running" and killed_at.step < 160  # the database still believes it runs
+    assert killed_at.status == "running" and killed_at.step < total  # the database still believes it runs
 
     assert jobs_reconcile() == {"requeued": [], "failed": [], "cancelled": [], "woken": []}  # not stale yet
     later = timezone.now() + timedelta(seconds=settings.TRAINING_STALE_SECONDS + 1)
@@ -93,13 +111,14 @@ def test_a_worker_killed_mid_run_is_requeued_and_the_job_resumes_to_the_same_res
     second = training_worker("second")
     resumed = wait_for_job(job_id, lambda j: j.is_finished, worker=second, what="the requeued job to finish")
     assert resumed.status == "succeeded", resumed.error
-    assert (resumed.attempts, resumed.step) == (2, 160)
+    assert (resumed.attempts, resumed.step) == (2, total)
     assert resumed.resumed_from_step == resume_from
-    assert list(TrainingMetric.objects.filter(job_id=job_id).values_list("step", flat=True)) == list(range(1, 161))
-    assert resume_from < 160
+    steps_logged = TrainingMetric.objects.filter(job_id=job_id).values_list("step", flat=True)
+    assert list(steps_logged) == list(range(1, total + 1))
+    assert resume_from < total
 
     # The same job never interrupted ends with the same weights: same steps, same data order.
-    straight_id = launch(api, admin, sft_snapshot, tiny_model, **steps)
+    straight_id = launch(api, admin, snapshot, tiny_model, **steps, **options)
     straight = wait_for_job(straight_id, lambda j: j.is_finished, worker=second, what="the uninterrupted run")
     assert straight.status == "succeeded" and straight.attempts == 1
     resumed_weights = AutoModelForCausalLM.from_pretrained(model_local_folder(resumed.output_model)).state_dict()
