@@ -25,15 +25,20 @@ from django.db.models import (
     FloatField,
     Func,
     Max,
+    OuterRef,
     Q,
+    QuerySet,
+    Subquery,
     TextField,
+    Value,
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Length
 from django.utils import timezone
 
 from .. import quality
-from ..models import AgreementReport, Annotation, Item, Project, Response
+from ..models import AgreementReport, Annotation, Assignment, Item, Project, Response
+from .columns import columns_from_query, raw_rows
 from .limits import project_queue_check
 from .sql import db_time, from_db_json, rows
 
@@ -70,14 +75,12 @@ class _Epoch(Func):
                            **extra)
 
 
-def _json_id(field: str, index: int) -> Cast:
-    return Cast(KeyTextTransform(str(index), field), BigIntegerField())
+def _json_id(field: str, index: int, missing: int) -> Coalesce:
+    return Coalesce(Cast(KeyTextTransform(str(index), field), BigIntegerField()), Value(missing),
+                    output_field=BigIntegerField())
 
 
-def _answer_rows(project: Project, filters: dict):
-    """One tuple per answer, with the JSON and time columns reduced in SQL to what the statistics use:
-    (id, item, annotator, preference, ranking, criteria as text, first shown id, first and second stored id,
-    is_gold, gold answer, seconds spent, flagged, both_bad, created as epoch seconds)."""
+def _answers(project: Project, filters: dict) -> QuerySet:
     qs = Annotation.objects.filter(project=project)
     if filters.get("since"):
         qs = qs.filter(created_at__gte=filters["since"])
@@ -85,30 +88,80 @@ def _answer_rows(project: Project, filters: dict):
         qs = qs.filter(created_at__lt=filters["until"])
     if filters.get("annotators"):
         qs = qs.filter(annotator__username__in=filters["annotators"])
-    qs = qs.annotate(
-        criteria_text=Cast("criteria", TextField()),
-        shown_0=_json_id("shown_order", 0), stored_0=_json_id("item__response_ids", 0),
-        stored_1=_json_id("item__response_ids", 1),
-        spent=Cast(Coalesce(Cast("time_spent_ms", FloatField()) / 1000.0,
-                            _Epoch("created_at") - _Epoch("assignment__created_at")), FloatField()),
+    return qs.order_by()
+
+
+def _pairwise_columns(project: Project, filters: dict) -> dict[str, np.ndarray]:
+    """One row per answer, every column a number reduced in SQL, read straight into numpy (`columns`).
+
+    The lease's age stands in for a missing time spent; it is a subquery, so PostgreSQL looks the lease up only
+    for answers without one (a join would touch all of them)."""
+    leased = Subquery(Assignment.objects.filter(pk=OuterRef("assignment_id")).values(at=_Epoch("created_at"))[:1])
+    qs = _answers(project, filters).annotate(
+        annotator_8=Cast("annotator_id", BigIntegerField()),  # auth's ids are 4 bytes; the binary rows want 8
+        value=Coalesce(Cast("preference", FloatField()), Value(float("nan"))),
+        shown_0=_json_id("shown_order", 0, -1),
+        spent=Cast(Coalesce(Cast("time_spent_ms", FloatField()) / 1000.0, _Epoch("created_at") - leased,
+                           Value(float("nan"))), FloatField()),
         flagged=ExpressionWrapper(~Q(flags=[]), output_field=BooleanField()),
         created=_Epoch("created_at"),
-    )
-    return _stream(qs.order_by("id").values_list(
-        "id", "item_id", "annotator_id", "preference", "ranking", "criteria_text", "shown_0", "stored_0", "stored_1",
-        "item__is_gold", "item__gold_answer", "spent", "flagged", "both_bad", "created",
-    ))
+        rated=ExpressionWrapper(~Q(criteria={}), output_field=BooleanField()),
+    ).values_list("id", "item_id", "annotator_8", "value", "shown_0", "spent", "flagged", "both_bad", "created",
+                  "rated")
+    names = ("answer_id", "item", "annotator", "value", "shown_0", "seconds", "flagged", "both_bad", "created",
+             "rated")
+    dtypes = (np.int64, np.int64, np.int64, np.float64, np.int64, np.float64, bool, bool, np.float64, bool)
+    cols = dict(zip(names, columns_from_query(qs, list(dtypes)), strict=True))
+    order = np.argsort(cols["answer_id"], kind="stable")  # by id here, cheaper than an ORDER BY there
+    return {name: column[order] for name, column in cols.items()}
 
 
-def _stream(queryset, chunk: int = 10_000):
-    """The rows of a queryset as the database returns them, a chunk at a time (a server-side cursor on
-    PostgreSQL). The ORM writes the SQL; running it raw skips the per-value converters, which at a million
-    rows cost more than the query. JSON columns come back as text (None for NULL)."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while batch := cursor.fetchmany(chunk):
-            yield from batch
+def _item_columns(project: Project, answer_items: np.ndarray) -> dict[str, np.ndarray]:
+    """Per answer: its item's stored response ids and their text lengths, gold flag and gold answer."""
+    ids, first, second = columns_from_query(Item.objects.filter(project=project).order_by().values_list(
+        "id", _json_id("response_ids", 0, -2), _json_id("response_ids", 1, -2)), [np.int64] * 3)
+    order = np.argsort(ids)
+    ids, first, second = ids[order], first[order], second[order]
+    at = np.searchsorted(ids, answer_items)
+    gold, is_gold = np.full(ids.size, np.nan), np.zeros(ids.size, bool)
+    for item_id, answer in Item.objects.filter(project=project, is_gold=True).values_list("id", "gold_answer"):
+        is_gold[np.searchsorted(ids, item_id)] = True
+        gold[np.searchsorted(ids, item_id)] = np.nan if answer is None else float(answer)
+    response_ids, lengths = columns_from_query(Response.objects.filter(prompt__project=project).order_by().annotate(
+        n=Cast(Length("text"), BigIntegerField())).values_list("id", "n"), [np.int64, np.int64])
+    return {"first": first[at], "len_first": _length_of(first[at], response_ids, lengths),
+            "len_second": _length_of(second[at], response_ids, lengths), "gold": gold[at], "is_gold": is_gold[at]}
+
+
+def _length_of(ids: np.ndarray, response_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    order = np.argsort(response_ids)
+    response_ids, lengths = response_ids[order], lengths[order]
+    at = np.clip(np.searchsorted(response_ids, ids), 0, max(response_ids.size - 1, 0))
+    found = response_ids[at] == ids if response_ids.size else np.zeros(ids.size, bool)
+    return np.where(found, lengths[at] if response_ids.size else 0, 0).astype(np.float64)
+
+
+def _criterion_rows(project: Project, filters: dict, answer_ids: np.ndarray) -> tuple[np.ndarray, list, list]:
+    """The criterion sub-answers: for each, the row of its answer in `answer_ids`, its name and its value.
+    Only answers that rated a criterion are read (as JSON text), in id order, criteria in stored order."""
+    qs = _answers(project, filters).exclude(criteria={}).order_by("id").values_list("id", Cast("criteria", TextField()))
+    rows, names, values = [], [], []
+    for answer_id, text in qs.iterator(chunk_size=20_000):
+        at = int(np.searchsorted(answer_ids, answer_id))
+        for name, value in orjson.loads(text).items():
+            rows.append(at)
+            names.append(name)
+            values.append(value)
+    return np.array(rows, dtype=np.int64), names, values
+
+
+def _codes(annotator_ids: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Annotator ids as codes 0.. in order of first answer, and the id of each code."""
+    uniq, first, inverse = np.unique(annotator_ids, return_index=True, return_inverse=True)
+    by_first = np.argsort(first)
+    code = np.empty(uniq.size, np.int64)
+    code[by_first] = np.arange(uniq.size)
+    return code[inverse.reshape(-1)], uniq[by_first].tolist()
 
 
 def _usernames(user_ids: list[int]) -> list[str]:
@@ -116,72 +169,61 @@ def _usernames(user_ids: list[int]) -> list[str]:
     return [by_id[i] for i in user_ids]
 
 
-def _lengths(project: Project) -> dict[int, int]:
-    rows = Response.objects.filter(prompt__project=project).annotate(n=Length("text")).values_list("id", "n")
-    return dict(rows.iterator(chunk_size=20_000))
+def _pairwise_loaded(project: Project, filters: dict) -> Loaded:
+    cols = _pairwise_columns(project, filters)
+    codes, annotator_ids = _codes(cols["annotator"])
+    names = _usernames(annotator_ids)
+    if not cols["item"].size:
+        return Loaded(None, None, names, np.array([]))
+    items = _item_columns(project, cols["item"])
+    columns = {"answer_id": cols["answer_id"], "item": cols["item"], "annotator": codes, "value": cols["value"],
+               "shown_first_is_stored_first": cols["shown_0"] == items["first"], "len_first": items["len_first"],
+               "len_second": items["len_second"], "seconds": cols["seconds"], "is_gold": items["is_gold"],
+               "gold_value": items["gold"], "flagged": cols["flagged"], "both_bad": cols["both_bad"]}
+    criterion = np.full(cols["item"].size, None, dtype=object)
+    created = cols["created"]
+    sub_rows, sub_names, sub_values = (_criterion_rows(project, filters, cols["answer_id"]) if cols["rated"].any()
+                                       else (np.zeros(0, np.int64), [], []))
+    if sub_rows.size:  # each answer's criterion rows right after its own row (a stable sort keeps them in order)
+        source = np.argsort(np.concatenate([np.arange(cols["item"].size), sub_rows]), kind="stable")
+        main = np.minimum(source, cols["item"].size - 1)
+        is_sub = source >= cols["item"].size
+        main[is_sub] = sub_rows
+        columns = {name: column[main] for name, column in columns.items()}
+        columns["value"][is_sub] = np.array(sub_values, dtype=np.float64)
+        criterion = criterion[main]
+        criterion[is_sub] = np.array(sub_names, dtype=object)
+        created = created[main]
+    return Loaded(quality.Answers(**columns, criterion=criterion), None, names, created)
 
 
-COLUMNS = {"answer_id": np.int64, "item": np.int64, "annotator": np.int64, "value": np.float64, "shown_first": bool,
-           "len_first": np.float64, "len_second": np.float64, "seconds": np.float64, "is_gold": bool,
-           "gold": np.float64, "flagged": bool, "both_bad": bool, "criterion": object, "created": np.float64}
-
-
-class _Columns:
-    """Rows gathered a chunk at a time and frozen into numpy arrays: a million answers cost their
-    arrays (~100 MB), not a million Python tuples."""
-
-    def __init__(self, chunk: int = 50_000):
-        self.chunk, self.rows, self.frozen = chunk, [], []
-
-    def append(self, row: tuple) -> None:
-        self.rows.append(row)
-        if len(self.rows) >= self.chunk:
-            self._freeze()
-
-    def _freeze(self) -> None:
-        if self.rows:
-            self.frozen.append([np.array(col, dtype=dtype) for col, dtype in zip(zip(*self.rows, strict=True), COLUMNS.values(), strict=True)])
-            self.rows = []
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        self._freeze()
-        return {name: np.concatenate([chunk[i] for chunk in self.frozen]) if self.frozen else np.array([], dtype=dtype)
-                for i, (name, dtype) in enumerate(COLUMNS.items())}
+def _ranking_rows(project: Project, filters: dict):
+    """(id, item, annotator, ranking, criteria as text, flagged) per ranking, in id order."""
+    qs = _answers(project, filters).annotate(
+        criteria_text=Cast("criteria", TextField()),
+        flagged=ExpressionWrapper(~Q(flags=[]), output_field=BooleanField()),
+    ).order_by("id").values_list("id", "item_id", "annotator_id", "ranking", "criteria_text", "flagged")
+    return raw_rows(qs)
 
 
 def answers_load(project: Project, filters: dict | None = None) -> Loaded:
     """Every answer (and one row per criterion sub-answer) as arrays for annotation.quality."""
     filters = filters or {}
-    lengths = _lengths(project) if project.kind == Project.Kind.PAIRWISE else {}
-    columns = _Columns()
+    if project.kind == Project.Kind.PAIRWISE:
+        return _pairwise_loaded(project, filters)
     ranking_rows: list[tuple[int, int, list, str | None, int, bool]] = []
     codes: dict[int, int] = {}  # annotator id -> code, in order of first answer
-    for (aid, item, annotator_id, pref, ranking, criteria_text, shown_0, first, second, is_gold, gold, seconds, flagged,
-         both_bad, created) in _answer_rows(project, filters):
+    for aid, item, annotator_id, ranking, criteria_text, flagged in _ranking_rows(project, filters):
         code = codes.setdefault(annotator_id, len(codes))
-        criteria = orjson.loads(criteria_text) if criteria_text and criteria_text != "{}" else None
-        if project.kind == Project.Kind.RANKING:
-            ranking_rows.append((item, code, from_db_json(ranking), None, aid, bool(flagged)))
-            ranking_rows.extend((item, code, sub, name, aid, bool(flagged)) for name, sub in (criteria or {}).items())
+        if project.kind != Project.Kind.RANKING:
             continue
-        gold_value = from_db_json(gold) if is_gold and gold is not None else np.nan
-        shown_first = shown_0 is not None and shown_0 == first
-        for criterion, value in [(None, pref), *((criteria or {}).items())]:
-            columns.append((aid, item, code, value, shown_first, lengths.get(first, 0), lengths.get(second, 0), seconds,
-                            bool(is_gold), gold_value, bool(flagged), both_bad, criterion, created))
+        criteria = orjson.loads(criteria_text) if criteria_text and criteria_text != "{}" else {}
+        ranking_rows.append((item, code, from_db_json(ranking), None, aid, bool(flagged)))
+        ranking_rows.extend((item, code, sub, name, aid, bool(flagged)) for name, sub in criteria.items())
     names = _usernames(list(codes))
     if project.kind == Project.Kind.RANKING:
         return _loaded_rankings(ranking_rows, names, filters.get("criterion"))
-    cols = columns.arrays()
-    if project.kind == Project.Kind.DEMONSTRATION or not cols["item"].size:
-        return Loaded(None, None, names, np.array([]))
-    answers = quality.Answers(
-        item=cols["item"], annotator=cols["annotator"], value=cols["value"],
-        shown_first_is_stored_first=cols["shown_first"], len_first=cols["len_first"], len_second=cols["len_second"],
-        seconds=cols["seconds"], is_gold=cols["is_gold"], gold_value=cols["gold"], flagged=cols["flagged"],
-        both_bad=cols["both_bad"], criterion=cols["criterion"], answer_id=cols["answer_id"],
-    )
-    return Loaded(answers, None, names, cols["created"])
+    return Loaded(None, None, names, np.array([]))
 
 
 def _loaded_rankings(rows, names, criterion: str | None) -> Loaded:
@@ -214,13 +256,12 @@ def _over_time(loaded: Loaded) -> list[dict]:
         return []
     main = np.array([c is None for c in answers.criterion])
     item, value, created = answers.item[main], answers.value[main], loaded.created[main]
-    order = np.argsort(item, kind="stable")
-    uniq, start = np.unique(item[order], return_index=True)
-    last = np.maximum.reduceat(created[order], start) if uniq.size else np.array([])
-    day_of_item = dict(zip(uniq.tolist(), (last // 86400).astype(np.int64).tolist(), strict=True))
-    days = np.array([day_of_item[i] for i in item.tolist()], dtype=np.int64)
+    uniq, inverse = np.unique(item, return_inverse=True)
+    last = np.full(uniq.size, -np.inf)
+    np.maximum.at(last, inverse, created)
+    days = (last // 86400).astype(np.int64)[inverse]
     series = []
-    for day in sorted(set(days.tolist()))[-60:]:
+    for day in np.unique(days)[-60:].tolist():
         mask = days == day
         figures = quality.percent_agreement(item[mask], value[mask])
         series.append({"date": datetime.fromtimestamp(day * 86400, tz=UTC).date().isoformat(),
@@ -358,5 +399,9 @@ def agreement_run(*, report_id: int) -> AgreementReport | None:
         AgreementReport.objects.filter(pk=report.pk).update(
             status=READY, stamp=stamp, data=data, error="", computed_at=timezone.now(),
             seconds=round(time.perf_counter() - started, 3))
+    if report.key == DEFAULT_KEY and answers_stamp(report.project) != stamp:
+        # Answers that came in while this ran found the report busy, so their flip did nothing: go again now,
+        # rather than leave the lead's report a step behind until the next answer or visit.
+        agreement_request(report=report)
     report.refresh_from_db()
     return report

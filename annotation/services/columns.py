@@ -1,0 +1,91 @@
+"""Numeric query results straight into numpy columns.
+
+The loaders behind agreement, curation and snapshots read a million rows of a few numbers each. Through
+Python tuples that costs seconds of object creation; on PostgreSQL the columns come instead as arrays in a
+binary `COPY (query) TO STDOUT`, which numpy reads in place. Elsewhere (SQLite) the rows are fetched a chunk
+at a time.
+
+The ORM writes the query (both dialects for free); every selected expression must be cast to the dtype
+asked for and must never be NULL (wrap it in Coalesce with a sentinel).
+"""
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import QuerySet
+
+# numpy dtype -> (PostgreSQL binary width, big-endian dtype)
+_WIRE = {np.dtype(np.int64): (8, ">i8"), np.dtype(np.float64): (8, ">f8"), np.dtype(bool): (1, "?")}
+_GROUP_BITS = 20  # rows go over the wire as arrays of up to 2**20 values: libpq hands COPY data over a row at a time
+
+
+def columns_from_query(queryset: QuerySet, dtypes: list) -> list[np.ndarray]:
+    """One array per selected column of a `values_list` queryset whose first column is a unique integer (an id).
+
+    Rows come in no particular order; within one call the columns stay aligned."""
+    dtypes = [np.dtype(d) for d in dtypes]
+    sql, params = queryset.query.sql_with_params()
+    if connection.vendor == "postgresql":
+        return _copy_binary(sql, params, dtypes)
+    out: list[list[np.ndarray]] = [[] for _ in dtypes]
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(50_000):
+            for k, column in enumerate(zip(*batch, strict=True)):
+                out[k].append(np.array(column, dtype=dtypes[k]))
+    return [np.concatenate(parts) if parts else np.zeros(0, dtype) for parts, dtype in zip(out, dtypes, strict=True)]
+
+
+def _copy_binary(sql: str, params, dtypes: list[np.dtype]) -> list[np.ndarray]:
+    """The query's columns gathered by PostgreSQL into arrays (one aggregate pass feeds every array the same rows
+    in the same order) and sent as binary COPY, whose arrays of NOT NULL numbers are fixed-width: numpy reads
+    them in place. One COPY row per 2**20 ids instead of one per row: reading a million rows one at a time
+    costs more than the query; and a row stays far below PostgreSQL's 1 GB limit on one."""
+    names = [f"c{k}" for k in range(len(dtypes))]
+    grouped = (f"SELECT {', '.join(f'array_agg({n})' for n in names)} FROM ({sql}) AS q({', '.join(names)}) "
+               f"GROUP BY c0 >> {_GROUP_BITS}")
+    parts: list[list[np.ndarray]] = [[] for _ in dtypes]
+    stream = bytearray()
+    with transaction.atomic(), connection.cursor() as django_cursor:
+        # The planner cannot know that the ids fall into few groups, and would sort a million rows to group them;
+        # hashing them needs a few MB per million ids. Both settings last only until the COPY is read.
+        django_cursor.execute("SET LOCAL enable_sort = off; SET LOCAL work_mem = '256MB'")
+        try:  # psycopg binds the parameters client-side: COPY takes none of its own
+            with django_cursor.cursor.copy(f"COPY ({grouped}) TO STDOUT (FORMAT binary)", params) as copy:
+                while block := copy.read():
+                    stream += block
+        finally:
+            django_cursor.execute("SET LOCAL enable_sort TO DEFAULT; SET LOCAL work_mem TO DEFAULT")
+    view = memoryview(stream)
+    if bytes(view[:11]) != b"PGCOPY\n\xff\r\n\x00":
+        raise ValueError("not a binary COPY stream")
+    at = 19 + int.from_bytes(view[15:19], "big")
+    while (fields := int.from_bytes(view[at:at + 2], "big", signed=True)) != -1:
+        at += 2
+        assert fields == len(dtypes), "binary COPY row of an unexpected width"
+        for k, dtype in enumerate(dtypes):
+            length = int.from_bytes(view[at:at + 4], "big")
+            parts[k].append(_array(view[at + 4:at + 4 + length], dtype))
+            at += 4 + length
+    return [np.concatenate(p) if p else np.zeros(0, d) for p, d in zip(parts, dtypes, strict=True)]
+
+
+def _array(data: memoryview, dtype: np.dtype) -> np.ndarray:
+    """One binary one-dimensional PostgreSQL array of NOT NULL numbers: (ndim, has-nulls, element type, size,
+    lower bound), then each element as (length, value)."""
+    ndim, has_nulls, _oid, size = (int.from_bytes(data[i:i + 4], "big") for i in range(0, 16, 4))
+    width, wire = _WIRE[dtype]
+    elements = np.frombuffer(data[20:], dtype=np.dtype([("n", ">i4"), ("v", wire)]))
+    if ndim != 1 or has_nulls or elements.size != size or (elements["n"] != width).any():
+        raise ValueError("a column is NULL or not of the type asked for: cast it and coalesce it in the query")
+    return elements["v"].astype(dtype)
+
+
+def raw_rows(queryset: QuerySet, chunk: int = 10_000):
+    """The rows of a `values_list` queryset as the database driver returns them, a chunk at a time (a server-side
+    cursor on PostgreSQL): no per-value converters, which at a million rows cost more than the query. JSON columns
+    come back as text (decode them with `sql.from_db_json`), times as the driver gives them (`sql.from_db_time`)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(chunk):
+            yield from batch
