@@ -105,6 +105,8 @@ def run(n_items: int, use_gunicorn: bool) -> list[dict]:
                 page.add_init_script(PROBE)
                 login(page, server.url, "alice", PASSWORD)
                 page.goto(f"{server.url}/projects/{project_id}/annotate")
+                page.wait_for_selector("[data-testid=guidelines-intro]")  # a first visit: the guidelines first
+                page.keyboard.press("Enter")
                 current = wait_for_new_item(page, None)
                 for i in range(n_items):
                     page.keyboard.press("2")

@@ -28,7 +28,11 @@ def projects(lead, annotator):
 
 
 def open_annotation(page, base_url, project) -> str:
+    """Open the project's annotation screen; a first visit shows the guidelines first, which Enter dismisses."""
     page.goto(f"{base_url}/projects/{project.id}/annotate")
+    page.wait_for_selector("[data-testid=guidelines-intro], .task-wrap:not(.busy) [data-assignment]")
+    if project.guidelines.strip() and page.locator("[data-testid=guidelines-intro]").count():
+        page.keyboard.press("Enter")
     return wait_for_new_item(page, None)
 
 
@@ -39,7 +43,11 @@ def test_an_annotator_answers_every_kind_by_keyboard_and_the_lead_sees_the_answe
     login(page, base, annotator.username, factories.PASSWORD)
     shot(page, "01-my-projects")
 
-    # Pairwise: 2 = first shown response clearly better; B = both bad; a rationale; Enter submits.
+    # Pairwise: the guidelines come first on a first visit; then 2 = first shown response clearly better;
+    # B = both bad; Enter submits.
+    page.goto(f"{base}/projects/{projects['pairwise'].id}/annotate")
+    page.wait_for_selector("[data-testid=guidelines-intro] >> text=How to judge")
+    assert page.locator(".task").count() == 0
     first = open_annotation(page, base, projects["pairwise"])
     page.keyboard.press("g")
     page.wait_for_selector("aside.guidelines >> text=How to judge")

@@ -33,6 +33,8 @@ def test_a_submit_while_the_server_is_down_is_retried_and_stored_once(server_pro
     page = watched.page
     login(page, server.url, "alice", DEMO_PASSWORD)
     page.goto(annotate)
+    page.wait_for_selector("[data-testid=guidelines-intro]")  # a first visit shows the guidelines first
+    page.keyboard.press("Enter")
     first = wait_for_new_item(page, None)
 
     # 1. In-page retry: the answer waits, the banner says so, and it lands once the server is back.
