@@ -56,10 +56,13 @@ def test_an_admin_creates_a_user_and_a_project_and_the_lead_imports_and_marks_go
     login(lead_page, base, lead.username, factories.PASSWORD)
     lead_page.goto(f"{base}/projects/{project.id}/import")
     good = {"external_id": "t-1", "prompt": "Say no politely.", "responses": [{"text": "No."}, {"text": "Sorry, I can't."}]}
-    def upload(*lines):
+    def upload(*lines):  # preview, then import when the preview finds no problem
         lead_page.set_input_files("input[type=file]", files=[{"name": "items.jsonl", "mimeType": "application/json",
                                                                "buffer": jsonl(*lines)}])
-        lead_page.click("button:text('Upload')")
+        lead_page.click("button:text('Preview')")
+        lead_page.wait_for_selector("[data-testid=import-preview]")
+        if lead_page.is_enabled("button:text('Import')"):
+            lead_page.click("button:text('Import')")
 
     def error_rows():
         table = lead_page.locator("[data-testid=import-errors]")

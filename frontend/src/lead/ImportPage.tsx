@@ -3,6 +3,7 @@ import { FieldErrors } from '../components/Banners'
 import { request, type FieldError } from '../lib/api'
 import { toErrors } from '../lib/hooks'
 import type { Project } from '../lib/types'
+import { previewSummary, promptOf, sourceFile, type ImportPreview } from './importSource'
 import { LeadFrame } from './ProjectHeader'
 
 interface ImportResult {
@@ -15,31 +16,67 @@ export function ImportPage({ projectId }: { projectId: number }) {
   return <LeadFrame projectId={projectId}>{(project) => <ImportForm project={project} />}</LeadFrame>
 }
 
-function ImportForm({ project }: { project: Project }) {
+export function ImportForm({ project }: { project: Project }) {
   const input = useRef<HTMLInputElement>(null)
   const [file, setFile] = useState<File | null>(null)
-  const [busy, setBusy] = useState(false)
+  const [pasted, setPasted] = useState('')
+  const [busy, setBusy] = useState<'preview' | 'import' | null>(null)
+  const [preview, setPreview] = useState<ImportPreview | null>(null)
   const [result, setResult] = useState<ImportResult | null>(null)
   const [errors, setErrors] = useState<FieldError[]>([])
+  const source = sourceFile(file, pasted)
 
-  async function upload(event: FormEvent) {
-    event.preventDefault()
-    if (!file) return
-    const form = new FormData()
-    form.append('file', file)
-    setBusy(true)
+  function changed() {
+    setPreview(null)
     setResult(null)
     setErrors([])
+  }
+
+  function chooseFile(chosen: File | null) {
+    setFile(chosen)
+    if (chosen) setPasted('')
+    changed()
+  }
+
+  function paste(text: string) {
+    setPasted(text)
+    setFile(null)
+    if (input.current) input.current.value = ''
+    changed()
+  }
+
+  async function send<T>(path: string, step: 'preview' | 'import'): Promise<T | null> {
+    if (!source) return null
+    const form = new FormData()
+    form.append('file', source)
+    setBusy(step)
+    setErrors([])
     try {
-      const response = await request<ImportResult>('POST', `/api/projects/${project.id}/import/`, { body: form })
-      setResult(response.data)
-      if (input.current) input.current.value = ''
-      setFile(null)
+      return (await request<T>('POST', `/api/projects/${project.id}/${path}`, { body: form })).data
     } catch (err) {
       setErrors(toErrors(err))
+      return null
     } finally {
-      setBusy(false)
+      setBusy(null)
     }
+  }
+
+  async function check(event: FormEvent) {
+    event.preventDefault()
+    setResult(null)
+    const answer = await send<ImportPreview>('import/preview/', 'preview')
+    setPreview(answer)
+    if (answer) setErrors(answer.errors.map((e) => ({ ...e, line: e.line ?? undefined })))
+  }
+
+  async function write() {
+    const answer = await send<ImportResult>('import/', 'import')
+    if (!answer) return
+    setResult(answer)
+    setPreview(null)
+    setFile(null)
+    setPasted('')
+    if (input.current) input.current.value = ''
   }
 
   const lineErrors = errors.filter((e) => e.line != null)
@@ -48,15 +85,25 @@ function ImportForm({ project }: { project: Project }) {
     <div className="card">
       <h2>Import items</h2>
       <p className="muted small">
-        Upload a JSONL file (one item per line) or a CSV. Each item has a conversation and, for {project.kind} projects,
-        {project.kind === 'demonstration' ? ' optionally reference responses' : ' its responses'}. Items already imported (same id) are skipped.
+        Upload a JSONL file (one item per line), a CSV or a JSON file, or paste JSON or JSONL below. Each item has a
+        conversation and, for {project.kind} projects,
+        {project.kind === 'demonstration' ? ' no responses' : ' its responses'}. Preview first: nothing is written until
+        you import, and items already imported (same id) are skipped.
       </p>
-      <form className="import-form" onSubmit={upload}>
-        <input ref={input} type="file" name="file" accept=".jsonl,.json,.csv,.ndjson,text/csv,application/json" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
-        <button type="submit" className="btn btn-primary" disabled={!file || busy}>
-          {busy ? 'Uploading…' : 'Upload'}
+      <form className="import-form" onSubmit={check}>
+        <input ref={input} type="file" name="file" aria-label="Import file" accept=".jsonl,.json,.csv,.ndjson,text/csv,application/json"
+               onChange={(e) => chooseFile(e.target.files?.[0] ?? null)} />
+        <textarea data-testid="import-paste" aria-label="Paste JSON or JSONL" rows={5} style={{ flex: '1 1 24rem' }}
+                  placeholder='Or paste JSONL: {"external_id": "p-1", "prompt": "…", "responses": ["…", "…"]}'
+                  value={pasted} onChange={(e) => paste(e.target.value)} />
+        <button type="submit" className="btn" disabled={!source || busy !== null}>
+          {busy === 'preview' ? 'Checking…' : 'Preview'}
+        </button>
+        <button type="button" className="btn btn-primary" disabled={!preview?.ok || busy !== null} onClick={write}>
+          {busy === 'import' ? 'Importing…' : 'Import'}
         </button>
       </form>
+      {preview && <PreviewTable preview={preview} />}
       {result && (
         <div className="banner banner-ok" role="status" data-testid="import-result">
           Imported <strong>{result.created}</strong> new items; skipped <strong>{result.skipped}</strong>
@@ -69,7 +116,7 @@ function ImportForm({ project }: { project: Project }) {
       <FieldErrors errors={otherErrors} />
       {lineErrors.length > 0 && (
         <div className="table-wrap">
-          <p className="form-error">Nothing was imported: fix these lines and upload again.</p>
+          <p className="form-error">Nothing was imported: fix these lines and try again.</p>
           <table className="table" data-testid="import-errors">
             <thead>
               <tr>
@@ -91,6 +138,46 @@ function ImportForm({ project }: { project: Project }) {
             </tbody>
           </table>
         </div>
+      )}
+    </div>
+  )
+}
+
+function PreviewTable({ preview }: { preview: ImportPreview }) {
+  return (
+    <div data-testid="import-preview" className="table-wrap">
+      <p className={preview.ok ? 'banner banner-ok' : 'form-error'} role="status">{previewSummary(preview)}</p>
+      {preview.rows.length > 0 && (
+        <table className="table" data-testid="import-preview-rows">
+          <caption className="muted small">
+            {preview.ok ? `The first ${preview.rows.length} items, as they will be stored` : 'The valid items before the first problem'}
+          </caption>
+          <thead>
+            <tr>
+              <th className="num">Line</th>
+              <th>Id</th>
+              <th>Prompt</th>
+              <th className="num">Turns</th>
+              <th>Responses</th>
+            </tr>
+          </thead>
+          <tbody>
+            {preview.rows.map((row) => (
+              <tr key={row.line}>
+                <td className="num">{row.line}</td>
+                <td><code>{row.external_id}</code></td>
+                <td>{promptOf(row)}</td>
+                <td className="num">{row.conversation.length}</td>
+                <td className="small">
+                  {row.responses.length === 0 ? 'none' : row.responses.map((r, i) => (
+                    <div key={i}>{String.fromCharCode(65 + i)}: {r.text.length > 60 ? `${r.text.slice(0, 60)}…` : r.text}
+                      {r.model && <span className="muted"> ({r.model})</span>}</div>
+                  ))}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
     </div>
   )
