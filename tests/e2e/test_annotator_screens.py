@@ -217,3 +217,22 @@ def test_the_annotation_screen_works_on_a_phone(live_server, browser, lead, anno
         assert Annotation.objects.filter(project=project).count() == 1
     finally:
         context.close()
+
+
+def test_a_lead_sets_the_minimum_length_and_gold_feedback_in_the_project_settings(live_server, new_page, lead,
+                                                                                 annotator):
+    demo = member_project("demonstration", lead, annotator)
+    pairwise = member_project("pairwise", lead, annotator)
+    page = signed_in(new_page, live_server.url, lead).page
+    page.goto(f"{live_server.url}/projects/{demo.id}/settings")
+    page.fill("label:has-text('Minimum demonstration length') input", "25")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Project saved.")
+    demo.refresh_from_db()
+    assert demo.min_demonstration_chars == 25
+    page.goto(f"{live_server.url}/projects/{pairwise.id}/settings")
+    page.check("label:has-text('whether they matched it') input")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Project saved.")
+    pairwise.refresh_from_db()
+    assert pairwise.gold_feedback is True

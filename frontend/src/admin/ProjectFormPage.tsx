@@ -18,6 +18,8 @@ interface FormState {
   criteria: string
   gold_ratio: string
   lease_seconds: string
+  min_demonstration_chars: string
+  gold_feedback: boolean
 }
 
 const EMPTY: FormState = {
@@ -30,6 +32,8 @@ const EMPTY: FormState = {
   criteria: '',
   gold_ratio: '0',
   lease_seconds: '1800',
+  min_demonstration_chars: '0',
+  gold_feedback: false,
 }
 
 function fromProject(p: Project): FormState {
@@ -43,6 +47,8 @@ function fromProject(p: Project): FormState {
     criteria: (p.criteria ?? []).join(', '),
     gold_ratio: String(p.gold_ratio ?? 0),
     lease_seconds: String(p.lease_seconds ?? 1800),
+    min_demonstration_chars: String(p.min_demonstration_chars ?? 0),
+    gold_feedback: p.gold_feedback ?? false,
   }
 }
 
@@ -55,7 +61,9 @@ function toBody(f: FormState, creating: boolean): Record<string, unknown> {
     criteria: f.criteria.split(',').map((c) => c.trim()).filter(Boolean),
     gold_ratio: Number(f.gold_ratio),
     lease_seconds: Number(f.lease_seconds),
+    gold_feedback: f.gold_feedback,
   }
+  if (f.kind === 'demonstration') body.min_demonstration_chars = Number(f.min_demonstration_chars)
   if (creating) body.kind = f.kind // the kind of an existing project is fixed: its answers depend on it
   if (f.kind === 'ranking') body.ranking_size = Number(f.ranking_size)
   return body
@@ -135,6 +143,18 @@ function ProjectForm({ project }: { project?: Project }) {
           <span>Lease (seconds)</span>
           <input type="number" min={30} value={form.lease_seconds} onChange={(e) => set('lease_seconds', e.target.value)} />
         </label>
+        {form.kind === 'demonstration' && (
+          <label className="field">
+            <span>Minimum demonstration length (characters, 0 for none)</span>
+            <input type="number" min={0} max={100000} value={form.min_demonstration_chars} onChange={(e) => set('min_demonstration_chars', e.target.value)} />
+          </label>
+        )}
+        {form.kind !== 'demonstration' && (
+          <label className="check span-2">
+            <input type="checkbox" checked={form.gold_feedback} onChange={(e) => set('gold_feedback', e.target.checked)} /> Tell annotators, after they answer a
+            gold item, whether they matched it
+          </label>
+        )}
         {form.kind === 'pairwise' && (
           <>
             <label className="field span-2">
