@@ -46,7 +46,13 @@ def test_the_lead_sees_agreement_figures_once_the_worker_has_computed_them(live_
     heatmap = page.locator("[data-testid=kappa-heatmap]")
     assert heatmap.locator("rect").count() == 9  # three annotators
     assert page.locator("[data-testid=item-histogram] rect.bar").count() == 10
-    assert page.locator("[data-testid=contested-items] tbody tr").count() >= 1  # some items split the annotators
+    contested = page.locator("[data-testid=contested-items] tbody tr")
+    assert contested.count() >= 1  # some items split the annotators
+    assert "Question number" in contested.first.locator("a").inner_text()  # named by its prompt, not "#5"
+    fleiss = panel.locator("[data-testid=figure]", has_text="Fleiss κ")
+    assert "Landis & Koch, 1977" in fleiss.inner_text() and "beyond what chance would give" in fleiss.inner_text()
+    titles = page.locator("[data-testid=item-histogram] text.axis-title").all_text_contents()
+    assert titles == ["Items", "Agreement of the item (share of its answer pairs that agree)"]
     page.set_viewport_size({"width": 1280, "height": 1300})
     panel.scroll_into_view_if_needed()
     shot(page, "07b-lead-agreement")
