@@ -68,6 +68,7 @@ MATRIX = {
     "/api/projects/{pk}/members/": {"get": (None, LEAD), "post": ({}, refused(LEAD, 400))},
     "/api/projects/{pk}/members/{username}/": {"delete": (None, refused(LEAD, 204))},
     "/api/projects/{pk}/import/": {"post": ({}, refused(LEAD, 400))},
+    "/api/projects/{pk}/import/preview/": {"post": ({}, refused(LEAD, 200))},  # 200: the preview lists the problems
     "/api/projects/{pk}/items/": {"get": (None, LEAD)},
     "/api/projects/{pk}/items/{item_id}/": {"get": (None, LEAD)},
     "/api/projects/{pk}/items/{item_id}/gold/": {"post": ({}, refused(LEAD, 400))},
