@@ -2,11 +2,11 @@ import { useState } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { ScaleBar } from '../annotate/ScaleBar'
 import { pointToChoice, type ScalePoint } from '../annotate/scale'
-import { moveBy } from '../annotate/ranking'
 import { api, type FieldError } from '../lib/api'
 import { pushNotice, toErrors } from '../lib/hooks'
 import type { Project } from '../lib/types'
-import { describeAnswer, letter, type LeadItem, type Row } from './answers'
+import { OrderList } from './OrderList'
+import { describeAnswer, type LeadItem, type Row } from './answers'
 import { rulingPayload, type RulingChoice } from './ruling'
 
 /** Settle an item: let one submitted answer stand, or give the lead's own, with a note; replace or withdraw it. */
@@ -84,21 +84,7 @@ export function AdjudicationForm({ project, item, onSaved }: { project: Project;
         <ScaleBar label="Your preference (A is the first stored response)" allowTie={project.allow_tie} value={point} onChange={setPoint} />
       )}
       {'own' in choice && project.kind === 'ranking' && (
-        <ol className="gold-ranking" aria-label="Your ranking, best first">
-          {order.map((id, i) => (
-            <li key={id}>
-              <span>
-                Response {letter(ids.indexOf(id))} <span className="muted">#{id}</span>
-              </span>
-              <button type="button" className="btn btn-ghost btn-sm" disabled={i === 0} aria-label={`Move response ${letter(ids.indexOf(id))} up`} onClick={() => setOrder((o) => moveBy(o, i, -1))}>
-                ↑
-              </button>
-              <button type="button" className="btn btn-ghost btn-sm" disabled={i === order.length - 1} aria-label={`Move response ${letter(ids.indexOf(id))} down`} onClick={() => setOrder((o) => moveBy(o, i, 1))}>
-                ↓
-              </button>
-            </li>
-          ))}
-        </ol>
+        <OrderList ids={ids} order={order} setOrder={setOrder} label="Your ranking, best first" />
       )}
       <label className="field">
         Note (why this answer stands)

@@ -2,11 +2,11 @@ import { useState } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { ScaleBar } from '../annotate/ScaleBar'
 import { pointToChoice, type ScalePoint } from '../annotate/scale'
-import { moveBy } from '../annotate/ranking'
 import { api, type FieldError } from '../lib/api'
 import { pushNotice, toErrors } from '../lib/hooks'
 import type { Project } from '../lib/types'
-import { letter, type LeadItem } from './answers'
+import { OrderList } from './OrderList'
+import type { LeadItem } from './answers'
 
 /** Mark an item gold with its expected answer, sent in the submit payload form (A = first stored response). */
 export function GoldForm({ project, item, onSaved }: { project: Project; item: LeadItem; onSaved: () => void }) {
@@ -50,21 +50,7 @@ export function GoldForm({ project, item, onSaved }: { project: Project; item: L
         <ScaleBar label="Expected preference" allowTie={project.allow_tie} value={point} onChange={setPoint} />
       )}
       {project.kind === 'ranking' && (
-        <ol className="gold-ranking" aria-label="Expected ranking, best first">
-          {order.map((id, i) => (
-            <li key={id}>
-              <span>
-                Response {letter(ids.indexOf(id))} <span className="muted">#{id}</span>
-              </span>
-              <button type="button" className="btn btn-ghost btn-sm" disabled={i === 0} aria-label={`Move response ${letter(ids.indexOf(id))} up`} onClick={() => setOrder((o) => moveBy(o, i, -1))}>
-                ↑
-              </button>
-              <button type="button" className="btn btn-ghost btn-sm" disabled={i === order.length - 1} aria-label={`Move response ${letter(ids.indexOf(id))} down`} onClick={() => setOrder((o) => moveBy(o, i, 1))}>
-                ↓
-              </button>
-            </li>
-          ))}
-        </ol>
+        <OrderList ids={ids} order={order} setOrder={setOrder} label="Expected ranking, best first" />
       )}
       <FieldErrors errors={errors} />
       <div className="card-actions">
