@@ -149,3 +149,42 @@ def test_simulated_annotators_through_the_api_dawid_skene_recovers_accuracy_and_
 def test_out_of_range_curation_rules_are_refused_naming_the_rule(api, lead, pairwise_project, rules, field):
     r = api(lead).post(f"/api/projects/{pairwise_project.id}/curation/preview/", {"rules": rules}, format="json")
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == field
+
+
+def test_an_answer_that_lands_while_the_report_is_computed_gets_a_recompute_of_its_own(transactional_db):
+    """Its own refresh finds the report running and changes nothing; the run that ends after it must go again."""
+    import threading
+
+    from django.db import connection
+
+    from annotation.services.annotations import annotation_submit
+    from annotation.services.assignments import assignment_next
+    from annotation.services.quality import agreement_report_current, agreement_report_get, agreement_run
+
+    users = [factories.user() for _ in range(3)]
+    project = factories.project("pairwise", annotations_per_item=3, members={u: "annotator" for u in users})
+    factories.items(project, 3)
+    for user in users[:2]:
+        while (lease := assignment_next(project=project, user=user)) is not None:
+            annotation_submit(assignment_id=lease.pk, user=user, payload={"chosen": lease.response_ids[0],
+                                                                          "strength": 2})
+    report = agreement_report_get(project=project, filters={})
+    late = assignment_next(project=project, user=users[2])
+
+    def answer_once_it_runs(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith('UPDATE "annotation_agreementreport"') and "running" in (params or ()):
+            submit = threading.Thread(target=lambda: (annotation_submit(
+                assignment_id=late.pk, user=users[2], payload={"tie": True}), connection.close()))
+            submit.start()  # on another connection, committed before the worker reads the answers
+            submit.join()
+        return result
+
+    with connection.execute_wrapper(answer_once_it_runs):
+        agreement_run(report_id=report.pk)
+    report.refresh_from_db()
+    assert not agreement_report_current(report)  # stamped with the answers as they were when it started
+    assert report.status == "pending"  # and asked again, not left stale until the next answer or visit
+    agreement_run(report_id=report.pk)
+    report.refresh_from_db()
+    assert report.data["n_annotations"] == 7 and agreement_report_current(report) and report.status == "ready"
