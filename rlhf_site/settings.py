@@ -226,6 +226,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The error responses every operation can give, in the one error shape (annotation/api/schema.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "annotation.api.schema.document_errors"],
     "ENUM_NAME_OVERRIDES": {
         "ProjectKindEnum": "annotation.models.Project.Kind",
         "TrainingJobKindEnum": "training.models.TrainingJob.Kind",

@@ -166,7 +166,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
 
     @extend_schema(methods=["GET"], responses={200: MembershipOut(many=True)})
     @extend_schema(methods=["POST"], request=MembershipIn, responses={201: MembershipOut})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)  # a project's few members, in one list
     def members(self, request, pk=None):
         project = self.get_project(lead=True)
         if request.method == "GET":

@@ -114,7 +114,8 @@ class SnapshotFileView(GenericAPIView):
             return DatasetSnapshot.objects.none()
         return snapshot_list_for_user(self.request.user)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    @extend_schema(responses={(200, kind): OpenApiTypes.BINARY for kind in [*CONTENT_TYPES.values(),
+                                                                           "application/octet-stream"]},
                    summary="Download one snapshot file (its sha256 is the ETag)")
     def get(self, request, pk=None, name=None):
         snapshot = self.get_object()
