@@ -1,24 +1,9 @@
-import { act, fireEvent, render, screen, waitFor } from '@testing-library/react'
+import { act, fireEvent, screen, waitFor } from '@testing-library/react'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { Notices } from '../components/Banners'
-import { SessionContext } from '../lib/auth'
-import type { NextAssignment, Project } from '../lib/types'
-import { AnnotatePage } from './AnnotatePage'
 import { answerQueue } from './queue'
+import { assignment, json, pairsProject, renderPage } from './testSupport'
 
-const project: Project = {
-  id: 1, name: 'Pairs', kind: 'pairwise', guidelines: '', annotations_per_item: 1, ranking_size: null,
-  allow_tie: false, criteria: [], gold_ratio: 0, lease_seconds: 600, role: 'annotator', created_at: '',
-  my_progress: { done: 0, skipped: 0, remaining: 5 },
-}
-
-const assignment = (n: number): NextAssignment => ({
-  assignment: n,
-  expires_at: '',
-  item: { id: n, conversation: [{ role: 'user', content: `prompt ${n}` }], responses: [{ id: 10 * n, text: 'a' }, { id: 10 * n + 1, text: 'b' }] },
-})
-
-const json = (status: number, body: unknown) => new Response(body === null ? null : JSON.stringify(body), { status })
+const project = pairsProject
 
 /** A fake API: next hands out assignments 1, 2, 3…; submit answers from `submits` in order. */
 function fakeApi(submits: (() => Response)[]) {
@@ -33,15 +18,6 @@ function fakeApi(submits: (() => Response)[]) {
     throw new Error(`unexpected ${url}`)
   }))
   return calls
-}
-
-function renderPage() {
-  render(
-    <SessionContext.Provider value={{ me: { id: 1, username: 'ann', is_staff: false, projects: [] }, refresh: vi.fn(async () => {}), logout: vi.fn() }}>
-      <Notices />
-      <AnnotatePage projectId={1} />
-    </SessionContext.Provider>,
-  )
 }
 
 const shownAssignment = () => document.querySelector('[data-assignment]')?.getAttribute('data-assignment')

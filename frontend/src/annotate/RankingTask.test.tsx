@@ -80,15 +80,8 @@ describe('RankingTask keyboard', () => {
 describe('RankingTask submits only an order the annotator made or confirmed', () => {
   const renderTask = () => {
     const onSubmit = vi.fn()
-    render(
-      <RankingTask
-        project={project}
-        active
-        errors={[]}
-        onSubmit={onSubmit}
-        assignment={{ assignment: 6, expires_at: '', item: { id: 4, conversation: [], responses: [{ id: 1, text: 'one' }, { id: 2, text: 'two' }, { id: 3, text: 'three' }] } }}
-      />,
-    )
+    const item = { id: 4, conversation: [], responses: [{ id: 1, text: 'one' }, { id: 2, text: 'two' }, { id: 3, text: 'three' }] }
+    render(<RankingTask project={project} active errors={[]} onSubmit={onSubmit} assignment={{ assignment: 6, expires_at: '', item }} />)
     return onSubmit
   }
   const press = (key: string, init: KeyboardEventInit = {}) => fireEvent.keyDown(document.body, { key, ...init })
