@@ -3,22 +3,87 @@ import { FieldErrors } from '../components/Banners'
 import { api, rows, type FieldError } from '../lib/api'
 import { useSession } from '../lib/auth'
 import { errorText, pushNotice, toErrors, useFetch } from '../lib/hooks'
+import { Link } from '../lib/router'
 
 interface User {
   id: number
   username: string
+  first_name?: string
+  last_name?: string
   email?: string
   is_staff?: boolean
+  is_active?: boolean
   date_joined?: string
+  last_login?: string | null
+}
+
+interface UserDetail extends User {
+  memberships: { project: number; project_name: string; role: string }[]
+}
+
+function fullName(u: User): string {
+  return [u.first_name, u.last_name].filter(Boolean).join(' ')
 }
 
 export function UsersPage() {
   const { me } = useSession()
   const { data, error, reload } = useFetch<User[] | { results: User[] }>(me.is_staff ? '/api/users/' : null)
-  const [form, setForm] = useState({ username: '', password: '', email: '', is_staff: false })
-  const [errors, setErrors] = useState<FieldError[]>([])
+  const [selected, setSelected] = useState<number | null>(null)
 
   if (!me.is_staff) return <div className="page">Only admins manage users.</div>
+
+  return (
+    <div className="page">
+      <h1>Users</h1>
+      <div className="two-col">
+        <div className="card">
+          {error != null && <p className="form-error">Could not load users: {errorText(error)}</p>}
+          {data && (
+            <table className="table table-hover" data-testid="users-table">
+              <thead>
+                <tr>
+                  <th>Username</th>
+                  <th>Name</th>
+                  <th>Email</th>
+                  <th>Admin</th>
+                  <th>Status</th>
+                  <th>
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows(data).map((u) => (
+                  <tr key={u.id} data-user={u.username} aria-selected={selected === u.id}>
+                    <td>{u.username}</td>
+                    <td>{fullName(u) || <span className="muted">—</span>}</td>
+                    <td>{u.email || <span className="muted">—</span>}</td>
+                    <td>{u.is_staff ? 'yes' : ''}</td>
+                    <td>{u.is_active === false ? <span className="muted">deactivated</span> : 'active'}</td>
+                    <td>
+                      <button type="button" className="btn btn-sm" onClick={() => setSelected(u.id)} aria-label={`Manage ${u.username}`}>
+                        Manage
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+        {selected === null ? (
+          <NewUserForm onCreated={reload} />
+        ) : (
+          <UserPanel key={selected} userId={selected} isMe={selected === me.id} onChanged={reload} onClose={() => setSelected(null)} />
+        )}
+      </div>
+    </div>
+  )
+}
+
+function NewUserForm({ onCreated }: { onCreated: () => void }) {
+  const [form, setForm] = useState({ username: '', password: '', email: '', is_staff: false })
+  const [errors, setErrors] = useState<FieldError[]>([])
 
   async function create(event: FormEvent) {
     event.preventDefault()
@@ -29,62 +94,195 @@ export function UsersPage() {
       await api.post('/api/users/', body)
       pushNotice('ok', `User ${form.username} created.`)
       setForm({ username: '', password: '', email: '', is_staff: false })
-      reload()
+      onCreated()
     } catch (err) {
       setErrors(toErrors(err))
     }
   }
 
   return (
-    <div className="page">
-      <h1>Users</h1>
-      <div className="two-col">
-        <div className="card">
-          {error != null && <p className="form-error">Could not load users: {errorText(error)}</p>}
-          {data && (
-            <table className="table" data-testid="users-table">
-              <thead>
-                <tr>
-                  <th>Username</th>
-                  <th>Email</th>
-                  <th>Admin</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows(data).map((u) => (
-                  <tr key={u.id ?? u.username}>
-                    <td>{u.username}</td>
-                    <td>{u.email || <span className="muted">—</span>}</td>
-                    <td>{u.is_staff ? 'yes' : ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-        </div>
-        <form className="card form" onSubmit={create} aria-labelledby="new-user">
-          <h2 id="new-user">New user</h2>
-          <label className="field">
-            <span>Username</span>
-            <input required value={form.username} onChange={(e) => setForm({ ...form, username: e.target.value })} autoComplete="off" />
-          </label>
-          <label className="field">
-            <span>Password</span>
-            <input required type="password" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} autoComplete="new-password" />
-          </label>
-          <label className="field">
-            <span>Email (optional)</span>
-            <input type="email" value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
-          </label>
-          <label className="check">
-            <input type="checkbox" checked={form.is_staff} onChange={(e) => setForm({ ...form, is_staff: e.target.checked })} /> Admin
-          </label>
-          <FieldErrors errors={errors} />
-          <button type="submit" className="btn btn-primary">
-            Create user
-          </button>
-        </form>
+    <form className="card form" onSubmit={create} aria-labelledby="new-user">
+      <h2 id="new-user">New user</h2>
+      <label className="field">
+        <span>Username</span>
+        <input required value={form.username} onChange={(e) => setForm({ ...form, username: e.target.value })} autoComplete="off" />
+      </label>
+      <label className="field">
+        <span>Password</span>
+        <input required type="password" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} autoComplete="new-password" />
+      </label>
+      <label className="field">
+        <span>Email (optional)</span>
+        <input type="email" value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={form.is_staff} onChange={(e) => setForm({ ...form, is_staff: e.target.checked })} /> Admin
+      </label>
+      <FieldErrors errors={errors} />
+      <button type="submit" className="btn btn-primary">
+        Create user
+      </button>
+    </form>
+  )
+}
+
+/** One user: edit, deactivate or reactivate, reset the password, and the projects they belong to. */
+function UserPanel({ userId, isMe, onChanged, onClose }: { userId: number; isMe: boolean; onChanged: () => void; onClose: () => void }) {
+  const { data: user, error, reload } = useFetch<UserDetail>(`/api/users/${userId}/`)
+  const changed = () => {
+    reload()
+    onChanged()
+  }
+  return (
+    <section className="card" aria-labelledby="user-panel" data-testid="user-panel">
+      <div className="row-between">
+        <h2 id="user-panel">{user ? user.username : 'User'}</h2>
+        <button type="button" className="btn btn-sm" onClick={onClose}>
+          New user
+        </button>
       </div>
+      {error != null && <p className="form-error">Could not load this user: {errorText(error)}</p>}
+      {user && (
+        <>
+          <EditForm key={`${user.id}-${user.email}-${user.first_name}-${user.last_name}-${user.is_staff}`} user={user} onSaved={changed} />
+          <ActiveToggle user={user} isMe={isMe} onChanged={changed} />
+          <PasswordReset user={user} />
+          <h3>Projects</h3>
+          {user.memberships.length === 0 ? (
+            <p className="muted">Not a member of any project.</p>
+          ) : (
+            <ul data-testid="user-memberships">
+              {user.memberships.map((m) => (
+                <li key={m.project}>
+                  <Link href={`/projects/${m.project}`}>{m.project_name}</Link> <span className="muted">({m.role})</span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+    </section>
+  )
+}
+
+function EditForm({ user, onSaved }: { user: UserDetail; onSaved: () => void }) {
+  const [form, setForm] = useState({ first_name: user.first_name ?? '', last_name: user.last_name ?? '', email: user.email ?? '', is_staff: !!user.is_staff })
+  const [errors, setErrors] = useState<FieldError[]>([])
+
+  async function save(event: FormEvent) {
+    event.preventDefault()
+    setErrors([])
+    try {
+      await api.patch(`/api/users/${user.id}/`, { ...form, email: form.email.trim() })
+      pushNotice('ok', `Saved ${user.username}.`)
+      onSaved()
+    } catch (err) {
+      setErrors(toErrors(err))
+    }
+  }
+
+  return (
+    <form className="form" onSubmit={save} aria-label="Edit user">
+      <label className="field">
+        <span>First name</span>
+        <input value={form.first_name} onChange={(e) => setForm({ ...form, first_name: e.target.value })} />
+      </label>
+      <label className="field">
+        <span>Last name</span>
+        <input value={form.last_name} onChange={(e) => setForm({ ...form, last_name: e.target.value })} />
+      </label>
+      <label className="field">
+        <span>Email</span>
+        <input type="email" value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={form.is_staff} onChange={(e) => setForm({ ...form, is_staff: e.target.checked })} /> Admin
+      </label>
+      <FieldErrors errors={errors} />
+      <button type="submit" className="btn btn-primary">
+        Save
+      </button>
+    </form>
+  )
+}
+
+function ActiveToggle({ user, isMe, onChanged }: { user: UserDetail; isMe: boolean; onChanged: () => void }) {
+  const [errors, setErrors] = useState<FieldError[]>([])
+  const active = user.is_active !== false
+
+  async function toggle() {
+    setErrors([])
+    try {
+      await api.post(`/api/users/${user.id}/${active ? 'deactivate' : 'reactivate'}/`)
+      pushNotice('ok', `${user.username} ${active ? 'deactivated: they can no longer sign in' : 'can sign in again'}.`)
+      onChanged()
+    } catch (err) {
+      setErrors(toErrors(err))
+    }
+  }
+
+  return (
+    <div className="form">
+      <h3>Access</h3>
+      <p>{active ? 'Active: can sign in.' : 'Deactivated: cannot sign in.'}</p>
+      {active && isMe ? (
+        <p className="muted">You cannot deactivate yourself; another admin can.</p>
+      ) : (
+        <button type="button" className="btn" onClick={toggle}>
+          {active ? 'Deactivate' : 'Reactivate'}
+        </button>
+      )}
+      <FieldErrors errors={errors} />
     </div>
+  )
+}
+
+function PasswordReset({ user }: { user: UserDetail }) {
+  const [password, setPassword] = useState('')
+  const [generated, setGenerated] = useState<string | null>(null)
+  const [errors, setErrors] = useState<FieldError[]>([])
+
+  async function reset(body: { password: string } | { generate: true }) {
+    setErrors([])
+    setGenerated(null)
+    try {
+      const { data } = await api.post<{ password: string | null }>(`/api/users/${user.id}/password/`, body)
+      setPassword('')
+      if (data.password) setGenerated(data.password)
+      else pushNotice('ok', `New password set for ${user.username}.`)
+    } catch (err) {
+      setErrors(toErrors(err))
+    }
+  }
+
+  return (
+    <form
+      className="form"
+      aria-label="Reset password"
+      onSubmit={(e) => {
+        e.preventDefault()
+        void reset({ password })
+      }}
+    >
+      <h3>Password</h3>
+      <label className="field">
+        <span>New password</span>
+        <input type="password" required value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
+      </label>
+      <div className="inline-form">
+        <button type="submit" className="btn">
+          Set password
+        </button>
+        <button type="button" className="btn" onClick={() => void reset({ generate: true })}>
+          Generate a one-time password
+        </button>
+      </div>
+      {generated && (
+        <p role="status" data-testid="generated-password">
+          One-time password for {user.username}: <code>{generated}</code>. It is shown only this once: pass it on to them now.
+        </p>
+      )}
+      <FieldErrors errors={errors} />
+    </form>
   )
 }
