@@ -75,9 +75,20 @@ browser:
 	  else echo "WARNING: /usr/bin/chromium missing and not root: browser tests will be skipped (apt-get install chromium)"; fi; \
 	fi
 
-# Both suites run even when the first fails; the target fails if either did, and says which.
+# When the suite runs on PostgreSQL (DATABASE_URL set, as in CI), the tests of the assignment engine, the import
+# and the snapshots run once more on the embedded defaults that `make run` uses with nothing set: SQLite and the
+# filesystem broker (empty values, so .env cannot set them either). Not with PYTEST_ARGS: that run is a chosen one.
+SQLITE_TESTS := tests/test_assignment.py tests/test_concurrency.py tests/test_hardening_leases.py \
+	tests/test_import.py tests/test_hardening_import.py tests/test_snapshots.py tests/test_snapshot_formats.py
+EMBEDDED := DATABASE_URL= REDIS_URL= CELERY_BROKER_URL= CACHE_URL=
+
+# The suites run even when one before fails; the target fails if any did, and says which.
 test: test-deps frontend browser
 	@failed=; \
 	echo "cd frontend && npm test"; (cd frontend && npm test --silent) || failed="$$failed vitest"; \
 	echo "$(PY) -m pytest $(PYTEST_ARGS)"; $(PY) -m pytest $(PYTEST_ARGS) || failed="$$failed pytest"; \
+	if [ -n "$$DATABASE_URL" ] && [ -z "$(PYTEST_ARGS)" ]; then \
+	  echo "$(EMBEDDED) $(PY) -m pytest $(SQLITE_TESTS)"; \
+	  $(EMBEDDED) $(PY) -m pytest $(SQLITE_TESTS) || failed="$$failed pytest-on-sqlite"; \
+	fi; \
 	if [ -n "$$failed" ]; then echo "make test: failed:$$failed" >&2; exit 1; fi

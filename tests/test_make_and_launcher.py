@@ -57,6 +57,39 @@ def test_make_test_fails_when_only_pytest_fails_and_passes_when_both_pass(tmp_pa
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def pytest_runs(tmp_path: Path, *, database_url: str | None, sqlite_rc: int = 0) -> tuple[list[str], subprocess.CompletedProcess]:
+    """`make test` with a python that notes each run's DATABASE_URL and arguments, and fails the SQLite one as told."""
+    env = fake_suites(tmp_path, vitest_rc=0, pytest_rc=0)
+    (tmp_path / "python").write_text(
+        f"#!/bin/sh\necho \"[$DATABASE_URL|$REDIS_URL] $*\" >> '{tmp_path}/runs'\n"
+        f"[ -n \"$DATABASE_URL\" ] || exit {sqlite_rc}\n")
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    if database_url:
+        env["DATABASE_URL"], env["REDIS_URL"] = database_url, "redis://127.0.0.1:6379/9"
+    r = make_test(tmp_path, env)
+    return (tmp_path / "runs").read_text().splitlines(), r
+
+
+@needs_make
+def test_make_test_on_postgres_runs_the_engine_import_and_snapshot_tests_again_on_the_embedded_defaults(tmp_path):
+    runs, r = pytest_runs(tmp_path, database_url="postgres://postgres@127.0.0.1:5432/x")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert runs[0] == "[postgres://postgres@127.0.0.1:5432/x|redis://127.0.0.1:6379/9] -m pytest"
+    assert runs[1].startswith("[|] -m pytest ") and len(runs) == 2
+    for tests in ("test_assignment.py", "test_import.py", "test_snapshots.py"):
+        assert f"tests/{tests}" in runs[1]
+    (tmp_path / "failing").mkdir()
+    _, r = pytest_runs(tmp_path / "failing", database_url="postgres://postgres@127.0.0.1:5432/x", sqlite_rc=1)
+    assert r.returncode != 0 and "failed: pytest-on-sqlite" in r.stderr
+
+
+@needs_make
+def test_make_test_on_sqlite_runs_the_suite_once(tmp_path):
+    runs, r = pytest_runs(tmp_path, database_url=None)
+    assert r.returncode == 0 and runs == ["[|] -m pytest"], r.stdout + r.stderr
+
+
 @needs_make
 def test_make_run_sets_no_port_of_its_own_so_the_one_in_env_file_holds():
     # -p prints every variable make defines; -n only prints the recipes. A PORT defined or passed here would
