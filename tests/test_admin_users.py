@@ -115,11 +115,16 @@ def test_a_new_password_must_pass_djangos_validators(api, admin_user, annotator)
 
 def test_a_generated_password_is_shown_once_and_works(api, admin_user, annotator):
     token = Token.objects.create(user=annotator)
+    browser = APIClient()
+    assert browser.post("/api/auth/login/", {"username": "ann1", "password": factories.PASSWORD},
+                        format="json").status_code == 200
+    assert browser.get("/api/auth/me/").status_code == 200
     response = api(admin_user).post(f"/api/users/{annotator.pk}/password/", {"generate": True}, format="json")
     assert response.status_code == 200
     password = response.json()["password"]
     assert len(password) >= 12
     assert not Token.objects.filter(pk=token.pk).exists()  # the old credentials stop working
+    assert browser.get("/api/auth/me/").status_code == 401  # and the session begun with the old password
     signin = APIClient().post("/api/auth/token/", {"username": "ann1", "password": password}, format="json")
     assert signin.status_code == 200
     old = APIClient().post("/api/auth/token/", {"username": "ann1", "password": factories.PASSWORD}, format="json")
