@@ -5,6 +5,7 @@ import { answerQueue } from './annotate/queue'
 import { AnnotatePage } from './annotate/AnnotatePage'
 import { MyAnswersPage } from './annotate/MyAnswersPage'
 import { NetworkBanner, Notices } from './components/Banners'
+import { LeadOnly } from './components/LeadOnly'
 import { LoginPage } from './components/LoginPage'
 import { CurationPage } from './lead/CurationPage'
 import { DashboardPage } from './lead/DashboardPage'
@@ -185,9 +186,13 @@ const ROUTES: [string, (p: Record<string, string>) => ReactNode][] = [
   ['/models', () => <ModelsPage />],
 ]
 
+/** A project's screens other than the annotator's own are its leads'. */
+const leadOnly = (pattern: string) => pattern.startsWith('/projects/:id') && !['/projects/:id/annotate', '/projects/:id/mine'].includes(pattern)
+
 function Routes({ pathname }: { pathname: string }) {
   for (const [pattern, render] of ROUTES) {
     const params = matchPath(pattern, pathname)
+    if (params && leadOnly(pattern)) return <LeadOnly projectId={Number(params.id)}>{render(params)}</LeadOnly>
     if (params) return <>{render(params)}</>
   }
   return (

@@ -191,6 +191,17 @@ def test_an_admin_reads_their_role_and_can_start_annotating(live_server, new_pag
     wait_for_new_item(page, None)
 
 
+def test_an_annotator_following_a_link_to_a_lead_screen_gets_no_tabs_or_forms(live_server, new_page, lead, annotator):
+    project = member_project("pairwise", lead, annotator)
+    page = signed_in(new_page, live_server.url, annotator).page
+    for screen in ("settings", "members", "items", ""):
+        page.goto(f"{live_server.url}/projects/{project.id}/{screen}")
+        page.wait_for_selector("[data-testid=lead-only]")
+        assert page.locator("nav[aria-label='Project sections'], form, input").count() == 0
+    page.click("text=Back to annotating")
+    wait_for_new_item(page, None)
+
+
 def test_the_annotation_screen_works_on_a_phone(live_server, browser, lead, annotator):
     project = member_project("pairwise", lead, annotator)
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)

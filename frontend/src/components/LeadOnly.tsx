@@ -1,0 +1,25 @@
+import type { ReactNode } from 'react'
+import { isLead, useSession } from '../lib/auth'
+import { Link } from '../lib/router'
+
+/** A project's lead screens, for its leads and admins only: an annotator who follows a link there gets a way back
+ *  to their work, not tabs and forms the server would refuse (it answers them 404). */
+export function LeadOnly({ projectId, children }: { projectId: number; children: ReactNode }) {
+  const { me } = useSession()
+  if (isLead(me, projectId)) return <>{children}</>
+  const member = me.projects.some((p) => p.id === projectId)
+  return (
+    <div className="page" data-testid="lead-only">
+      <h1>For the project's leads</h1>
+      <p>
+        This part of the project is for its leads.{' '}
+        {member ? (
+          <Link href={`/projects/${projectId}/annotate`}>Back to annotating</Link>
+        ) : (
+          <Link href="/">Back to your projects</Link>
+        )}
+        .
+      </p>
+    </div>
+  )
+}
