@@ -111,18 +111,26 @@ function NewUserForm({ onCreated }: { onCreated: () => void }) {
         <span>Password</span>
         <input required type="password" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} autoComplete="new-password" />
       </label>
-      <label className="field">
-        <span>Email (optional)</span>
-        <input type="email" value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
-      </label>
-      <label className="check">
-        <input type="checkbox" checked={form.is_staff} onChange={(e) => setForm({ ...form, is_staff: e.target.checked })} /> Admin
-      </label>
+      <EmailAndAdmin label="Email (optional)" form={form} onChange={(change) => setForm({ ...form, ...change })} />
       <FieldErrors errors={errors} />
       <button type="submit" className="btn btn-primary">
         Create user
       </button>
     </form>
+  )
+}
+
+function EmailAndAdmin({ label, form, onChange }: { label: string; form: { email: string; is_staff: boolean }; onChange: (change: { email?: string; is_staff?: boolean }) => void }) {
+  return (
+    <>
+      <label className="field">
+        <span>{label}</span>
+        <input type="email" value={form.email} onChange={(e) => onChange({ email: e.target.value })} />
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={form.is_staff} onChange={(e) => onChange({ is_staff: e.target.checked })} /> Admin
+      </label>
+    </>
   )
 }
 
@@ -191,13 +199,7 @@ function EditForm({ user, onSaved }: { user: UserDetail; onSaved: () => void }) 
         <span>Last name</span>
         <input value={form.last_name} onChange={(e) => setForm({ ...form, last_name: e.target.value })} />
       </label>
-      <label className="field">
-        <span>Email</span>
-        <input type="email" value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
-      </label>
-      <label className="check">
-        <input type="checkbox" checked={form.is_staff} onChange={(e) => setForm({ ...form, is_staff: e.target.checked })} /> Admin
-      </label>
+      <EmailAndAdmin label="Email" form={form} onChange={(change) => setForm({ ...form, ...change })} />
       <FieldErrors errors={errors} />
       <button type="submit" className="btn btn-primary">
         Save
