@@ -67,6 +67,18 @@ def test_an_upload_is_stopped_once_the_bytes_streamed_pass_the_limit(api, lead, 
     assert upload(api(lead), project, "x.jsonl", line.encode()).status_code == 201
 
 
+def test_a_session_upload_is_stopped_too_when_the_csrf_check_is_what_reads_it(lead, project, settings):
+    settings.IMPORT_MAX_BYTES = 10_000
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(lead)
+    client.get("/api/auth/csrf/")
+    f = io.BytesIO(b'{"external_id": "a"}\n' * 2000)
+    f.name = "x.jsonl"
+    r = client.post(f"/api/projects/{project.id}/import/", {"file": f}, HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+    assert_json_error(r, 413, "larger than the limit")
+    assert not Prompt.objects.exists()
+
+
 @pytest.mark.parametrize("path", ["/api/auth/token/", "/api/projects/", "/api/assignments/1/submit/",
                                   "/api/projects/1/import/x/", "/admin/login/"])
 def test_multipart_is_refused_with_415_outside_the_import_route_before_it_is_read(db, path):
