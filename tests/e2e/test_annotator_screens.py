@@ -89,7 +89,7 @@ def test_a_long_item_reads_by_keyboard_and_a_picked_card_comes_out_from_under_th
     body = "document.querySelector('.rank-card.selected .rank-body').scrollTop"
     page.keyboard.press("PageDown")
     page.wait_for_function(f"{body} > 0")
-    shot(page, "11-ranking-long-item")
+    shot(page, "annotate-long-ranking")
 
 
 def test_a_demonstration_draft_survives_a_reload_and_a_short_one_is_refused(live_server, new_page, lead, annotator):
@@ -150,7 +150,7 @@ def test_my_answers_change_an_answer_and_take_a_skipped_item_back(live_server, n
 
     page.click("text=My answers")
     page.wait_for_selector("[data-testid=answer-list] >> text=A much better")
-    shot(page, "12-my-answers")
+    shot(page, "annotate-my-answers")
     page.click("[data-testid=answer-list] button:text('Change')")
     page.wait_for_selector("[data-testid=stored-answer] >> text=A much better")
     page.keyboard.press("7")
@@ -221,7 +221,7 @@ def test_the_annotation_screen_works_on_a_phone(live_server, browser, lead, anno
             assert box["height"] >= 44 and box["width"] >= 40, box
         assert page.locator(".decision-bar .scale-btn .scale-short").first.is_visible()
         assert not page.locator(".key-hints").is_visible()
-        shot(page, "13-annotate-phone")
+        shot(page, "annotate-phone")
         page.locator(".decision-bar .scale-btn").nth(5).tap()
         page.locator("button:has-text('Submit')").tap()
         wait_for_new_item(page, first)
