@@ -105,7 +105,7 @@ def _malformed(exc: json_input.MalformedJSON) -> str:
 
 def _encoding_problem(head: bytes) -> str | None:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (len(head) > 1 and b"\x00" in head[:2]):
-        return "is UTF-16 text: save the file as UTF-8"
+        return "is UTF-16 text (or binary): save the file as UTF-8 text"
     return None
 
 

@@ -2,13 +2,15 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/rlhf_bench .venv/bin/python bench/import_memory.py --mb 5 20 50
 
-Each file is pairwise JSONL (about 1.2 kB a line) written to a temporary folder; each import runs in its own
+Each file is pairwise JSONL (about 1.1 kB a line; ``--formats csv json`` for the same lines as CSV or as one
+JSON document) written to a temporary folder; each import runs in its own
 subprocess through the same path as the API's file upload (importing.records -> items_import_records), and that
 process reports its peak resident set (resource.getrusage ru_maxrss) before and after the import. ``--whole``
 also runs the path the API took before streaming (read the file, parse every line, then write), for comparison.
 """
 
 import argparse
+import csv
 import json
 import os
 import resource
@@ -21,18 +23,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def write_jsonl(path: Path, megabytes: float) -> int:
+def line(n: int) -> dict:
+    return {
+        "external_id": f"mem-{n}",
+        "conversation": [{"role": "user", "content": f"Explain topic {n} in a few sentences, please. " * 4}],
+        "responses": [{"text": f"Topic {n} is about X. It matters because Y. " * 10, "model": "sft-v1"},
+                      {"text": f"Topic {n}? Not sure, maybe Z. " * 8, "model": "base-7b"}],
+        "metadata": {"source": "bench", "n": n},
+    }
+
+
+def write_file(path: Path, megabytes: float) -> int:
+    """Lines of about 1.1 kB until the file reaches ``megabytes``, as JSONL, CSV or one JSON document."""
     target, n = int(megabytes * 1_000_000), 0
-    with path.open("w", encoding="utf-8") as f:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        rows = csv.writer(f)
+        if path.suffix == ".csv":
+            rows.writerow(["external_id", "prompt", "response_1", "model_1", "response_2", "model_2", "metadata"])
+        elif path.suffix == ".json":
+            f.write('{"items": [\n')
         while f.tell() < target:
-            f.write(json.dumps({
-                "external_id": f"mem-{n}",
-                "conversation": [{"role": "user", "content": f"Explain topic {n} in a few sentences, please. " * 4}],
-                "responses": [{"text": f"Topic {n} is about X. It matters because Y. " * 10, "model": "sft-v1"},
-                              {"text": f"Topic {n}? Not sure, maybe Z. " * 8, "model": "base-7b"}],
-                "metadata": {"source": "bench", "n": n},
-            }) + "\n")
+            obj = line(n)
+            if path.suffix == ".csv":
+                a, b = obj["responses"]
+                rows.writerow([obj["external_id"], obj["conversation"][0]["content"], a["text"], a["model"], b["text"],
+                               b["model"], json.dumps(obj["metadata"])])
+            else:
+                f.write(("," if n and path.suffix == ".json" else "") + json.dumps(obj) + "\n")
             n += 1
+        if path.suffix == ".json":
+            f.write("]}\n")
     return n
 
 
@@ -77,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=float, nargs="+", default=[5, 20, 50])
     parser.add_argument("--whole", action="store_true", help="also measure the read-it-all path, for comparison")
+    parser.add_argument("--formats", nargs="+", default=["jsonl"], choices=["jsonl", "csv", "json"])
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -85,16 +106,17 @@ def main() -> None:
     print("|---:|---:|---|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for mb in args.mb:
-            file = Path(tmp) / f"import-{mb:g}mb.jsonl"
-            n = write_jsonl(file, mb)
-            for whole in [False, True] if args.whole else [False]:
-                r = run(file, whole)
-                assert r["created"] == n, r
-                print(f"| {file.stat().st_size / 1e6:.1f} MB | {n:,} | {'read whole' if whole else 'streamed'} | "
-                      f"{r['seconds']:.1f} | {r['before_mb']:.0f} MB | {r['peak_mb']:.0f} MB | "
-                      f"{r['peak_mb'] - r['before_mb']:.0f} MB |", flush=True)
-            file.unlink()
-
+            for fmt in args.formats:
+                file = Path(tmp) / f"import-{mb:g}mb.{fmt}"
+                n = write_file(file, mb)
+                for whole in [False, True] if args.whole and fmt == "jsonl" else [False]:
+                    r = run(file, whole)
+                    assert r["created"] == n, r
+                    how = "read whole" if whole else ("one document" if fmt == "json" else "streamed")
+                    print(f"| {file.stat().st_size / 1e6:.1f} MB {fmt} | {n:,} | {how} | {r['seconds']:.1f} | "
+                          f"{r['before_mb']:.0f} MB | {r['peak_mb']:.0f} MB | {r['peak_mb'] - r['before_mb']:.0f} MB |",
+                          flush=True)
+                file.unlink()
 
 if __name__ == "__main__":
     main()
