@@ -299,12 +299,14 @@ def _with_item_agreement(report: dict, items: list[dict], loaded: Loaded, *, ove
 def _store_item_agreement(per_item: dict[int, float]) -> None:
     if not per_item:
         return
-    ids, values = list(per_item), [v for v in per_item.values()]
     if connection.vendor == "postgresql":
+        # The arrays go as text literals: psycopg's list adapter spent seconds on 333k numbers, one at a time.
+        ids = "{" + ",".join(map(str, per_item)) + "}"
+        values = "{" + ",".join("NULL" if v is None else repr(float(v)) for v in per_item.values()) + "}"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {Item._meta.db_table} AS i SET agreement = v.a "
-                "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::float8[]) AS a) AS v "
+                "FROM (SELECT unnest(%s::text::bigint[]) AS id, unnest(%s::text::float8[]) AS a) AS v "
                 "WHERE i.id = v.id AND i.agreement IS DISTINCT FROM v.a",
                 [ids, values],
             )
