@@ -4,6 +4,7 @@ from .models import (
     AgreementReport,
     Annotation,
     Assignment,
+    AuditEvent,
     DatasetSnapshot,
     Item,
     Membership,
@@ -87,3 +88,21 @@ class DatasetSnapshotAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # snapshots are immutable
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail is written by the services (this site's own edits go to Django's admin log)."""
+
+    list_display = ["id", "created_at", "actor_name", "action", "target_type", "target_id", "project"]
+    list_filter = ["action"]
+    search_fields = ["actor_name", "target_id"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -139,3 +139,12 @@ def test_no_one_but_an_admin_reads_the_trail(api, lead, annotator, outsider, pro
         assert response.status_code == 403 and "results" not in response.json()
     assert api(None).get("/api/audit/").status_code == 401
 
+
+
+def test_creating_a_project_records_who_and_its_settings(api, admin_user):
+    body = {"name": "Tone", "kind": "pairwise", "gold_ratio": 0.1}
+    response = api(admin_user).post("/api/projects/", body, format="json")
+    assert response.status_code == 201
+    event = only_event(actor=admin_user, action="project.create", target_id=str(response.json()["id"]))
+    assert event.project_id == response.json()["id"]
+    assert event.changes == {"name": [None, "Tone"], "kind": [None, "pairwise"], "gold_ratio": [None, 0.1]}
