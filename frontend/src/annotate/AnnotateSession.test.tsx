@@ -100,8 +100,16 @@ describe('AnnotatePage', () => {
     expect(screen.getByTestId('flag-button').textContent).toMatch(/^Flag/) // the next item starts unflagged
     expect(screen.getByTestId('flag-button').textContent).not.toContain('Flagged')
 
+    press('f') // by keyboard: the first flag has focus, Space ticks it, Enter keeps it
+    const unsafe = (await screen.findByRole('dialog')).querySelector<HTMLInputElement>('[data-flag="unsafe"]')!
+    await waitFor(() => expect(document.activeElement).toBe(unsafe))
+    fireEvent.click(unsafe)
+    fireEvent.keyDown(unsafe, { key: 'Enter' })
+    await waitFor(() => expect(screen.getByTestId('flag-button').textContent).toContain('Flagged: unsafe'))
+
     press('f')
-    fireEvent.click((await screen.findByRole('dialog')).querySelector('[data-flag="broken"]')!)
+    fireEvent.click((await screen.findByRole('dialog')).querySelector('[data-flag="unsafe"]')!) // untick
+    fireEvent.click(screen.getByRole('dialog').querySelector('[data-flag="broken"]')!)
     fireEvent.click(screen.getByRole('button', { name: 'Flag and skip' }))
     await waitFor(() => expect(shownAssignment()).toBe('3'))
     expect(api.sent('skip')[0].body).toEqual({ reason: 'Flagged broken' })

@@ -32,6 +32,9 @@ export function Dialog({ title, id, onSubmit, onCancel, children }: { title: str
           onCancel()
         } else if (e.key === 'Enter' && e.repeat) {
           e.preventDefault()
+        } else if (e.key === 'Enter' && e.target instanceof HTMLInputElement && e.target.type === 'checkbox') {
+          e.preventDefault() // a checkbox does not submit its form on Enter by itself; here it does, as a text field
+          form.current?.requestSubmit()
         }
       }}
     >

@@ -32,7 +32,7 @@ export function FlagDialog({ initial, onApply, onSkip, onCancel }: Props) {
       </label>
       <div className="modal-actions">
         <span className="muted small key-hint">
-          <kbd>Esc</kbd> cancel
+          <kbd>Space</kbd> ticks · <kbd>Enter</kbd> flags · <kbd>Esc</kbd> cancel
         </span>
         <button type="button" className="btn" disabled={none} onClick={() => onSkip({ flags, note })}>
           Flag and skip
