@@ -24,13 +24,14 @@ import { api, ApiError } from './lib/api'
 import { SessionContext, type Session } from './lib/auth'
 import { Link, matchPath, navigate, useLocation } from './lib/router'
 import type { Me } from './lib/types'
+import { apiPaths } from './lib/paths'
 
 type AuthState = { status: 'loading' } | { status: 'anonymous' } | { status: 'in'; me: Me } | { status: 'unreachable'; message: string }
 
 async function fetchMe(): Promise<AuthState> {
   try {
-    await api.get('/api/auth/csrf/')
-    return { status: 'in', me: await api.get<Me>('/api/auth/me/') }
+    await api.get(apiPaths.csrf())
+    return { status: 'in', me: await api.get<Me>(apiPaths.me()) }
   } catch (err) {
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) return { status: 'anonymous' }
     return { status: 'unreachable', message: err instanceof Error ? err.message : String(err) }
@@ -80,7 +81,7 @@ export function App() {
             me: auth.me,
             refresh,
             logout: async () => {
-              await api.post('/api/auth/logout/').catch(() => undefined)
+              await api.post(apiPaths.logout()).catch(() => undefined)
               setAuth({ status: 'anonymous' })
               navigate('/', { replace: true })
               refresh()

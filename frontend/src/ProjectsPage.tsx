@@ -4,13 +4,14 @@ import { errorText, useFetch } from './lib/hooks'
 import { Link } from './lib/router'
 import type { Project, Role } from './lib/types'
 import { ProgressBar } from './components/ui'
+import { apiPaths } from './lib/paths'
 
 const KIND_LABEL = { pairwise: 'Pairwise', ranking: 'Ranking', demonstration: 'Demonstration' } as const
 const ROLE_LABEL: Record<Role, string> = { annotator: 'You are an annotator', lead: 'You are a lead', admin: 'You are an admin' }
 
 export function ProjectsPage() {
   const { me } = useSession()
-  const { data, error, loading } = useFetch<Project[] | { results: Project[] }>('/api/projects/')
+  const { data, error, loading } = useFetch<Project[] | { results: Project[] }>(apiPaths.projects())
   const projects = rows(data)
   return (
     <div className="page">

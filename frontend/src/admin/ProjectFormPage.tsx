@@ -7,6 +7,7 @@ import { pushNotice, toErrors } from '../lib/hooks'
 import { navigate } from '../lib/router'
 import type { Kind, Project } from '../lib/types'
 import { LeadFrame } from '../lead/ProjectHeader'
+import { apiPaths } from '../lib/paths'
 
 interface FormState {
   name: string
@@ -96,10 +97,10 @@ function ProjectForm({ project }: { project?: Project }) {
     setErrors([])
     try {
       if (project) {
-        await api.patch(`/api/projects/${project.id}/`, toBody(form, false))
+        await api.patch(apiPaths.project(project.id), toBody(form, false))
         pushNotice('ok', 'Project saved.')
       } else {
-        const { data } = await api.post<Project>('/api/projects/', toBody(form, true))
+        const { data } = await api.post<Project>(apiPaths.projects(), toBody(form, true))
         pushNotice('ok', `Project ${data.name} created. Add members and import items next.`)
         navigate(`/projects/${data.id}/members`)
       }

@@ -4,6 +4,7 @@ import { api, rows, type FieldError } from '../lib/api'
 import { useSession } from '../lib/auth'
 import { errorText, pushNotice, toErrors, useFetch } from '../lib/hooks'
 import { Link } from '../lib/router'
+import { apiPaths } from '../lib/paths'
 
 interface User {
   id: number
@@ -27,7 +28,7 @@ function fullName(u: User): string {
 
 export function UsersPage() {
   const { me } = useSession()
-  const { data, error, reload } = useFetch<User[] | { results: User[] }>(me.is_staff ? '/api/users/' : null)
+  const { data, error, reload } = useFetch<User[] | { results: User[] }>(me.is_staff ? apiPaths.users() : null)
   const [selected, setSelected] = useState<number | null>(null)
 
   if (!me.is_staff) return <div className="page">Only admins manage users.</div>
@@ -91,7 +92,7 @@ function NewUserForm({ onCreated }: { onCreated: () => void }) {
     const body: Record<string, unknown> = { username: form.username.trim(), password: form.password, is_staff: form.is_staff }
     if (form.email.trim()) body.email = form.email.trim()
     try {
-      await api.post('/api/users/', body)
+      await api.post(apiPaths.users(), body)
       pushNotice('ok', `User ${form.username} created.`)
       setForm({ username: '', password: '', email: '', is_staff: false })
       onCreated()
@@ -136,7 +137,7 @@ function EmailAndAdmin({ label, form, onChange }: { label: string; form: { email
 
 /** One user: edit, deactivate or reactivate, reset the password, and the projects they belong to. */
 function UserPanel({ userId, isMe, onChanged, onClose }: { userId: number; isMe: boolean; onChanged: () => void; onClose: () => void }) {
-  const { data: user, error, reload } = useFetch<UserDetail>(`/api/users/${userId}/`)
+  const { data: user, error, reload } = useFetch<UserDetail>(apiPaths.user(userId))
   const changed = () => {
     reload()
     onChanged()
@@ -181,7 +182,7 @@ function EditForm({ user, onSaved }: { user: UserDetail; onSaved: () => void }) 
     event.preventDefault()
     setErrors([])
     try {
-      await api.patch(`/api/users/${user.id}/`, { ...form, email: form.email.trim() })
+      await api.patch(apiPaths.user(user.id), { ...form, email: form.email.trim() })
       pushNotice('ok', `Saved ${user.username}.`)
       onSaved()
     } catch (err) {
@@ -215,7 +216,7 @@ function ActiveToggle({ user, isMe, onChanged }: { user: UserDetail; isMe: boole
   async function toggle() {
     setErrors([])
     try {
-      await api.post(`/api/users/${user.id}/${active ? 'deactivate' : 'reactivate'}/`)
+      await api.post(apiPaths.userAction(user.id, active ? 'deactivate' : 'reactivate'))
       pushNotice('ok', `${user.username} ${active ? 'deactivated: they can no longer sign in' : 'can sign in again'}.`)
       onChanged()
     } catch (err) {
@@ -248,7 +249,7 @@ function PasswordReset({ user }: { user: UserDetail }) {
     setErrors([])
     setGenerated(null)
     try {
-      const { data } = await api.post<{ password: string | null }>(`/api/users/${user.id}/password/`, body)
+      const { data } = await api.post<{ password: string | null }>(apiPaths.userAction(user.id, 'password'), body)
       setPassword('')
       if (data.password) setGenerated(data.password)
       else pushNotice('ok', `New password set for ${user.username}.`)

@@ -16,6 +16,7 @@ import { RankingTask } from './RankingTask'
 import type { Outcome } from './retryQueue'
 import { SkipDialog } from './SkipDialog'
 import type { TaskProps } from './taskTypes'
+import { apiPaths } from '../lib/paths'
 
 const TASKS: Record<Project['kind'], (props: TaskProps) => ReactNode> = {
   pairwise: PairwiseTask,
@@ -55,7 +56,7 @@ function AnnotationSession({ project }: { project: Project }) {
     await answerQueue.drained() // a pending answer (maybe from before a reload) goes first
     for (let attempt = 0; alive.current; attempt++) {
       try {
-        const response = await request<NextAssignment>('POST', `/api/projects/${project.id}/next/`)
+        const response = await request<NextAssignment>('POST', apiPaths.next(project.id))
         if (!alive.current) return
         startedAt.current = performance.now()
         setErrors([])

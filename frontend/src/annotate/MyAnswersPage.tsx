@@ -10,6 +10,7 @@ import { clearDraft, draftKey, loadDraft, saveDraft } from './drafts'
 import { PairwiseTask } from './PairwiseTask'
 import { RankingTask } from './RankingTask'
 import type { TaskProps } from './taskTypes'
+import { apiPaths, withQuery } from '../lib/paths'
 
 const TASKS: Record<Project['kind'], (props: TaskProps) => ReactNode> = {
   pairwise: PairwiseTask,
@@ -30,8 +31,8 @@ type Page<T> = T[] | { results: T[]; next?: string | null }
 /** The annotator's own work in a project: answers (changeable until their item is complete) and skipped items. */
 export function MyAnswersPage({ projectId }: { projectId: number }) {
   const { data: project, error } = useProject(projectId)
-  const answers = useFetch<Page<MyAnswer>>(`/api/me/annotations/?project=${projectId}`)
-  const skipped = useFetch<Page<Skipped>>(`/api/me/skipped/?project=${projectId}`)
+  const answers = useFetch<Page<MyAnswer>>(withQuery(apiPaths.myAnswers(), { project: projectId }))
+  const skipped = useFetch<Page<Skipped>>(withQuery(apiPaths.mySkipped(), { project: projectId }))
   const [editing, setEditing] = useState<number | null>(null)
 
   if (error) return <div className="page form-error">Could not open this project: {errorText(error)}</div>
@@ -115,7 +116,7 @@ export function MyAnswersPage({ projectId }: { projectId: number }) {
 
 async function takeBack(projectId: number, assignment: number, reload: () => void) {
   try {
-    await api.post(`/api/assignments/${assignment}/unskip/`)
+    await api.post(apiPaths.assignmentAction(assignment, 'unskip'))
     navigate(`/projects/${projectId}/annotate`) // `next` returns the lease taken back
   } catch (err) {
     pushNotice('warn', `Could not take that item back: ${errorText(err)}`)
@@ -129,7 +130,7 @@ interface AnswerDetail extends MyAnswer {
 
 function EditAnswer({ project, answerId, onDone }: { project: Project; answerId: number; onDone: () => void }) {
   const { me } = useSession()
-  const { data, error } = useFetch<AnswerDetail>(`/api/me/annotations/${answerId}/`)
+  const { data, error } = useFetch<AnswerDetail>(apiPaths.myAnswer(answerId))
   const [errors, setErrors] = useState<FieldError[]>([])
   const [sending, setSending] = useState(false)
   if (error) return <div className="page form-error">Could not open this answer: {errorText(error)}</div>
@@ -141,7 +142,7 @@ function EditAnswer({ project, answerId, onDone }: { project: Project; answerId:
     setSending(true)
     setErrors([])
     try {
-      await api.patch(`/api/me/annotations/${answerId}/`, { ...keptFields(data!), ...body })
+      await api.patch(apiPaths.myAnswer(answerId), { ...keptFields(data!), ...body })
       clearDraft(key)
       pushNotice('ok', 'Your answer was changed.')
       onDone()

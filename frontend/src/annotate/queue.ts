@@ -3,10 +3,11 @@ import { useSyncExternalStore } from 'react'
 import { request } from '../lib/api'
 import { pushNotice } from '../lib/hooks'
 import { RetryQueue, type Outcome, type PendingAction, type QueueState } from './retryQueue'
+import { apiPaths } from '../lib/paths'
 
 function send(action: PendingAction): Promise<unknown> {
   const verb = action.kind === 'submit' ? 'submit' : 'skip'
-  return request('POST', `/api/assignments/${action.assignment}/${verb}/`, {
+  return request('POST', apiPaths.assignmentAction(action.assignment, verb), {
     body: action.body,
     headers: { 'Idempotency-Key': action.key },
   }).then((r) => r.data)

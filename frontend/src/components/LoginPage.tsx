@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react'
 import { api, ApiError } from '../lib/api'
 import { errorText } from '../lib/hooks'
+import { apiPaths } from '../lib/paths'
 
 export function LoginPage({ onLoggedIn }: { onLoggedIn: () => Promise<void> }) {
   const [username, setUsername] = useState('')
@@ -13,8 +14,8 @@ export function LoginPage({ onLoggedIn }: { onLoggedIn: () => Promise<void> }) {
     setBusy(true)
     setError('')
     try {
-      await api.get('/api/auth/csrf/')
-      await api.post('/api/auth/login/', { username, password })
+      await api.get(apiPaths.csrf())
+      await api.post(apiPaths.login(), { username, password })
       await onLoggedIn()
     } catch (err) {
       setError(err instanceof ApiError && err.status < 500 ? err.message || 'Wrong username or password.' : errorText(err))

@@ -8,6 +8,7 @@ import type { Project } from '../lib/types'
 import { OrderList } from './OrderList'
 import { describeAnswer, type LeadItem, type Row } from './answers'
 import { rulingPayload, type RulingChoice } from './ruling'
+import { apiPaths } from '../lib/paths'
 
 /** Settle an item: let one submitted answer stand, or give the lead's own, with a note; replace or withdraw it. */
 export function AdjudicationForm({ project, item, onSaved }: { project: Project; item: LeadItem; onSaved: () => void }) {
@@ -20,7 +21,7 @@ export function AdjudicationForm({ project, item, onSaved }: { project: Project;
   const [note, setNote] = useState(ruling?.note ?? '')
   const [errors, setErrors] = useState<FieldError[]>([])
   const [busy, setBusy] = useState(false)
-  const path = `/api/projects/${project.id}/items/${item.id}/adjudication/`
+  const path = apiPaths.adjudication(project.id, item.id)
 
   async function save() {
     const own = project.kind === 'pairwise' ? (point === null ? null : pointToChoice(point, ids)) : { ranking: order }

@@ -8,6 +8,7 @@ import { errorText } from '../lib/hooks'
 import { Link } from '../lib/router'
 import type { Agreement } from '../lib/types'
 import { EXPLANATIONS, LANDIS_KOCH, reading, scaleLine } from './figureReadings'
+import { apiPaths, withQuery } from '../lib/paths'
 
 interface Report extends Agreement {
   status?: 'pending' | 'ready' | 'refreshing'
@@ -61,7 +62,7 @@ function useAgreement(path: string): { report?: Report; error?: unknown } {
 
 export function AgreementPanel({ projectId, criteria = [] }: { projectId: number; criteria?: string[] }) {
   const [criterion, setCriterion] = useState('')
-  const path = `/api/projects/${projectId}/agreement/${criterion ? `?criterion=${encodeURIComponent(criterion)}` : ''}`
+  const path = withQuery(apiPaths.agreement(projectId), { criterion })
   const { report, error } = useAgreement(path)
   if (error instanceof ApiError && error.status === 404) return null
   return (

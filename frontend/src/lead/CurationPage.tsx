@@ -9,6 +9,7 @@ import { Link } from '../lib/router'
 import type { CurationPreview, CurationRules, Kind, Project } from '../lib/types'
 import { errorsByField, formToRules, NUMBER_RULES, RULE_LABELS, rulesToForm, sameRules, waterfall, type NumberRule, type RulesForm, type WaterfallRow } from './curationRules'
 import { LeadFrame } from './ProjectHeader'
+import { apiPaths } from '../lib/paths'
 
 export const PREVIEW_DEBOUNCE_MS = 350
 
@@ -17,7 +18,7 @@ export function CurationPage({ projectId }: { projectId: number }) {
 }
 
 function Curation({ project }: { project: Project }) {
-  const { data, error } = useFetch<{ rules: Partial<CurationRules> }>(`/api/projects/${project.id}/curation/`)
+  const { data, error } = useFetch<{ rules: Partial<CurationRules> }>(apiPaths.curation(project.id))
   if (error != null) return <p className="form-error">Could not load the curation rules: {errorText(error)}</p>
   if (!data) return <p className="muted">Loading…</p>
   return <CurationEditor project={project} saved={data.rules} />
@@ -43,7 +44,7 @@ export function useCurationPreview(projectId: number, rules: CurationRules | nul
     setState((s) => ({ ...s, loading: true }))
     const timer = setTimeout(
       () =>
-        api.post<CurationPreview>(`/api/projects/${projectId}/curation/preview/`, { rules: JSON.parse(key) }).then(
+        api.post<CurationPreview>(apiPaths.curationPreview(projectId), { rules: JSON.parse(key) }).then(
           ({ data }) => live && setState({ data, loading: false }),
           (error: unknown) => live && setState((s) => ({ data: s.data, error, loading: false })),
         ),
@@ -79,7 +80,7 @@ export function CurationEditor({ project, saved }: { project: Project; saved: Pa
     setBusy(true)
     setSaveErrors([])
     try {
-      const data = await api.put<{ rules: Partial<CurationRules> }>(`/api/projects/${project.id}/curation/`, { rules })
+      const data = await api.put<{ rules: Partial<CurationRules> }>(apiPaths.curation(project.id), { rules })
       const next = rulesToForm(data.rules)
       setSavedForm(next)
       setForm(next)

@@ -4,13 +4,14 @@ import { Link } from '../lib/router'
 import type { Progress } from '../lib/types'
 import { AgreementPanel } from './AgreementPanel'
 import { LeadFrame } from './ProjectHeader'
+import { apiPaths } from '../lib/paths'
 
 export function DashboardPage({ projectId }: { projectId: number }) {
   return <LeadFrame projectId={projectId}>{(project) => <Overview projectId={projectId} criteria={project.kind === 'pairwise' ? project.criteria : []} />}</LeadFrame>
 }
 
 function Overview({ projectId, criteria }: { projectId: number; criteria: string[] }) {
-  const { data, error, reload } = useFetch<Progress>(`/api/projects/${projectId}/progress/`)
+  const { data, error, reload } = useFetch<Progress>(apiPaths.progress(projectId))
   if (error) return <p className="form-error">Could not load progress: {errorText(error)}</p>
   if (!data) return <p className="muted">Loading…</p>
   const { items } = data

@@ -7,6 +7,7 @@ import { pushNotice, toErrors } from '../lib/hooks'
 import type { Project } from '../lib/types'
 import { OrderList } from './OrderList'
 import type { LeadItem } from './answers'
+import { apiPaths } from '../lib/paths'
 
 /** Mark an item gold with its expected answer, sent in the submit payload form (A = first stored response). */
 export function GoldForm({ project, item, onSaved }: { project: Project; item: LeadItem; onSaved: () => void }) {
@@ -32,7 +33,7 @@ export function GoldForm({ project, item, onSaved }: { project: Project; item: L
     setBusy(true)
     setErrors([])
     try {
-      await api.post(`/api/projects/${project.id}/items/${item.id}/gold/`, isGold ? { is_gold: true, expected: payload } : { is_gold: false })
+      await api.post(apiPaths.gold(project.id, item.id), isGold ? { is_gold: true, expected: payload } : { is_gold: false })
       pushNotice('ok', isGold ? `Item #${item.id} is now gold.` : `Item #${item.id} is no longer gold.`)
       onSaved()
     } catch (err) {

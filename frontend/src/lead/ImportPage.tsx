@@ -5,6 +5,7 @@ import { toErrors } from '../lib/hooks'
 import type { Project } from '../lib/types'
 import { previewSummary, promptOf, sourceFile, type ImportPreview } from './importSource'
 import { LeadFrame } from './ProjectHeader'
+import { apiPaths } from '../lib/paths'
 
 interface ImportResult {
   created: number
@@ -45,14 +46,14 @@ export function ImportForm({ project }: { project: Project }) {
     changed()
   }
 
-  async function send<T>(path: string, step: 'preview' | 'import'): Promise<T | null> {
+  async function send<T>(step: 'preview' | 'import'): Promise<T | null> {
     if (!source) return null
     const form = new FormData()
     form.append('file', source)
     setBusy(step)
     setErrors([])
     try {
-      return (await request<T>('POST', `/api/projects/${project.id}/${path}`, { body: form })).data
+      return (await request<T>('POST', apiPaths.importItems(project.id, step), { body: form })).data
     } catch (err) {
       setErrors(toErrors(err))
       return null
@@ -64,13 +65,13 @@ export function ImportForm({ project }: { project: Project }) {
   async function check(event: FormEvent) {
     event.preventDefault()
     setResult(null)
-    const answer = await send<ImportPreview>('import/preview/', 'preview')
+    const answer = await send<ImportPreview>('preview')
     setPreview(answer)
     if (answer) setErrors(answer.errors.map((e) => ({ ...e, line: e.line ?? undefined })))
   }
 
   async function write() {
-    const answer = await send<ImportResult>('import/', 'import')
+    const answer = await send<ImportResult>('import')
     if (!answer) return
     setResult(answer)
     setPreview(null)

@@ -7,9 +7,10 @@ import type { Project } from '../lib/types'
 import { AdjudicationForm } from './AdjudicationForm'
 import { describeAnswer, describeValue, letter, shownOrder, type LeadItem, type Row } from './answers'
 import { GoldForm } from './GoldForm'
-import { filterQuery, itemHref, listHref, withQuery } from './itemFilters'
+import { filterQuery, itemHref, listHref } from './itemFilters'
 import { StatusTag } from './ItemsPage'
 import { LeadFrame } from './ProjectHeader'
+import { apiPaths, withQuery } from '../lib/paths'
 
 export function ItemDetailPage({ projectId, itemId }: { projectId: number; itemId: number }) {
   return <LeadFrame projectId={projectId}>{(project) => <ItemDetail project={project} itemId={itemId} />}</LeadFrame>
@@ -18,7 +19,7 @@ export function ItemDetailPage({ projectId, itemId }: { projectId: number; itemI
 function ItemDetail({ project, itemId }: { project: Project; itemId: number }) {
   const { search } = useLocation()
   const filtered = filterQuery(search).toString() !== ''
-  const { data: item, error, reload } = useFetch<LeadItem>(withQuery(`/api/projects/${project.id}/items/${itemId}/`, filterQuery(search)))
+  const { data: item, error, reload } = useFetch<LeadItem>(withQuery(apiPaths.item(project.id, itemId), filterQuery(search)))
   if (error) return <p className="form-error">Could not load item #{itemId}: {errorText(error)}</p>
   if (!item || item.id !== itemId) return <p className="muted">Loading…</p>
   const responses = item.responses ?? []

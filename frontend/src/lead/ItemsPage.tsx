@@ -4,8 +4,9 @@ import { ApiError, rows } from '../lib/api'
 import { errorText, useFetch } from '../lib/hooks'
 import { Link, navigate, useLocation } from '../lib/router'
 import { firstPrompt, type LeadItem } from './answers'
-import { filterErrors, filterQuery, itemHref, parseMetadata, STATUS_LABELS, withQuery, type SingleFilter } from './itemFilters'
+import { filterErrors, filterQuery, itemHref, parseMetadata, STATUS_LABELS, type SingleFilter } from './itemFilters'
 import { LeadFrame } from './ProjectHeader'
+import { apiPaths, withQuery } from '../lib/paths'
 
 interface Page {
   count: number
@@ -39,7 +40,7 @@ function ItemsTable({ projectId, perItem }: { projectId: number; perItem: number
   const page = search.get('page') ?? ''
   const query = filterQuery(search)
   if (page) query.set('page', page)
-  const { data, error, loading } = useFetch<Page | LeadItem[]>(withQuery(`/api/projects/${projectId}/items/`, query))
+  const { data, error, loading } = useFetch<Page | LeadItem[]>(withQuery(apiPaths.items(projectId), query))
   const items = rows(data as Page | LeadItem[] | undefined)
   const paged = data && !Array.isArray(data) ? data : null
   const { byField, general } = filterErrors(error instanceof ApiError && error.status === 400 ? error.errors : [])

@@ -4,6 +4,7 @@ import { api, rows, type FieldError } from '../lib/api'
 import { errorText, toErrors, useFetch } from '../lib/hooks'
 import type { Project, Role } from '../lib/types'
 import { LeadFrame } from './ProjectHeader'
+import { apiPaths } from '../lib/paths'
 
 interface Member {
   user: string | { username: string }
@@ -17,7 +18,7 @@ export function MembersPage({ projectId }: { projectId: number }) {
 }
 
 function Members({ project }: { project: Project }) {
-  const path = `/api/projects/${project.id}/members/`
+  const path = apiPaths.members(project.id)
   const { data, error, reload } = useFetch<Member[] | { results: Member[] }>(path)
   const [user, setUser] = useState('')
   const [role, setRole] = useState<Role>('annotator')
@@ -39,7 +40,7 @@ function Members({ project }: { project: Project }) {
   async function remove(name: string) {
     if (!window.confirm(`Remove ${name} from ${project.name}?`)) return
     try {
-      await api.delete(`${path}${encodeURIComponent(name)}/`)
+      await api.delete(apiPaths.member(project.id, name))
       reload()
     } catch (err) {
       setErrors(toErrors(err))

@@ -10,15 +10,16 @@ import type { CurationRules, Kind, Project, Snapshot, SnapshotCounts } from '../
 import { describeRules } from './curationRules'
 import { LeadFrame } from './ProjectHeader'
 import { isFinished, pollSnapshot } from './snapshotPoll'
+import { apiPaths } from '../lib/paths'
 
 export function SnapshotsPage({ projectId }: { projectId: number }) {
   return <LeadFrame projectId={projectId}>{(project) => <Snapshots project={project} />}</LeadFrame>
 }
 
 export function Snapshots({ project }: { project: Project }) {
-  const listPath = `/api/projects/${project.id}/snapshots/`
+  const listPath = apiPaths.snapshots(project.id)
   const listed = useFetch<Snapshot[]>(listPath)
-  const saved = useFetch<{ rules: Partial<CurationRules> }>(`/api/projects/${project.id}/curation/`)
+  const saved = useFetch<{ rules: Partial<CurationRules> }>(apiPaths.curation(project.id))
   // Snapshots created or polled on this screen: at least as fresh as the list, so they win over its entries.
   const [local, setLocal] = useState<Snapshot[]>([])
   const [opened, setOpened] = useState<Set<number>>(new Set())
@@ -101,7 +102,7 @@ function NewSnapshot({ project, rules, rulesError, onCreated }: { project: Proje
     if (!body) return
     setBusy(true)
     try {
-      const { data } = await api.post<Snapshot>(`/api/projects/${project.id}/snapshots/`, body)
+      const { data } = await api.post<Snapshot>(apiPaths.snapshots(project.id), body)
       onCreated(data)
       pushNotice('info', `Snapshot #${data.id} requested; a worker is building it.`)
     } catch (err) {
@@ -175,7 +176,7 @@ function useFollow(snapshot: Snapshot, onUpdate: (s: Snapshot) => void): { lost:
     const controller = new AbortController()
     setLost(null)
     pollSnapshot(snapshot.id, {
-      fetchSnapshot: (id) => api.get<Snapshot>(`/api/snapshots/${id}/`),
+      fetchSnapshot: (id) => api.get<Snapshot>(apiPaths.snapshot(id)),
       onUpdate: (s) => latest.current(s),
       signal: controller.signal,
     }).then((result) => {

@@ -1,6 +1,7 @@
 // The lead's item filters: which URL parameters they are, the API query they make, and the links that keep them,
 // so that the item page's previous/next walk the same list the table shows.
 import type { FieldError } from '../lib/api'
+import { withQuery } from '../lib/paths'
 
 /** Filters with one value each, as the API names them (and the URL of the items page keeps them). */
 export const SINGLE_FILTERS = ['q', 'status', 'is_gold', 'flagged', 'adjudicated', 'annotator', 'model', 'min_agreement', 'max_agreement'] as const
@@ -22,12 +23,6 @@ export function filterQuery(search: URLSearchParams): URLSearchParams {
   }
   for (const pair of search.getAll('metadata')) if (pair) out.append('metadata', pair)
   return out
-}
-
-/** `?…` for a path, or nothing when there is no filter. */
-export function withQuery(path: string, query: URLSearchParams): string {
-  const text = query.toString()
-  return text ? `${path}?${text}` : path
 }
 
 /** The item page of one item, carrying the list's filters. */

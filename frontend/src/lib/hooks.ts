@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react'
 import { api, ApiError, type FieldError } from './api'
 import type { Project } from './types'
+import { apiPaths } from './paths'
 
 export interface FetchState<T> {
   data: T | undefined
@@ -30,7 +31,7 @@ export function useFetch<T>(path: string | null): FetchState<T> {
 }
 
 /** A project by id. */
-export const useProject = (id: number) => useFetch<Project>(`/api/projects/${id}/`)
+export const useProject = (id: number) => useFetch<Project>(apiPaths.project(id))
 
 export function isTypingTarget(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false

@@ -13,6 +13,7 @@ import { alignRuns, orderedKeys, seriesOf, type MetricSeries } from './metrics'
 import { StatusTag } from './parts'
 import { loadMoreMetrics, POLL_MS, useJobs } from './queries'
 import { isActive, type Job } from './types'
+import { apiPaths } from '../lib/paths'
 
 export function parseIds(text: string | null): number[] {
   return [...new Set((text ?? '').split(',').map(Number).filter((n) => Number.isSafeInteger(n) && n > 0))]
@@ -94,7 +95,7 @@ function useRuns(ids: number[]): Run[] {
   const jobs = useQueries({
     queries: ids.map((id) => ({
       queryKey: [me.id, 'training-job', id],
-      queryFn: () => api.get<Job>(`/api/training-jobs/${id}/`),
+      queryFn: () => api.get<Job>(apiPaths.job(id)),
       refetchInterval: (q: { state: { data?: Job } }) => (q.state.data && isActive(q.state.data.status) ? POLL_MS : false),
     })),
   })

@@ -12,6 +12,7 @@ import { withParam } from './JobsPage'
 import { JobsTable, ModelsTable } from './parts'
 import { useJobs, useModels } from './queries'
 import type { TrainedModel } from './types'
+import { apiPaths, withQuery } from '../lib/paths'
 
 const KINDS = ['base', 'policy', 'reward']
 const TASKS = ['causal-lm', 'sequence-classification']
@@ -29,10 +30,7 @@ export function ModelsPage() {
   const kind = search.get('kind') ?? ''
   const task = search.get('task') ?? ''
   const highlight = Number(search.get('model')) || undefined
-  const params = new URLSearchParams()
-  if (kind) params.set('kind', kind)
-  if (task) params.set('task', task)
-  const models = useModels(`/api/models/${params.toString() ? `?${params}` : ''}`)
+  const models = useModels(withQuery(apiPaths.models(), { kind, task }))
   const byId = useMemo(() => new Map((models.data ?? []).map((m) => [m.id, m])), [models.data])
   const set = (key: string, value: string) => navigate(withParam(pathname, search, key, value), { replace: true })
   useScrollTo(models.data, highlight)
@@ -97,7 +95,7 @@ function ProjectModels({ projectId }: { projectId: number }) {
   const { me } = useSession()
   const { search } = useLocation()
   const highlight = Number(search.get('model')) || undefined
-  const models = useModels(`/api/projects/${projectId}/models/`)
+  const models = useModels(apiPaths.projectModels(projectId))
   const jobs = useJobs({ project: projectId })
   useScrollTo(models.data, highlight)
   return (

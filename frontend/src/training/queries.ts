@@ -7,6 +7,7 @@ import { useSession } from '../lib/auth'
 import type { Project, Snapshot } from '../lib/types'
 import { appendMetrics, EMPTY_SERIES, type MetricSeries } from './metrics'
 import { isActive, type Job, type MetricsPage, type Page, type TrainedModel, type TrainingKind } from './types'
+import { apiPaths, withQuery } from '../lib/paths'
 
 /** How often a screen asks again while a job is queued or running. */
 export const POLL_MS = 2000
@@ -39,7 +40,7 @@ export async function fetchAll<T>(path: string): Promise<T[]> {
 
 export function useKinds() {
   const scope = useScope()
-  return useQuery({ queryKey: [scope, 'training-kinds'], queryFn: () => api.get<TrainingKind[]>('/api/training-jobs/kinds/'), staleTime: 5 * 60_000 })
+  return useQuery({ queryKey: [scope, 'training-kinds'], queryFn: () => api.get<TrainingKind[]>(apiPaths.jobKinds()), staleTime: 5 * 60_000 })
 }
 
 export interface JobFilters {
@@ -51,10 +52,7 @@ export interface JobFilters {
 }
 
 export function jobsPath(filters: JobFilters): string {
-  const params = new URLSearchParams()
-  for (const [key, value] of Object.entries(filters)) if (value !== undefined && value !== '' && !(key === 'page' && value === 1)) params.set(key, String(value))
-  const query = params.toString()
-  return `/api/training-jobs/${query ? `?${query}` : ''}`
+  return withQuery(apiPaths.jobs(), { ...filters, page: filters.page === 1 ? undefined : filters.page })
 }
 
 /** One page of jobs; asked again every POLL_MS while any job on it is queued or running. */
@@ -78,7 +76,7 @@ export function useJob(id: number) {
   const scope = useScope()
   return useQuery({
     queryKey: jobKey(scope, id),
-    queryFn: () => api.get<Job>(`/api/training-jobs/${id}/`),
+    queryFn: () => api.get<Job>(apiPaths.job(id)),
     refetchInterval: (query) => (query.state.data && isActive(query.state.data.status) ? POLL_MS : false),
   })
 }
@@ -88,7 +86,7 @@ export async function fetchMetricsAfter(jobId: number, after: number | null): Pr
   const out: MetricsPage['results'] = []
   let cursor = after
   for (let i = 0; i < MAX_METRIC_FOLLOWUPS; i++) {
-    const page = await api.get<MetricsPage>(`/api/training-jobs/${jobId}/metrics/${cursor === null ? '' : `?after=${cursor}`}`)
+    const page = await api.get<MetricsPage>(withQuery(apiPaths.jobMetrics(jobId), { after: cursor ?? undefined }))
     const results = page.results ?? []
     out.push(...results)
     if (results.length === 0) break
@@ -140,7 +138,7 @@ export function useLog(jobId: number, live: boolean, lines = 200) {
   const scope = useScope()
   const query = useQuery({
     queryKey: [scope, 'training-job', jobId, 'log', lines],
-    queryFn: () => api.get<{ text: string; lines: number }>(`/api/training-jobs/${jobId}/log/?lines=${lines}`),
+    queryFn: () => api.get<{ text: string; lines: number }>(withQuery(apiPaths.jobLog(jobId), { lines })),
     refetchInterval: live ? POLL_MS * 1.5 : false,
   })
   useOnceFinished(live, query.refetch)
@@ -152,7 +150,7 @@ export function useJobAction(jobId: number, action: 'cancel' | 'retry') {
   const scope = useScope()
   const client = useQueryClient()
   return useMutation({
-    mutationFn: () => api.post<Job>(`/api/training-jobs/${jobId}/${action}/`).then((r) => r.data),
+    mutationFn: () => api.post<Job>(apiPaths.jobAction(jobId, action)).then((r) => r.data),
     onSuccess: (job) => {
       client.setQueryData(jobKey(scope, jobId), job)
       client.invalidateQueries({ queryKey: [scope, 'training-jobs'] })
@@ -164,7 +162,7 @@ export function useCreateJob() {
   const scope = useScope()
   const client = useQueryClient()
   return useMutation({
-    mutationFn: (body: Record<string, unknown>) => api.post<Job>('/api/training-jobs/', body).then((r) => r.data),
+    mutationFn: (body: Record<string, unknown>) => api.post<Job>(apiPaths.jobs(), body).then((r) => r.data),
     onSuccess: (job) => {
       client.setQueryData(jobKey(scope, job.id), job)
       client.invalidateQueries({ queryKey: [scope, 'training-jobs'] })
@@ -172,7 +170,7 @@ export function useCreateJob() {
   })
 }
 
-export function useModels(path = '/api/models/', options: { refetchInterval?: number | false } = {}) {
+export function useModels(path = apiPaths.models(), options: { refetchInterval?: number | false } = {}) {
   const scope = useScope()
   return useQuery({ queryKey: [scope, 'models', path], queryFn: () => fetchAll<TrainedModel>(path), refetchInterval: options.refetchInterval })
 }
@@ -187,11 +185,11 @@ export function useAllSnapshots() {
   return useQuery({
     queryKey: [scope, 'all-snapshots'],
     queryFn: async (): Promise<SnapshotWithProject[]> => {
-      const projects = await fetchAll<Project>('/api/projects/')
+      const projects = await fetchAll<Project>(apiPaths.projects())
       const lists = await Promise.all(
         projects.map(async (p) => {
           try {
-            return (await fetchAll<Snapshot>(`/api/projects/${p.id}/snapshots/`)).map((s) => ({ ...s, projectName: p.name }))
+            return (await fetchAll<Snapshot>(apiPaths.snapshots(p.id))).map((s) => ({ ...s, projectName: p.name }))
           } catch (err) {
             // A project whose snapshots this user may not list (annotator only) offers none.
             if (err instanceof ApiError && (err.status === 403 || err.status === 404)) return []

@@ -12,8 +12,9 @@ import { useCreateJob } from '../queries'
 import type { TrainedModel, TrainingKind } from '../types'
 import { constitutionBody, EMPTY_DRAFT, EMPTY_PRINCIPLE, normaliseField, type ConstitutionDraft } from './constitutionForm'
 import { AdminLaunches, mayLaunch, ModelSelect, policyModels, Problem } from './parts'
-import { constitutionsPath, notDeployed, useConstitutions, useCreateConstitution, useProjects } from './queries'
+import { notDeployed, useConstitutions, useCreateConstitution, useProjects } from './queries'
 import type { Constitution } from './types'
+import { apiPaths } from '../../lib/paths'
 
 interface Props {
   project: Project
@@ -29,7 +30,7 @@ export function Constitutions({ project, models, modelsLoading, kind }: Props) {
     <section className="card" aria-labelledby="constitutions" data-testid="constitutions">
       <h2 id="constitutions">Constitutions</h2>
       <p className="small muted">Principles a policy critiques and revises its own answers by; a constitutional job turns them into preference data or new items.</p>
-      {list.error != null && <Problem error={list.error} what="The list of constitutions" endpoint={`GET ${constitutionsPath(project.id)}`} />}
+      {list.error != null && <Problem error={list.error} what="The list of constitutions" endpoint={`GET ${apiPaths.constitutions(project.id)}`} />}
       {list.isPending && <p className="muted small">Loading…</p>}
       {list.data?.length === 0 && <p className="muted small">No constitution yet.</p>}
       {list.data && list.data.length > 0 && <ConstitutionList constitutions={list.data} />}

@@ -7,6 +7,7 @@ import { edgeShapes, GEOMETRY, inheritProjects, layoutLineage, nodeHref, TYPE_OR
 import { Problem } from './parts'
 import { useProjectLineage } from './queries'
 import type { ProjectLineage } from './types'
+import { apiPaths } from '../../lib/paths'
 
 const TYPE_LABEL: Record<string, string> = { snapshot: 'snapshot', job: 'training job', model: 'model', round: 'generated round' }
 const MAX_LABEL = 22
@@ -19,7 +20,7 @@ export function LineageSection({ projectId }: { projectId: number }) {
     <section className="card" aria-labelledby="project-lineage" data-testid="project-lineage">
       <h2 id="project-lineage">Lineage</h2>
       <p className="small muted">From the snapshots to the jobs trained on them, the models they made, the rounds those models generated and the snapshots built after. Select a node to open it.</p>
-      {lineage.error != null && <Problem error={lineage.error} what="The lineage graph" endpoint={`GET /api/projects/${projectId}/lineage/`} />}
+      {lineage.error != null && <Problem error={lineage.error} what="The lineage graph" endpoint={`GET ${apiPaths.lineage(projectId)}`} />}
       {lineage.isPending && <p className="muted small">Loading…</p>}
       {lineage.data && (lineage.data.nodes?.length ? <LineageGraph graph={lineage.data} projectId={projectId} /> : <p className="muted small">Nothing trained or generated from this project yet.</p>)}
     </section>

@@ -5,6 +5,7 @@ import type { TrainedModel } from '../types'
 import { Problem } from './parts'
 import { useModelStrengths } from './queries'
 import type { ModelStrength, StrengthModel } from './types'
+import { apiPaths } from '../../lib/paths'
 
 export function strengthModelName(model: StrengthModel, names: Map<number, string>): { id: number | null; name: string } {
   if (typeof model === 'number') return { id: model, name: names.get(model) ?? `model #${model}` }
@@ -28,7 +29,7 @@ export function ModelStrengthsSection({ projectId, models }: { projectId: number
         Bradley–Terry strengths from the annotators’ answers on items that compare two models’ responses (higher: preferred more often), with 95% confidence intervals; overlapping intervals mean the
         answers do not yet tell the two models apart. Win rate counts a tie as half a win.
       </p>
-      {strengths.error != null && <Problem error={strengths.error} what="The model strengths table" endpoint={`GET /api/projects/${projectId}/model-strengths/`} />}
+      {strengths.error != null && <Problem error={strengths.error} what="The model strengths table" endpoint={`GET ${apiPaths.modelStrengths(projectId)}`} />}
       {strengths.isPending && <p className="muted small">Loading…</p>}
       {strengths.data && rows.length === 0 && <p className="muted small">No answers on generated pairs yet: launch a round from the Rounds tab and annotate it.</p>}
       {rows.length > 0 && <StrengthsTable rows={rows} names={names} />}

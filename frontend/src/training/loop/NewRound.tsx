@@ -14,6 +14,7 @@ import type { TrainedModel, TrainingKind } from '../types'
 import { AdminLaunches, mayLaunchInto, ModelSelect, policyModels, Problem } from './parts'
 import { notDeployed, useRoundPreview } from './queries'
 import { EMPTY_ROUND, ROUND_FIELDS, roundBody, roundError, type RoundForm } from './roundForm'
+import { apiPaths } from '../../lib/paths'
 
 const PREVIEW_DELAY_MS = 400
 
@@ -153,14 +154,14 @@ export function NewRound({ project, models, modelsLoading, generate }: Props) {
 }
 
 function PreviewFigures({ body, preview }: { body: Record<string, unknown> | null; preview: ReturnType<typeof useRoundPreview> }) {
-  if (preview.error && notDeployed(preview.error)) return <Problem error={preview.error} what="The round preview" endpoint="POST /api/training-jobs/preview/" />
+  if (preview.error && notDeployed(preview.error)) return <Problem error={preview.error} what="The round preview" endpoint={`POST ${apiPaths.jobPreview()}`} />
   const data = preview.data
   const failed = preview.error && !(preview.error instanceof ApiError && preview.error.status === 400)
   return (
     <div className={`round-preview${preview.isFetching ? ' updating' : ''}`} data-testid="round-preview" aria-live="polite" data-state={data ? 'ready' : 'empty'}>
       <h3 className="small">This round will create</h3>
       {failed ? (
-        <Problem error={preview.error} what="The preview" endpoint="POST /api/training-jobs/preview/" />
+        <Problem error={preview.error} what="The preview" endpoint={`POST ${apiPaths.jobPreview()}`} />
       ) : data && body ? (
         <div className="figures">
           {(['prompts', 'items', 'responses'] as const).map((k) => (

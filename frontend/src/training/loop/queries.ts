@@ -7,6 +7,7 @@ import { useSession } from '../../lib/auth'
 import type { Project } from '../../lib/types'
 import { fetchAll, useModels } from '../queries'
 import type { Constitution, ModelStrengths, Principle, ProjectLineage, RoundPreview } from './types'
+import { apiPaths } from '../../lib/paths'
 
 /**
  * A 404 from an endpoint of a project the page has already loaded: the server does not have that
@@ -27,7 +28,7 @@ export function useModelStrengths(projectId: number) {
   const scope = useScope()
   return useQuery({
     queryKey: [scope, 'model-strengths', projectId],
-    queryFn: () => api.get<ModelStrengths>(`/api/projects/${projectId}/model-strengths/`),
+    queryFn: () => api.get<ModelStrengths>(apiPaths.modelStrengths(projectId)),
     retry: noRetryOn4xx,
   })
 }
@@ -36,18 +37,17 @@ export function useProjectLineage(projectId: number) {
   const scope = useScope()
   return useQuery({
     queryKey: [scope, 'project-lineage', projectId],
-    queryFn: () => api.get<ProjectLineage>(`/api/projects/${projectId}/lineage/`),
+    queryFn: () => api.get<ProjectLineage>(apiPaths.lineage(projectId)),
     retry: noRetryOn4xx,
   })
 }
 
-export const constitutionsPath = (projectId: number) => `/api/projects/${projectId}/constitutions/`
 
 export function useConstitutions(projectId: number) {
   const scope = useScope()
   return useQuery({
     queryKey: [scope, 'constitutions', projectId],
-    queryFn: () => fetchAll<Constitution>(constitutionsPath(projectId)),
+    queryFn: () => fetchAll<Constitution>(apiPaths.constitutions(projectId)),
     retry: noRetryOn4xx,
   })
 }
@@ -56,7 +56,7 @@ export function useCreateConstitution(projectId: number) {
   const scope = useScope()
   const client = useQueryClient()
   return useMutation({
-    mutationFn: (body: { name: string; principles: Principle[] }) => api.post<Constitution>(constitutionsPath(projectId), body).then((r) => r.data),
+    mutationFn: (body: { name: string; principles: Principle[] }) => api.post<Constitution>(apiPaths.constitutions(projectId), body).then((r) => r.data),
     onSuccess: () => client.invalidateQueries({ queryKey: [scope, 'constitutions', projectId] }),
   })
 }
@@ -66,7 +66,7 @@ export function useRoundPreview(body: Record<string, unknown> | null) {
   const scope = useScope()
   return useQuery({
     queryKey: [scope, 'round-preview', body],
-    queryFn: () => api.post<RoundPreview>('/api/training-jobs/preview/', body).then((r) => r.data),
+    queryFn: () => api.post<RoundPreview>(apiPaths.jobPreview(), body).then((r) => r.data),
     enabled: body !== null,
     placeholderData: keepPreviousData,
     retry: noRetryOn4xx,
@@ -77,7 +77,7 @@ export function useRoundPreview(body: Record<string, unknown> | null) {
 /** Every project this user sees: the destinations a constitutional job may write to. */
 export function useProjects() {
   const scope = useScope()
-  return useQuery({ queryKey: [scope, 'projects'], queryFn: () => fetchAll<Project>('/api/projects/') })
+  return useQuery({ queryKey: [scope, 'projects'], queryFn: () => fetchAll<Project>(apiPaths.projects()) })
 }
 
 /**
@@ -86,5 +86,5 @@ export function useProjects() {
  */
 export function useModelsFor(projectId: number) {
   const { me } = useSession()
-  return useModels(me.is_staff ? '/api/models/' : `/api/projects/${projectId}/models/`)
+  return useModels(me.is_staff ? apiPaths.models() : apiPaths.projectModels(projectId))
 }
