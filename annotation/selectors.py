@@ -4,8 +4,9 @@ is simply not in the queryset, so it answers 404."""
 from statistics import median
 
 from django.contrib.auth import get_user_model
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
 
 from .answers import gold_score
 from .models import Adjudication, Annotation, Assignment, Item, Membership, Project, Response
@@ -99,12 +100,15 @@ def remaining_for_user(project: Project, user) -> int:
 def items_for_lead(project: Project) -> QuerySet[Item]:
     """The project's items with what the lead's screens derive: `no_one_left` (not complete, no live lease, and
     every annotator of the project has answered or skipped it: it needs more annotators) and `adjudicated`."""
-    untouched = Membership.objects.filter(project=project, role=Membership.Role.ANNOTATOR).filter(~Exists(
-        Assignment.objects.filter(item=OuterRef(OuterRef("pk")), annotator=OuterRef("user"),
-                                  status__in=[Assignment.Status.SUBMITTED, Assignment.Status.SKIPPED,
-                                              Assignment.Status.LEASED])))
-    stuck = Q(n_submitted__lt=project.annotations_per_item, n_leased=0) & ~Q(Exists(untouched))
+    annotators = Membership.objects.filter(project=project, role=Membership.Role.ANNOTATOR).values("user")
+    # Counted, not "no annotator without an assignment": one range scan of the (item, annotator) index per item.
+    touched = (Assignment.objects.filter(item=OuterRef("pk"), annotator__in=annotators,
+                                         status__in=[Assignment.Status.SUBMITTED, Assignment.Status.SKIPPED,
+                                                     Assignment.Status.LEASED])
+               .order_by().values("item").annotate(n=Count("id")).values("n"))
+    stuck = Q(n_submitted__lt=project.annotations_per_item, n_leased=0, annotators_done__gte=annotators.count())
     return (Item.objects.filter(project=project).select_related("prompt", "project")
+            .alias(annotators_done=Coalesce(Subquery(touched), 0))
             .annotate(no_one_left=ExpressionWrapper(stuck, output_field=BooleanField()),
                       adjudicated=Exists(Adjudication.objects.filter(item=OuterRef("pk")))))
 
