@@ -1,6 +1,7 @@
 import { isLead, useSession } from './lib/auth'
 import { rows } from './lib/api'
-import { errorText, useFetch } from './lib/hooks'
+import { errorText } from './lib/errors'
+import { useFetch } from './lib/useFetch'
 import { Link } from './lib/router'
 import type { Project, Role } from './lib/types'
 import { ProgressBar } from './components/ui'

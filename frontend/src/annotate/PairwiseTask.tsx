@@ -1,7 +1,7 @@
 import { useState } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { Markdown } from '../components/Markdown'
-import { isPlainKey, useKeydown } from '../lib/hooks'
+import { isPlainKey, useKeydown } from '../lib/keyboard'
 import { Conversation } from './Conversation'
 import { pointForKey, pointToChoice, labelFor, type ScalePoint } from './scale'
 import { ScaleBar } from './ScaleBar'

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type DragEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { Markdown } from '../components/Markdown'
-import { isPlainKey, useKeydown } from '../lib/hooks'
+import { isPlainKey, useKeydown } from '../lib/keyboard'
 import { Conversation } from './Conversation'
 import { moveCard, rankingGroups, rankingKey, rankingPayload, toggleTie, type RankingState } from './ranking'
 import { readingPanel, revealAboveBar, scrollReading } from './scrolling'

@@ -1,7 +1,7 @@
 // The app's one answer queue, shared by every screen so a pending answer survives navigation.
 import { useSyncExternalStore } from 'react'
 import { request } from '../lib/api'
-import { pushNotice } from '../lib/hooks'
+import { pushNotice } from '../lib/notices'
 import { RetryQueue, type Outcome, type PendingAction, type QueueState } from './retryQueue'
 import { apiPaths } from '../lib/paths'
 

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react'
 import { answerQueue, useQueueState } from '../annotate/queue'
-import { dismissNotice, useNotices } from '../lib/hooks'
+import { dismissNotice, useNotices } from '../lib/notices'
 
 /** Shown while an answer waits for the server: the annotator must know nothing is lost. */
 export function NetworkBanner() {

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react'
 import { api, ApiError } from '../lib/api'
-import { errorText } from '../lib/hooks'
+import { errorText } from '../lib/errors'
 import { apiPaths } from '../lib/paths'
 
 export function LoginPage({ onLoggedIn }: { onLoggedIn: () => Promise<void> }) {

@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'react'
 import { formatFigure } from '../components/ui'
 import { api, ApiError } from '../lib/api'
-import { errorText } from '../lib/hooks'
+import { errorText } from '../lib/errors'
 import { Link } from '../lib/router'
 import type { Agreement } from '../lib/types'
 import { EXPLANATIONS, LANDIS_KOCH, reading, scaleLine } from './figureReadings'

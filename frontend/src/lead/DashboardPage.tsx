@@ -1,5 +1,6 @@
 import { ProgressBar } from '../components/ui'
-import { errorText, useFetch } from '../lib/hooks'
+import { errorText } from '../lib/errors'
+import { useFetch } from '../lib/useFetch'
 import { Link } from '../lib/router'
 import type { Progress } from '../lib/types'
 import { AgreementPanel } from './AgreementPanel'

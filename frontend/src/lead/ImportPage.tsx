@@ -1,7 +1,7 @@
 import { useRef, useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { request, type FieldError } from '../lib/api'
-import { toErrors } from '../lib/hooks'
+import { toErrors } from '../lib/errors'
 import type { Project } from '../lib/types'
 import { previewSummary, promptOf, sourceFile, type ImportPreview } from './importSource'
 import { LeadFrame } from './ProjectHeader'

@@ -1,7 +1,8 @@
 import type { ReactNode } from 'react'
 import { Tabs, type Tab } from '../components/ui'
 import { useSession } from '../lib/auth'
-import { errorText, useProject } from '../lib/hooks'
+import { errorText } from '../lib/errors'
+import { useProject } from '../lib/useFetch'
 import { useLocation } from '../lib/router'
 import type { Project } from '../lib/types'
 

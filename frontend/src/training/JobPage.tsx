@@ -3,7 +3,7 @@
 import { formatBytes, Hash } from '../components/ui'
 import { ApiError } from '../lib/api'
 import { useSession } from '../lib/auth'
-import { errorText } from '../lib/hooks'
+import { errorText } from '../lib/errors'
 import { Link } from '../lib/router'
 import { describeRules } from '../lead/curationRules'
 import { elapsed, flatten, formatEta, formatTime, formatValue } from './format'

@@ -2,7 +2,7 @@
 // asked again every two seconds while one on the page is queued or running.
 import { useState } from 'react'
 import { useSession } from '../lib/auth'
-import { errorText } from '../lib/hooks'
+import { errorText } from '../lib/errors'
 import { Link, navigate, useLocation } from '../lib/router'
 import { JobsTable } from './parts'
 import { POLL_MS, useJobs, useKinds } from './queries'

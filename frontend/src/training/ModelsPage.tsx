@@ -2,7 +2,7 @@
 import { useEffect, useMemo } from 'react'
 import { LeadFrame } from '../lead/ProjectHeader'
 import { useSession } from '../lib/auth'
-import { errorText } from '../lib/hooks'
+import { errorText } from '../lib/errors'
 import { Link, navigate, useLocation } from '../lib/router'
 import { CompareRuns } from './CompareRuns'
 import { LineageSection } from './loop/LineageGraph'

@@ -1,7 +1,7 @@
 // A project's "Rounds" tab: closing the loop from a trained model back to new annotation work — a
 // round of generated items, the AI annotator, and constitutions. Leads prepare and preview; admins launch.
 import { LeadFrame } from '../../lead/ProjectHeader'
-import { errorText } from '../../lib/hooks'
+import { errorText } from '../../lib/errors'
 import type { Project } from '../../lib/types'
 import { useKinds } from '../queries'
 import type { TrainingKind } from '../types'

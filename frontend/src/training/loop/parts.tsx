@@ -1,7 +1,7 @@
 // Pieces the closing-the-loop screens share: a plain message for an endpoint the server lacks, a
 // model picker, and the note a lead sees where only an admin may launch.
 import { useId } from 'react'
-import { errorText } from '../../lib/hooks'
+import { errorText } from '../../lib/errors'
 import type { Me } from '../../lib/types'
 import { formatParams } from '../format'
 import type { TrainedModel } from '../types'
