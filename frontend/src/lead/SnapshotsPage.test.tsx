@@ -17,7 +17,7 @@ const snapshot = (state: Snapshot['state'], extra: Partial<Snapshot> = {}): Snap
 })
 
 const READY = snapshot('ready', {
-  counts: { items: 8, answers: 24, pairs: 7, skipped_ties: 1, prompts: 8, raw_answers: 30,
+  counts: { items: 8, answers: 24, pairs: 7, skipped_ties: 1, adjudicated: 2, prompts: 8, raw_answers: 30,
             splits: { train: { prompts: 7, items: 7, answers: 21, pairs: 6 }, test: { prompts: 1, items: 1, answers: 3, pairs: 1 } } },
   files: [{ name: 'preference-train.jsonl', rows: 6, sha256: SHA, bytes: 2048, url: '/api/snapshots/9/files/preference-train.jsonl' }],
   fingerprint: 'cd'.repeat(32), finished_at: '2026-01-01T10:00:02Z',
@@ -60,6 +60,7 @@ describe('Snapshots', () => {
     expect(sha.textContent).toBe(`${SHA.slice(0, 12)}…`)
     expect(screen.getByText('2.0 KiB').getAttribute('title')).toBe('2048 bytes')
     expect(card.querySelector('[data-count=pairs] strong')?.textContent).toBe('7')
+    expect(card.querySelector('[data-count="settled by a lead"] strong')?.textContent).toBe('2')
     expect(card.querySelector('[data-split=test]')?.textContent).toBe('test1131')
     expect(card.querySelector('[data-testid=fingerprint] code')?.getAttribute('title')).toBe('cd'.repeat(32))
   })

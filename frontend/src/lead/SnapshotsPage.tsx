@@ -260,7 +260,7 @@ function CountsLine({ counts, kind }: { counts: SnapshotCounts; kind: Kind }) {
   const figures: [string, number | undefined][] =
     kind === 'demonstration'
       ? [['items', counts.items], ['answers', counts.answers], ['prompts', counts.prompts]]
-      : [['items', counts.items], ['answers', counts.answers], ['pairs', counts.pairs], ['ties left out', counts.skipped_ties], ['prompts', counts.prompts]]
+      : [['items', counts.items], ['answers', counts.answers], ['pairs', counts.pairs], ['ties left out', counts.skipped_ties], ['settled by a lead', counts.adjudicated || undefined], ['prompts', counts.prompts]]
   return (
     <div className="snapshot-counts" data-testid="snapshot-counts">
       {figures

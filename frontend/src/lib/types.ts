@@ -138,6 +138,7 @@ export interface SnapshotCounts {
   answers?: number
   pairs?: number
   skipped_ties?: number
+  adjudicated?: number
   prompts?: number
   raw_answers?: number
   splits?: Record<string, SplitCounts>
