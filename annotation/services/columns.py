@@ -80,12 +80,13 @@ def _array(data: memoryview, dtype: np.dtype) -> np.ndarray:
     return elements["v"].astype(dtype)
 
 
-def raw_rows(queryset: QuerySet, chunk: int = 10_000):
-    """The rows of a `values_list` queryset as the database driver returns them, a chunk at a time (a server-side
-    cursor on PostgreSQL): no per-value converters, which at a million rows cost more than the query. JSON columns
-    come back as text (decode them with `sql.from_db_json`), times as the driver gives them (`sql.from_db_time`)."""
+def raw_rows(queryset: QuerySet, chunk: int = 10_000, *, server_side: bool = True):
+    """The rows of a `values_list` queryset as the database driver returns them, a chunk at a time: no per-value
+    converters, which at a million rows cost more than the query. JSON columns come back as text (decode them
+    with `sql.from_db_json`), times as the driver gives them (`sql.from_db_time`). `server_side`: a server-side
+    cursor on PostgreSQL, for results too big to hold; a small one is faster fetched whole."""
     sql, params = queryset.query.sql_with_params()
-    with connection.chunked_cursor() as cursor:
+    with connection.chunked_cursor() if server_side else connection.cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(chunk):
             yield from batch

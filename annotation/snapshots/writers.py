@@ -8,12 +8,14 @@ reader sees either the whole snapshot or nothing. `discard` removes everything w
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import orjson
 
 from .schemas import JSON_ENCODED, schema
 
@@ -23,7 +25,68 @@ HASH_BLOCK = 1 << 20
 
 def canonical_json(row: dict) -> str:
     """One row's bytes: sorted keys, no spaces, UTF-8 as is; NaN is refused rather than written."""
-    return json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return RowEncoder(size=0).line(row)[:-1].decode()
+
+
+def _dumps(value) -> bytes:
+    _refuse_nan(value)
+    # orjson writes what json.dumps(ensure_ascii=False, sort_keys=True, separators=(",", ":")) writes, several times
+    # faster, but writes NaN as null (hence the check) and spells exponents its own way (see `_float`).
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def _refuse_nan(value) -> None:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r}: out of range float values are not JSON compliant")
+    elif isinstance(value, dict):
+        for inner in value.values():
+            _refuse_nan(inner)
+    elif isinstance(value, (list, tuple)):
+        for inner in value:
+            _refuse_nan(inner)
+
+
+def _float(value: float) -> orjson.Fragment | float:
+    """A row's float as Python spells it: orjson writes 0.00005 and 2.5e-7 where repr writes 5e-05 and 2.5e-07."""
+    _refuse_nan(value)
+    return orjson.Fragment(repr(value)) if value and not 1e-4 <= abs(value) < 1e16 else value
+
+
+class RowEncoder:
+    """Canonical JSON lines, each list a row shares with the rows before it serialised once.
+
+    One item's prompt and responses recur in its raw rows, preference row, KTO rows and prompt row (the very same
+    list objects); at a million answers, serialising them again for every row was most of a snapshot's time.
+    A list is known by identity, and the cache holds it, so its id cannot be reused while cached.
+    """
+
+    def __init__(self, size: int = 64):
+        self.size, self.cache = size, {}
+
+    def line(self, row: dict) -> bytes:
+        """The row's line. NaN is looked for where it can be (the row's floats, and inside its lists and objects
+        once each), not by walking every row whole: that walk cost more than the serialising."""
+        swapped = {}
+        for key, value in row.items():
+            kind = type(value)
+            if kind is float:
+                swapped[key] = _float(value)
+            elif kind is list and value and type(value[0]) is dict:  # messages, responses: shared between rows
+                swapped[key] = self._shared(value)
+            elif kind in (list, tuple, dict):
+                _refuse_nan(value)
+        return orjson.dumps({**row, **swapped} if swapped else row, option=orjson.OPT_SORT_KEYS) + b"\n"
+
+    def _shared(self, value: list) -> orjson.Fragment:
+        hit = self.cache.get(id(value))
+        if hit is None or hit[0] is not value:
+            if len(self.cache) >= self.size:
+                self.cache.clear()
+            hit = (value, orjson.Fragment(_dumps(value)))
+            if self.size:
+                self.cache[id(value)] = hit
+        return hit[1]
 
 
 def file_name(fmt: str, split: str, ext: str = "jsonl") -> str:
@@ -56,12 +119,12 @@ def fingerprint(files: list[dict]) -> str:
 
 
 class _Jsonl:
-    def __init__(self, path: Path):
-        self.file = open(path, "w", encoding="utf-8", newline="\n", buffering=HASH_BLOCK)
-        self.rows = 0
+    def __init__(self, path: Path, encoder: RowEncoder):
+        self.file = open(path, "wb", buffering=HASH_BLOCK)
+        self.encoder, self.rows = encoder, 0
 
     def write(self, row: dict) -> None:
-        self.file.write(canonical_json(row) + "\n")
+        self.file.write(self.encoder.line(row))
         self.rows += 1
 
     def close(self) -> None:
@@ -113,6 +176,7 @@ class SnapshotFiles:
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{name}-building-", dir=root))
         self.parquet, self.ranking, self.batch_rows = parquet, ranking, batch_rows
         self.open: dict[str, _Jsonl | _Parquet] = {}
+        self.encoder = RowEncoder()
         self.published = False
 
     def write(self, fmt: str, split: str, row: dict) -> None:
@@ -121,7 +185,7 @@ class SnapshotFiles:
             writer = self.open.get(name)
             if writer is None:
                 path = self.tmp / name
-                writer = _Jsonl(path) if ext == "jsonl" else _Parquet(path, fmt, ranking=self.ranking,
+                writer = _Jsonl(path, self.encoder) if ext == "jsonl" else _Parquet(path, fmt, ranking=self.ranking,
                                                                       batch_rows=self.batch_rows)
                 self.open[name] = writer
             writer.write(row)
