@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 
 from .answers import gold_score
 from .models import Adjudication, Annotation, Assignment, Item, Membership, Project, Response
-from .services.sql import from_db_json, rows
+from .sql import from_db_json, rows
 
 
 def project_list_for_user(user) -> QuerySet[Project]:

@@ -9,9 +9,9 @@ from django.utils import timezone
 from ..answers import AnswerError, AnswerShape, CanonicalAnswer, canonicalize, gold_score
 from ..models import Annotation, Assignment, Item, Project
 from ..selectors import in_visible_project
+from ..sql import changed, db_json, db_time, from_db_json, rows
 from .assignments import AssignmentConflict
 from .quality import agreement_refresh_after_answer
-from .sql import changed, db_json, db_time, from_db_json, rows
 
 LEASED = Assignment.Status.LEASED
 EXPIRED = Assignment.Status.EXPIRED

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from ..models import Assignment, Item, Project
 from ..selectors import in_visible_project
-from .sql import changed, db_json, db_time, from_db_json, from_db_time, rows
+from ..sql import changed, db_json, db_time, from_db_json, from_db_time, rows
 
 LEASED = Assignment.Status.LEASED
 EXPIRED = Assignment.Status.EXPIRED

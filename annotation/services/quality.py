@@ -38,9 +38,9 @@ from django.utils import timezone
 
 from .. import quality
 from ..models import AgreementReport, Annotation, Assignment, Item, Project, Response
+from ..sql import db_time, from_db_json, rows
 from .columns import columns_from_query, raw_rows
 from .limits import project_queue_check
-from .sql import db_time, from_db_json, rows
 
 PENDING, RUNNING, READY, FAILED = (AgreementReport.Status.PENDING, AgreementReport.Status.RUNNING,
                                    AgreementReport.Status.READY, AgreementReport.Status.FAILED)
