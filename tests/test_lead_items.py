@@ -2,7 +2,7 @@
 
 import pytest
 
-from annotation.models import Adjudication, Annotation, Item, Prompt, Response
+from annotation.models import Adjudication, Annotation, AuditEvent, Item, Prompt, Response
 from annotation.services.annotations import annotation_submit
 from annotation.services.assignments import assignment_next, assignment_skip
 from annotation.services.curation import curation_apply
@@ -132,6 +132,9 @@ def test_a_lead_settles_a_contested_item_replaces_and_withdraws_the_ruling(api, 
     assert ids(api(lead).get(f"/api/projects/{pairwise_project.id}/items/?adjudicated=true")) == [item.id]
     assert api(lead).delete(url).status_code == 204
     assert not Adjudication.objects.filter(item=item).exists()
+    events = list(AuditEvent.objects.filter(target_id=str(item.id)).order_by("id").values_list("action", "changes"))
+    assert [action for action, _ in events] == ["item.adjudicate", "item.adjudicate", "item.adjudication_withdraw"]
+    assert events[1][1]["preference"] == [3, -2] and events[1][1]["note"] == ["B cites the source", "on reflection A"]
     assert api(lead).get(f"/api/projects/{pairwise_project.id}/items/{item.id}/").json()["adjudication"] is None
 
 

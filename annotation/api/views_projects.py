@@ -222,7 +222,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
         project = self.get_project(lead=True)
         item = get_object_or_404(Item.objects.select_related("project"), pk=item_id, project=project)
         if request.method == "DELETE":  # idempotent: withdrawing a ruling that is not there leaves none too
-            adjudication_withdraw(item=item)
+            adjudication_withdraw(item=item, actor=request.user)
             return Response(status=status.HTTP_204_NO_CONTENT)
         ruling = adjudication_set(item=item, decided_by=request.user, payload=request.data)
         return Response(AdjudicationOut(ruling).data)

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from .. import answers, json_input
 from ..models import Adjudication, Item, Project
+from . import audit
 
 MAX_NOTE = 2000
 
@@ -63,16 +64,23 @@ def adjudication_set(*, item: Item, decided_by, payload) -> Adjudication:
         value = {"preference": chosen.preference, "ranking": chosen.ranking}
     else:
         value = _own_answer(item, payload)
+    before = Adjudication.objects.filter(item=item).values("preference", "ranking", "note").first()
     ruling, _ = Adjudication.objects.update_or_create(
         item=item, defaults={"project": item.project, "from_answer": chosen,
                              "note": note.strip(), "decided_by": decided_by, **value})
+    after = {"preference": ruling.preference, "ranking": ruling.ranking, "note": ruling.note}
+    changes = {k: [(before or {}).get(k), v] for k, v in after.items() if (before or {}).get(k) != v}
+    if changes:  # the same ruling again changes nothing, and records nothing
+        audit.record(actor=decided_by, action="item.adjudicate", target=item, project=item.project, changes=changes)
     return ruling
 
 
 @transaction.atomic
-def adjudication_withdraw(*, item: Item) -> bool:
+def adjudication_withdraw(*, item: Item, actor=None) -> bool:
     """Withdraw the ruling; False when there was none."""
     deleted, _ = Adjudication.objects.filter(item=item).delete()
+    if deleted:
+        audit.record(actor=actor, action="item.adjudication_withdraw", target=item, project=item.project_id)
     return bool(deleted)
 
 
