@@ -90,14 +90,7 @@ def project_for(size: int, keep: bool) -> Project:
         return project
     if project:
         print(f"[{size}] deleting old project {project.id}", flush=True)
-        with connection.cursor() as cur:  # ORM cascade over 1M rows is slow; delete in SQL
-            for table in ("annotation_annotation", "annotation_assignment", "annotation_item",
-                          "annotation_membership"):
-                cur.execute(f"DELETE FROM {table} WHERE project_id = %s", [project.id])
-            cur.execute("DELETE FROM annotation_response WHERE prompt_id IN "
-                        "(SELECT id FROM annotation_prompt WHERE project_id = %s)", [project.id])
-            cur.execute("DELETE FROM annotation_prompt WHERE project_id = %s", [project.id])
-        project.delete()
+        delete_project(project)
     project = Project.objects.create(name=name, kind="pairwise", annotations_per_item=OVERLAP)
     t0 = time.perf_counter()
     chunk = 200_000
@@ -111,6 +104,16 @@ def project_for(size: int, keep: bool) -> Project:
             cur.execute(f"ANALYZE {table}")
     print(f"[{size}] imported {size} items in {dt:.1f} s ({size / dt:,.0f}/s)", flush=True)
     return project
+
+
+def delete_project(project: Project) -> None:
+    with connection.cursor() as cur:  # ORM cascade over 1M rows is slow; delete in SQL
+        for table in ("annotation_annotation", "annotation_assignment", "annotation_item", "annotation_membership"):
+            cur.execute(f"DELETE FROM {table} WHERE project_id = %s", [project.id])
+        cur.execute("DELETE FROM annotation_response WHERE prompt_id IN "
+                    "(SELECT id FROM annotation_prompt WHERE project_id = %s)", [project.id])
+        cur.execute("DELETE FROM annotation_prompt WHERE project_id = %s", [project.id])
+    project.delete()
 
 
 def annotators(project: Project, k: int) -> list[str]:

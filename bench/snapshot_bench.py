@@ -1,13 +1,16 @@
 """Time a dataset snapshot of a million pairwise answers on PostgreSQL: rows/s and peak memory.
 
-    .venv/bin/python bench/snapshot_bench.py [--answers 1000000] [--database rlhf_snapbench] [--parquet]
+    .venv/bin/python bench/snapshot_bench.py [--answers 1000000] [--database rlhf_snapbench] [--parquet] \
+        [--rounds 3] [--baseline /path/to/another/checkout]
 
 The answers go straight into a dedicated database (created and migrated if missing) with
 COPY, once: 3 answers per item from a pool of 100 simulated annotators, ~10% ties, ~5%
 both-bad. Then the snapshot is built in a fresh interpreter (this script re-invoked with
 --step build) through the same service the worker runs, `snapshot_build`, so that its peak
 RSS is the build's own. The build's progress callback samples RSS after every chunk of
-items, which shows whether the streaming part stays flat.
+items, which shows whether the streaming part stays flat. With --baseline, build rounds
+alternate between this checkout and that one (say, the previous commit from `git archive`)
+on the same data, so a shared machine's load falls on both alike.
 
 Connection: --host/--port/--user (default 127.0.0.1:5432, postgres).
 """
@@ -19,6 +22,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -28,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+CODE_ROOT = os.environ.get("BENCH_CODE_ROOT") or str(ROOT)  # the code under test: this checkout or a --baseline
+sys.path.insert(0, CODE_ROOT)
 WORDS = ("the model answer gives a clear and careful explanation of why this matters with an example "
          "and a short summary so that a reader can follow each step without prior knowledge").split()
 
@@ -204,7 +209,8 @@ def main() -> None:
     parser.add_argument("--rules", default="{}", help="curation rules as JSON")
     parser.add_argument("--parquet", action="store_true", help="also write Parquet")
     parser.add_argument("--artifacts", type=Path, default=Path("/tmp/snapshot-bench-artifacts"))
-    parser.add_argument("--keep", action="store_true", help="keep the snapshot files")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--baseline", help="another checkout whose build alternates with this one's")
     parser.add_argument("--step", choices=("generate", "build"))
     args = parser.parse_args()
     if args.step:
@@ -213,22 +219,34 @@ def main() -> None:
     ensure_database(args)
     common = [f"--{k}={getattr(args, k)}" for k in ("answers", "database", "host", "port", "user", "seed", "rules",
                                                     "artifacts")] + (["--parquet"] if args.parquet else [])
-    results = {}
-    for step in ("generate", "build"):
-        out = subprocess.run([sys.executable, __file__, "--step", step, *common], check=True, capture_output=True,
-                             text=True).stdout
-        results[step] = json.loads(out.splitlines()[-1])
-    _print(results)
-    if not args.keep:
-        shutil.rmtree(args.artifacts, ignore_errors=True)
+    generated = _step("generate", common, str(ROOT))
+    print(f"generate: {json.dumps(generated)}")
+    sides = {"this checkout": str(ROOT), **({"baseline": str(Path(args.baseline).resolve())} if args.baseline else {})}
+    builds: dict[str, list[dict]] = {side: [] for side in sides}
+    for round_ in range(args.rounds):
+        for side, root in sides.items():
+            builds[side].append(_step("build", common, root))
+            row = builds[side][-1]
+            print(f"round {round_ + 1} {side}: {row['seconds']} s, {row['rows_per_s']:,} rows/s, peak RSS "
+                  f"{row['peak_rss_mib']} MiB, streaming RSS {row['streaming_rss_mib']}, load {os.getloadavg()[0]:.1f}",
+                  flush=True)
+            shutil.rmtree(args.artifacts, ignore_errors=True)
+    for side, rows in builds.items():
+        print(f"{side}: " + ", ".join(
+            f"{key} median {statistics.median(r[key] for r in rows)} [{min(r[key] for r in rows)}-"
+            f"{max(r[key] for r in rows)}]" for key in ("seconds", "rows_per_s", "curation_s", "streaming_s",
+                                                         "peak_rss_mib")))
+    _print(builds["this checkout"][-1])
 
 
-def _print(results: dict) -> None:
-    build = results.pop("build")
-    files = build.pop("files")
-    print(f"generate: {json.dumps(results['generate'])}")
-    print(f"build: {json.dumps(build)}")
-    for name, f in files.items():
+def _step(step: str, common: list[str], root: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--step", step, *common], check=True, capture_output=True,
+                         text=True, cwd=root, env={**os.environ, "BENCH_CODE_ROOT": root}).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def _print(build: dict) -> None:
+    for name, f in build["files"].items():
         print(f"  {name:<28}{f['rows']:>10,} rows {f['mib']:>9.1f} MiB")
 
 

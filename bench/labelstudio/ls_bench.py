@@ -24,6 +24,9 @@ from pathlib import Path
 
 import psycopg
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from bench import cycles  # noqa: E402
+
 PORT = int(os.environ.get("LS_PORT", "8032"))
 ADMIN_TOKEN = os.environ.get("LS_ADMIN_TOKEN", "0123456789abcdef0123456789abcdef01234567")
 DB = f"postgresql://postgres@127.0.0.1:5432/{os.environ.get('POSTGRE_NAME', 'labelstudio')}"
@@ -57,14 +60,14 @@ def api(method: str, path: str, body=None, token: str = ADMIN_TOKEN, conn=None, 
         return resp.status, raw[:300]
 
 
-def tasks(start: int, n: int) -> list[dict]:
-    return [{"data": {"prompt": f"Explain topic {i} in two sentences, please.",
-                      "answer1": f"Topic {i} is about X. It matters because Y.",
-                      "answer2": f"Topic {i}? Not sure, maybe Z."}} for i in range(start, start + n)]
+def ls_task(i: int) -> dict:
+    """Item i as a task: the texts of bench/cycles.py (200/600/600 characters), as our side imports them."""
+    prompt, a, b = cycles.pair(i)
+    return {"data": {"prompt": prompt, "answer1": a, "answer2": b}}
 
 
-def project_for(size: int, keep: bool, chunk: int) -> tuple[int, float | None]:
-    title = f"ls bench {size}"
+def project_for(size: int, keep: bool, chunk: int, title: str | None = None) -> tuple[int, float | None]:
+    title = title or f"ls bench {size}"
     st, data = api("GET", "/api/projects/?page_size=1000")
     found = [p for p in data["results"] if p["title"] == title]
     with psycopg.connect(DB) as db:
@@ -81,7 +84,7 @@ def project_for(size: int, keep: bool, chunk: int) -> tuple[int, float | None]:
     assert st == 201, (st, p)
     t0 = time.perf_counter()
     for start in range(0, size, chunk):
-        st, r = api("POST", f"/api/projects/{p['id']}/import", tasks(start, min(chunk, size - start)))
+        st, r = api("POST", f"/api/projects/{p['id']}/import", [ls_task(i) for i in range(start, min(size, start + chunk))])
         assert st == 201, (st, r)
     dt = time.perf_counter() - t0
     with psycopg.connect(DB) as db:
