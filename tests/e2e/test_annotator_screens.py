@@ -43,16 +43,26 @@ def test_an_untouched_ranking_is_not_saved_by_enter_and_a_held_enter_saves_one(l
 
     page.keyboard.press("c")
     page.wait_for_selector("button[aria-pressed=true]:has-text('This order is right')")
-    shown = [int(x) for x in page.eval_on_selector_all(".rank-card", "cards => cards.map(c => c.dataset.response)")]
+    as_shown = [int(x) for x in page.eval_on_selector_all(".rank-card", "cards => cards.map(c => c.dataset.response)")]
     page.keyboard.down("Enter")  # held: Chromium repeats the keydown with repeat set
     page.keyboard.down("Enter")
     page.keyboard.down("Enter")
     second = wait_for_new_item(page, first)
-    page.keyboard.down("Enter")  # still held as the next item shows
+    assert Annotation.objects.get(assignment_id=int(first)).ranking == as_shown  # confirmed as shown, saved once
+    shown = [int(x) for x in page.eval_on_selector_all(".rank-card", "cards => cards.map(c => c.dataset.response)")]
+    page.keyboard.press("2")
+    page.keyboard.press("ArrowUp")  # a move: a fresh Enter would now save B > A > C > D
+    page.wait_for_selector(".decision-summary >> text=Order: B > A > C > D")
+    page.keyboard.down("Enter")  # still held since the first item: a repeat, not a press
     page.keyboard.up("Enter")
-    page.wait_for_selector(".decision-summary >> text=Order: A > B > C > D")
-    assert [a.ranking for a in Annotation.objects.filter(project=project)] == [shown]
-    assert Assignment.objects.get(pk=int(second)).status == "leased"
+    page.keyboard.press("3")  # had the repeat saved, these keys would land on the next item
+    page.keyboard.press("ArrowUp")
+    page.wait_for_selector(".decision-summary >> text=Order: B > C > A > D")
+    page.keyboard.press("Enter")
+    wait_for_new_item(page, second)
+    answer = Annotation.objects.get(assignment_id=int(second))
+    assert answer.ranking == [shown[1], shown[2], shown[0], shown[3]]
+    assert Annotation.objects.filter(project=project).count() == 2
     assert watched.page_errors == []
 
 
