@@ -102,3 +102,21 @@ def test_vllm_rollouts_are_optional_and_a_worker_without_vllm_says_so(tmp_path):
             trl_args("rloo", resolve("rloo", {"use_vllm": True}), files, has_test=False)
     else:  # a GPU worker with vLLM: TRL generates with it inside the training process
         assert trl_args("rloo", resolve("rloo", {"use_vllm": True}), files, has_test=False)["vllm_mode"] == "colocate"
+
+
+def test_a_reward_job_whose_pairs_are_all_longer_than_max_length_says_so(tiny_folder, preference_snapshot,
+                                                                         tmp_path):
+    """TRL's reward trainer drops over-long pairs; with none left it used to fail on an empty sampler."""
+    from annotation.services.snapshots import snapshot_folder
+
+    files = JobFiles(tmp_path / "work")
+    files.root.mkdir()
+    config = resolve("reward", {"max_steps": 2, "per_device_train_batch_size": 4, "max_length": 8})
+    files.spec.write_text(json.dumps({"job_id": 1, "kind": "reward", "config": config, "work_dir": str(files.root),
+                                      "snapshot_dir": str(snapshot_folder(preference_snapshot)), "fingerprint": "f",
+                                      "base_model_dir": str(tiny_folder), "base_model_name": "tiny"}))
+    done = subprocess.run([sys.executable, "-m", "training.engine", "run", str(files.spec)], cwd=ROOT,
+                          capture_output=True, text=True, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    assert done.returncode != 0
+    assert "training pairs are longer than max_length (8 tokens)" in done.stderr + done.stdout
+    assert "raise config.max_length" in done.stderr + done.stdout

@@ -75,7 +75,8 @@ class TrainConfig(RunConfig):
                                   maximum=1)
     eval_steps: int | None = setting(None, "Also evaluate on the test split every this many steps (none: at the end "
                                            "only).", minimum=1, maximum=1_000_000)
-    max_length: int | None = setting(1024, "Longest tokenized example; longer ones are truncated (none: no limit).",
+    max_length: int | None = setting(1024, "Longest tokenized example (none: no limit): SFT, DPO and KTO truncate "
+                                             "longer ones; the reward trainer drops longer pairs.",
                                      minimum=8, maximum=1_000_000)
 
 

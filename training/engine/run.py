@@ -139,6 +139,17 @@ def build_trainer(spec: dict, cfg: dict, tokenizer, train, test, files: JobFiles
                          peft_config=lora_config(cfg, "CAUSAL_LM"), **common)
 
 
+def check_kept_pairs(given: int, kept: int, max_length: int | None) -> None:
+    """TRL's RewardTrainer drops the pairs longer than max_length rather than truncating them: say how many, and
+    refuse to train on none."""
+    if kept == 0:
+        raise SystemExit(f"all {given} training pairs are longer than max_length ({max_length} tokens), and the "
+                         "reward trainer drops such pairs: raise config.max_length")
+    if kept < given:
+        logger.warning("%d of %d training pairs are longer than max_length (%s tokens) and were dropped",
+                       given - kept, given, max_length)
+
+
 def save_model(trainer, tokenizer, folder: Path) -> dict:
     """A plain `save_pretrained` folder (LoRA merged in), and what the registry records of it."""
     model = trainer.model
@@ -189,6 +200,8 @@ def run(spec_path: Path) -> int:
     if train is None:
         raise SystemExit(f"the snapshot has no {data.FORMAT[kind]}-train rows")
     trainer = build_trainer(spec, cfg, tokenizer, train, test, files)
+    if kind == "reward":
+        check_kept_pairs(len(train), len(trainer.train_dataset), cfg["max_length"])
     resume = files.latest_checkpoint()
     callback = JobCallback(files, resumed_from=int(resume.name.rsplit("-", 1)[1]) if resume else None)
     trainer.add_callback(callback)
