@@ -170,7 +170,7 @@ def test_the_per_admin_limit_on_active_jobs(api, admin, tiny_model, sft_snapshot
     with django_capture_on_commit_callbacks(execute=False):
         assert api(admin).post("/api/training-jobs/", body, format="json").status_code == 201
         refused = api(admin).post("/api/training-jobs/", body, format="json")
-    assert refused.status_code == 400 and "limit is 1" in refused.json()["errors"][0]["message"]
+    assert refused.status_code == 429 and "limit is 1" in refused.json()["errors"][0]["message"]
     other = factories.user("admin2", staff=True)
     with django_capture_on_commit_callbacks(execute=False):
         assert api(other).post("/api/training-jobs/", body, format="json").status_code == 201

@@ -10,6 +10,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -17,6 +18,8 @@ from django.utils import timezone
 
 from annotation.models import DatasetSnapshot, Project
 from annotation.services import audit
+from annotation.services.limits import QueueFull
+from rlhf_site.celery import enqueue
 
 from ..engine.config import KINDS, SINGLE_PROCESS, ConfigError, resolve
 from ..models import Model, TrainingJob
@@ -94,27 +97,27 @@ def _project_id(job: TrainingJob) -> int | None:
 
 
 def _enqueue(job_id: int) -> None:
-    from ..tasks import run_job
-
-    transaction.on_commit(lambda: run_job.apply_async(args=[job_id], queue=settings.TRAINING_QUEUE))
+    enqueue("training.run_job", job_id, queue=settings.TRAINING_QUEUE)
 
 
 @transaction.atomic
 def job_launch(*, kind: str, created_by, snapshot=None, base_model=None, reference_model=None, reward_model=None,
                config=None) -> TrainingJob:
     """Record a queued job (its config resolved) and wake a training worker."""
-    if kind == "evaluate" and reference_model is None and base_model is not None:
+    if kind == TrainingJob.Kind.EVALUATE and reference_model is None and base_model is not None:
         reference_model = base_model.parent  # a policy is judged against the model it was trained from
         if reference_model is None:
             raise ValidationError({"reference_model": f"{base_model.name} was not trained here: choose the "
                                                       "reference to compare it with"})
     resolved = job_validate(kind=kind, snapshot=snapshot, base_model=base_model, reference_model=reference_model,
                             reward_model=reward_model, config=config)
+    # Counted under a lock on the user's row, so two launches at once cannot both take the last place (429).
+    get_user_model().objects.select_for_update().filter(pk=created_by.pk).values_list("pk", flat=True).first()
     active = TrainingJob.objects.filter(created_by=created_by, status__in=(Status.QUEUED, Status.RUNNING)).count()
     if active >= settings.TRAINING_MAX_ACTIVE_JOBS_PER_USER:
-        raise ValidationError({"non_field_errors": (
-            f"you have {active} jobs queued or running (the limit is {settings.TRAINING_MAX_ACTIVE_JOBS_PER_USER}); "
-            "wait for one to finish or cancel one")})
+        raise QueueFull(f"you have {active} jobs queued or running (the limit is "
+                        f"{settings.TRAINING_MAX_ACTIVE_JOBS_PER_USER}, TRAINING_MAX_ACTIVE_JOBS_PER_USER): wait for "
+                        "one to finish or cancel one")
     job = TrainingJob.objects.create(kind=kind, snapshot=snapshot, base_model=base_model,
                                      reference_model=reference_model, reward_model=reward_model, config=resolved,
                                      max_steps=resolved["max_steps"] if resolved.get("max_steps", 0) > 0 else None,
