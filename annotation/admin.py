@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import (
+    Adjudication,
     AgreementReport,
     Annotation,
     Assignment,
@@ -72,6 +73,13 @@ class AnnotationAdmin(admin.ModelAdmin):
     list_display = ["id", "project", "item", "annotator", "preference", "both_bad", "created_at"]
     list_filter = ["project", "both_bad"]
     raw_id_fields = ["item", "annotator", "project", "assignment"]
+
+
+@admin.register(Adjudication)
+class AdjudicationAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "item", "preference", "decided_by", "decided_at"]
+    list_filter = ["project"]
+    raw_id_fields = ["item", "project", "from_answer", "decided_by"]
 
 
 @admin.register(AgreementReport)
