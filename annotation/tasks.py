@@ -1,7 +1,13 @@
+# Tasks are thin: ids in, a service call out. Services send tasks by name (rlhf_site.celery.enqueue) and never
+# import this module, so these imports run one way.
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
 
 from .services.assignments import leases_reclaim
 from .services.quality import agreement_run, agreement_wake_lost
+from .services.snapshots import snapshot_build, snapshots_reconcile, snapshots_wake_lost
 
 
 @shared_task(name="annotation.reclaim_expired_leases")
@@ -19,16 +25,12 @@ def compute_agreement(report_id: int) -> None:
 @shared_task(name="annotation.build_snapshot")
 def build_snapshot(snapshot_id: int) -> None:
     """Build one dataset snapshot's files (streams the project's items and answers)."""
-    from .services.snapshots import snapshot_build  # imported here: the service enqueues this task
-
     snapshot_build(snapshot_id=snapshot_id)
 
 
 @shared_task(name="annotation.reconcile_snapshots")
 def reconcile_snapshots() -> list[int]:
     """Periodic (beat, every minute): a snapshot whose builder died is marked failed, never left building."""
-    from .services.snapshots import snapshots_reconcile
-
     return snapshots_reconcile()
 
 
@@ -36,12 +38,6 @@ def reconcile_snapshots() -> list[int]:
 def wake_lost() -> dict:
     """Periodic (beat, every minute): snapshots and agreement reports still pending after WAKEUP_RESEND_SECONDS
     are sent to a worker again. State lives in the database; the broker only carries wake-ups, and may lose them."""
-    from datetime import timedelta
-
-    from django.conf import settings
-
-    from .services.snapshots import snapshots_wake_lost
-
     older_than = timedelta(seconds=settings.WAKEUP_RESEND_SECONDS)
     return {"snapshots": snapshots_wake_lost(older_than=older_than),
             "agreement": agreement_wake_lost(older_than=older_than)}

@@ -36,6 +36,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Length
 from django.utils import timezone
 
+from rlhf_site.celery import enqueue
+
 from .. import quality
 from ..models import AgreementReport, Annotation, Assignment, Item, Project, Response
 from ..sql import db_time, from_db_json, rows
@@ -322,9 +324,7 @@ def agreement_report_get(*, project: Project, filters: dict) -> AgreementReport:
 
 
 def _enqueue(report_id: int) -> None:
-    from ..tasks import compute_agreement
-
-    compute_agreement.delay_on_commit(report_id)
+    enqueue("annotation.compute_agreement", report_id)
 
 
 @transaction.atomic

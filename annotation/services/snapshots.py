@@ -32,6 +32,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
+from rlhf_site.celery import enqueue as enqueue_task  # `enqueue` is snapshot_create's flag
+
 from .. import artifacts, quality, snapshots
 from ..answers import ranking_groups
 from ..models import Annotation, DatasetSnapshot, Item, Membership, Project, Response
@@ -135,9 +137,7 @@ def snapshot_create(*, project: Project, created_by, rules: dict | None = None, 
         created_by=created_by, library_version=library_version(parquet=options["parquet"]),
     )
     if enqueue:
-        from ..tasks import build_snapshot
-
-        build_snapshot.delay_on_commit(snapshot.pk)
+        enqueue_task("annotation.build_snapshot", snapshot.pk)
     return snapshot
 
 
@@ -251,12 +251,10 @@ def snapshots_reconcile() -> list[int]:
 def snapshots_wake_lost(*, older_than: timedelta) -> list[int]:
     """Wake a worker again for each snapshot still pending after `older_than`: the broker carries only wake-ups,
     and a Redis restarted without its data has lost them. A duplicate is harmless: one build claims the row."""
-    from ..tasks import build_snapshot
-
     cutoff = timezone.now() - older_than
     pending = list(DatasetSnapshot.objects.filter(state=PENDING, created_at__lt=cutoff).values_list("pk", flat=True))
     for snapshot_id in pending:
-        build_snapshot.delay(snapshot_id)
+        enqueue_task("annotation.build_snapshot", snapshot_id, on_commit=False)
     return pending
 
 
