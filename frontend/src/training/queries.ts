@@ -7,7 +7,7 @@ import { useSession } from '../lib/auth'
 import type { Project, Snapshot } from '../lib/types'
 import { appendMetrics, EMPTY_SERIES, type MetricSeries } from './metrics'
 import { isActive, type Job, type MetricsPage, type Page, type TrainedModel, type TrainingKind } from './types'
-import { apiPaths, withQuery } from '../lib/paths'
+import { apiPaths, type Schema, withQuery } from '../lib/paths'
 
 /** How often a screen asks again while a job is queued or running. */
 export const POLL_MS = 2000
@@ -138,7 +138,7 @@ export function useLog(jobId: number, live: boolean, lines = 200) {
   const scope = useScope()
   const query = useQuery({
     queryKey: [scope, 'training-job', jobId, 'log', lines],
-    queryFn: () => api.get<{ text: string; lines: number }>(withQuery(apiPaths.jobLog(jobId), { lines })),
+    queryFn: () => api.get<Schema<'LogOut'>>(withQuery(apiPaths.jobLog(jobId), { lines })),
     refetchInterval: live ? POLL_MS * 1.5 : false,
   })
   useOnceFinished(live, query.refetch)
