@@ -52,7 +52,7 @@ def test_the_lead_sees_agreement_figures_once_the_worker_has_computed_them(live_
     fleiss = panel.locator("[data-testid=figure]", has_text="Fleiss κ")
     assert "Landis & Koch, 1977" in fleiss.inner_text() and "beyond what chance would give" in fleiss.inner_text()
     titles = page.locator("[data-testid=item-histogram] text.axis-title").all_text_contents()
-    assert titles == ["Items", "Agreement of the item (share of its answer pairs that agree)"]
+    assert titles == ["Items", "Share of the item's answer pairs that agree"]
     page.set_viewport_size({"width": 1280, "height": 1300})
     panel.scroll_into_view_if_needed()
     shot(page, "07b-lead-agreement")

@@ -51,6 +51,7 @@ def test_a_lead_filters_walks_and_settles_items(live_server, new_page, project, 
     page.click("button:text('Apply')")
     page.locator("[data-testid=items-count]:text('3 items')").wait_for()
     assert "metadata=source%3Dforum" in page.url
+    shot(page, "08a-lead-items-filtered")
 
     page.fill("input[name=min_agreement]", "2")
     page.click("button:text('Apply')")

@@ -55,11 +55,11 @@ describe('AgreementPanel', () => {
     const fleiss = screen.getAllByTestId('figure').find((f) => f.textContent?.includes('Fleiss κ'))!
     expect(fleiss.textContent).toContain('moderate (Landis & Koch, 1977)') // κ = 0.41
     expect(fleiss.textContent).toContain('beyond what chance would give')
-    expect(fleiss.textContent).toContain('0.4–0.6 moderate')
+    expect(screen.getByTestId('reading-legend').textContent).toContain('0.4–0.6 moderate')
     const histogram = screen.getByTestId('item-histogram')
     expect(Array.from(histogram.querySelectorAll('text.axis-title')).map((t) => t.textContent)).toEqual([
       'Items',
-      'Agreement of the item (share of its answer pairs that agree)',
+      "Share of the item's answer pairs that agree",
     ])
     const table = screen.getByTestId('contested-items')
     expect(table.textContent).toContain('Is a tomato a fruit?')

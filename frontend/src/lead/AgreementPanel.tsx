@@ -7,7 +7,7 @@ import { api, ApiError } from '../lib/api'
 import { errorText } from '../lib/errors'
 import { Link } from '../lib/router'
 import type { Agreement } from '../lib/types'
-import { EXPLANATIONS, LANDIS_KOCH, reading, scaleLine } from './figureReadings'
+import { EXPLANATIONS, LANDIS_KOCH, reading, scaleLine, type Scale } from './figureReadings'
 import { apiPaths, withQuery } from '../lib/paths'
 
 interface Report extends Agreement {
@@ -142,32 +142,49 @@ function Headlines({ data }: { data: Report }) {
   const intervals = data.confidence_intervals ?? {}
   if (figures.length === 0) return null
   return (
-    <div className="figures">
-      {figures.map((f) => {
-        const key = f.ci.find((k) => Array.isArray(intervals[k]))
-        const ci = key ? intervals[key] : null
-        const explained = EXPLANATIONS[f.label]
-        const word = explained?.scale ? reading(explained.scale, f.value) : null
-        return (
-          <div key={f.label} className="figure" data-testid="figure">
-            <div className="figure-value">{formatFigure(f.value)}</div>
-            <div className="figure-label">{f.label}</div>
-            {word && (
-              <div className="figure-reading" title={explained?.scale ? scaleLine(explained.scale) : undefined}>
-                {word} <span className="muted">({explained?.scale?.source})</span>
-              </div>
-            )}
-            {ci && (
-              <div className="figure-ci">
-                95% CI {formatFigure(ci[0])} – {formatFigure(ci[1])}
-              </div>
-            )}
-            {explained && <div className="figure-explain small muted">{explained.what}</div>}
-            {explained?.scale && <div className="figure-scale small muted">{scaleLine(explained.scale)}</div>}
-          </div>
-        )
-      })}
-    </div>
+    <>
+      <div className="figures">
+        {figures.map((f) => {
+          const key = f.ci.find((k) => Array.isArray(intervals[k]))
+          const ci = key ? intervals[key] : null
+          const explained = EXPLANATIONS[f.label]
+          const word = explained?.scale ? reading(explained.scale, f.value) : null
+          return (
+            <div key={f.label} className="figure" data-testid="figure">
+              <div className="figure-value">{formatFigure(f.value)}</div>
+              <div className="figure-label">{f.label}</div>
+              {word && (
+                <div className="figure-reading" title={explained?.scale ? scaleLine(explained.scale) : undefined}>
+                  {word} <span className="muted">({explained?.scale?.source})</span>
+                </div>
+              )}
+              {ci && (
+                <div className="figure-ci">
+                  95% CI {formatFigure(ci[0])} – {formatFigure(ci[1])}
+                </div>
+              )}
+              {explained && <div className="figure-explain small muted">{explained.what}</div>}
+            </div>
+          )
+        })}
+      </div>
+      <ReadingLegend scales={figures.map((f) => EXPLANATIONS[f.label]?.scale).filter((s): s is Scale => !!s)} />
+    </>
+  )
+}
+
+/** Each scale the figures are read on, once, spelled out. */
+function ReadingLegend({ scales }: { scales: Scale[] }) {
+  const unique = scales.filter((s, i) => scales.indexOf(s) === i)
+  if (unique.length === 0) return null
+  return (
+    <ul className="reading-legend small muted" data-testid="reading-legend">
+      {unique.map((s) => (
+        <li key={s.source}>
+          {s.measure}: {scaleLine(s)}
+        </li>
+      ))}
+    </ul>
   )
 }
 
@@ -279,7 +296,7 @@ export function ItemHistogram({ histogram }: { histogram: Histogram | null }) {
           Items
         </text>
         <text x={46 + w / 2} y={h + 50} textAnchor="middle" className="axis-title">
-          Agreement of the item (share of its answer pairs that agree)
+          Share of the item's answer pairs that agree
         </text>
         <g transform="translate(46, 6)">
           <line x1={0} y1={h} x2={w} y2={h} className="axis" />

@@ -1,6 +1,7 @@
 // What each agreement figure measures, in one line, and the usual reading of its value, with whose scale it is.
 
 export interface Scale {
+  measure: string
   source: string
   /** Upper bounds (exclusive) and their words, lowest first; the last applies to everything above. */
   bands: [number, string][]
@@ -9,6 +10,7 @@ export interface Scale {
 
 /** Landis & Koch (1977), the usual reading of Cohen's and Fleiss' κ. */
 export const LANDIS_KOCH: Scale = {
+  measure: 'κ',
   source: 'Landis & Koch, 1977',
   bands: [[0, 'worse than chance'], [0.2, 'slight'], [0.4, 'fair'], [0.6, 'moderate'], [0.8, 'substantial']],
   top: 'almost perfect',
@@ -16,6 +18,7 @@ export const LANDIS_KOCH: Scale = {
 
 /** Krippendorff (2004): α ≥ 0.8 to rely on the data, ≥ 0.667 for tentative conclusions only. */
 export const KRIPPENDORFF: Scale = {
+  measure: 'α',
   source: 'Krippendorff, 2004',
   bands: [[0, 'worse than chance'], [0.667, 'unreliable'], [0.8, 'tentative only']],
   top: 'reliable',
@@ -23,6 +26,7 @@ export const KRIPPENDORFF: Scale = {
 
 /** Schmidt (1997) for Kendall's W. */
 export const SCHMIDT: Scale = {
+  measure: "Kendall's W",
   source: 'Schmidt, 1997',
   bands: [[0.1, 'very weak'], [0.3, 'weak'], [0.5, 'moderate'], [0.7, 'strong'], [0.9, 'very strong']],
   top: 'unusually strong',
