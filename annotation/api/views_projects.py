@@ -328,9 +328,10 @@ class CurationViewSet(ProjectScoped, viewsets.GenericViewSet):
         return Response({"rules": project.curation_rules})
 
     @extend_schema(request=inline_serializer("CurationPreviewIn", {"rules": serializers.DictField()}),
-                   responses={200: inline_serializer("CurationPreview", {"initial": serializers.DictField(),
-                                                                         "preview": serializers.ListField(),
-                                                                         "remaining": serializers.DictField()})},
+                   # initial and remaining are null where the kind has no curation (demonstration projects).
+                   responses={200: inline_serializer("CurationPreview", {
+                       "initial": serializers.DictField(allow_null=True), "preview": serializers.ListField(),
+                       "remaining": serializers.DictField(allow_null=True)})},
                    summary="How many items and answers each rule removes, and what remains")
     def preview(self, request, pk=None):
         project = self.get_project(lead=True)

@@ -359,11 +359,11 @@ export interface components {
     CurationPreview: {
       initial: {
         [key: string]: unknown;
-      };
+      } | null;
       preview: unknown[];
       remaining: {
         [key: string]: unknown;
-      };
+      } | null;
     };
     CurationPreviewInRequest: {
       rules: {
