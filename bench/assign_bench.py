@@ -63,6 +63,7 @@ from annotation import importing  # noqa: E402
 from annotation.models import Item, Membership, Project  # noqa: E402
 from annotation.services import assignments as engine  # noqa: E402
 from annotation.services.imports import items_import  # noqa: E402
+from bench.cycles import pct  # noqa: E402
 
 User = get_user_model()
 
@@ -245,11 +246,6 @@ class Annotator(threading.Thread):
             self.conn.close()
 
 
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def drive(port: int, project: Project, tokens: list[str], warmup: float, duration: float) -> dict:

@@ -26,6 +26,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench import cycles  # noqa: E402
+from bench.cycles import pct  # noqa: E402
 
 PORT = int(os.environ.get("LS_PORT", "8032"))
 ADMIN_TOKEN = os.environ.get("LS_ADMIN_TOKEN", "0123456789abcdef0123456789abcdef01234567")
@@ -165,11 +166,6 @@ class Annotator(threading.Thread):
                 self.submit_ms.append((t2 - t1) * 1000)
 
 
-def pct(values, p):
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def drive(pid, tokens, warmup, duration):
