@@ -36,8 +36,9 @@ def reconcile_snapshots() -> list[int]:
 
 @shared_task(name="annotation.wake_lost")
 def wake_lost() -> dict:
-    """Periodic (beat, every minute): snapshots and agreement reports still pending after WAKEUP_RESEND_SECONDS
-    are sent to a worker again. State lives in the database; the broker only carries wake-ups, and may lose them."""
+    """Periodic (beat, every minute): snapshots and agreement reports still pending after WAKEUP_RESEND_SECONDS,
+    and agreement reports still running AGREEMENT_STALE_SECONDS after they started, are sent to a worker again. State lives in the database; the broker only carries wake-ups, and may lose them."""
     older_than = timedelta(seconds=settings.WAKEUP_RESEND_SECONDS)
     return {"snapshots": snapshots_wake_lost(older_than=older_than),
-            "agreement": agreement_wake_lost(older_than=older_than)}
+            "agreement": agreement_wake_lost(older_than=older_than,
+                                             stale_after=timedelta(seconds=settings.AGREEMENT_STALE_SECONDS))}

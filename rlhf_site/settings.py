@@ -181,6 +181,8 @@ TRAINING_REQUEUE_SECONDS = env_int("TRAINING_REQUEUE_SECONDS", 300, minimum=1)
 TRAINING_MAX_ATTEMPTS = env_int("TRAINING_MAX_ATTEMPTS", 3, minimum=1)
 # A snapshot build or agreement recompute still pending after this long has its wake-up sent again (annotation.wake_lost).
 WAKEUP_RESEND_SECONDS = env_int("WAKEUP_RESEND_SECONDS", 300, minimum=1)
+# An agreement recompute still running this long after it started lost its worker: it is sent again.
+AGREEMENT_STALE_SECONDS = env_int("AGREEMENT_STALE_SECONDS", 900, minimum=10)
 TRAINING_MAX_ACTIVE_JOBS_PER_USER = env_int("TRAINING_MAX_ACTIVE_JOBS_PER_USER", 20, minimum=1)
 SNAPSHOT_MAX_ACTIVE_PER_PROJECT = env_int("SNAPSHOT_MAX_ACTIVE_PER_PROJECT", 3, minimum=1)
 AGREEMENT_MAX_ACTIVE_PER_PROJECT = env_int("AGREEMENT_MAX_ACTIVE_PER_PROJECT", 3, minimum=1)

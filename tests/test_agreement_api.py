@@ -188,3 +188,22 @@ def test_an_answer_that_lands_while_the_report_is_computed_gets_a_recompute_of_i
     agreement_run(report_id=report.pk)
     report.refresh_from_db()
     assert report.data["n_annotations"] == 7 and agreement_report_current(report) and report.status == "ready"
+
+
+def test_a_report_left_running_by_a_dead_worker_is_sent_again_and_finished(api, lead, answered, live_worker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotation.services.quality import agreement_report_get, agreement_wake_lost
+
+    report = agreement_report_get(project=answered, filters={})
+    started = timezone.now() - timedelta(minutes=20)  # what a worker killed mid-compute leaves behind
+    AgreementReport.objects.filter(pk=report.pk).update(status="running", requested_at=started)
+    fresh = timedelta(minutes=30)
+    assert agreement_wake_lost(older_than=timedelta(minutes=5), stale_after=fresh) == []  # may still be computing
+    assert agreement_wake_lost(older_than=timedelta(minutes=5), stale_after=timedelta(minutes=15)) == [report.pk]
+    url = f"/api/projects/{answered.id}/agreement/"
+    wait_for(lambda: api(lead).get(url).status_code == 200, timeout=120, what="the report sent again",
+             log_path=live_worker.log_path)
+    assert api(lead).get(url).json()["n_annotations"] == 12

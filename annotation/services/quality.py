@@ -345,15 +345,18 @@ def agreement_request(*, report: AgreementReport) -> bool:
     return bool(flipped)
 
 
-def agreement_wake_lost(*, older_than: timedelta) -> list[int]:
+def agreement_wake_lost(*, older_than: timedelta, stale_after: timedelta | None = None) -> list[int]:
     """Wake a worker again for each report pending for longer than `older_than` (the broker may have lost the
-    wake-up, as a Redis restarted without its data does). Stamping requested_at first sends each once a round."""
+    wake-up, as a Redis restarted without its data does), and for each still running `stale_after` after it
+    started (its worker died mid-compute, and nothing else would ever finish it). Stamping requested_at first sends
+    each once a round; a compute that was only slow, run twice, stores the same report."""
     now = timezone.now()
+    lost = Q(status=PENDING, requested_at__lt=now - older_than)
+    if stale_after is not None:
+        lost |= Q(status=RUNNING, requested_at__lt=now - stale_after)
     woken = []
-    for report_id in AgreementReport.objects.filter(status=PENDING, requested_at__lt=now - older_than).values_list(
-            "pk", flat=True):
-        if AgreementReport.objects.filter(pk=report_id, status=PENDING, requested_at__lt=now - older_than).update(
-                requested_at=now):
+    for report_id in AgreementReport.objects.filter(lost).values_list("pk", flat=True):
+        if AgreementReport.objects.filter(lost, pk=report_id).update(status=PENDING, requested_at=now):
             _enqueue(report_id)
             woken.append(report_id)
     return woken
@@ -388,7 +391,7 @@ def agreement_run(*, report_id: int) -> AgreementReport | None:
     if report is None:
         return None
     stamp = answers_stamp(report.project)
-    AgreementReport.objects.filter(pk=report.pk).update(status=RUNNING)
+    AgreementReport.objects.filter(pk=report.pk).update(status=RUNNING, requested_at=timezone.now())  # started
     started = time.perf_counter()
     try:
         data, per_item = agreement_compute(report.project, report.filters)
