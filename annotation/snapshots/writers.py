@@ -29,10 +29,13 @@ def canonical_json(row: dict) -> str:
 
 
 def _dumps(value) -> bytes:
-    _refuse_nan(value)
     # orjson writes what json.dumps(ensure_ascii=False, sort_keys=True, separators=(",", ":")) writes, several times
-    # faster, but writes NaN as null (hence the check) and spells exponents its own way (see `_float`).
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    # faster, but writes NaN as null (hence the check, needed only where a null came out) and spells exponents its
+    # own way (see `_float`).
+    out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    if b"null" in out:
+        _refuse_nan(value)
+    return out
 
 
 def _refuse_nan(value) -> None:
