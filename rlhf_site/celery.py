@@ -1,3 +1,4 @@
+import logging
 import os
 from pathlib import Path
 
@@ -8,6 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rlhf_site.settings")
 app = Celery("rlhf_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+logger = logging.getLogger("rlhf_site.celery")
 
 
 def ensure_broker_folders() -> None:
@@ -27,7 +29,13 @@ def enqueue(task_name: str, *args, queue: str | None = None, on_commit: bool = T
     from django.db import transaction
 
     def send() -> None:
-        app.send_task(task_name, args=args, **({"queue": queue} if queue else {}))
+        # The row this wakes a worker for is committed: a broker that is down must not turn that into an error.
+        # What was not sent is sent again by the reconcilers (annotation.wake_lost, training.reconcile_jobs).
+        try:
+            app.send_task(task_name, args=args, **({"queue": queue} if queue else {}))
+        except Exception as exc:  # kombu's OperationalError, a refused or reset connection, ...
+            logger.warning("the broker did not take %s%s (%s); the reconciler will send it again", task_name,
+                           args, exc)
 
     if on_commit:
         transaction.on_commit(send)
