@@ -45,6 +45,26 @@ function renderPage() {
 }
 
 describe('MyAnswersPage', () => {
+  it('follows the next page of answers on request', async () => {
+    fakeApi()
+    const first = { results: [answer(1, true)], next: 'http://testserver/api/me/annotations/?page=2&project=1' }
+    const fetchMock = vi.mocked(fetch)
+    const fallback = fetchMock.getMockImplementation()!
+    fetchMock.mockImplementation(async (url, init) => {
+      if (String(url) === '/api/me/annotations/?page=2&project=1') return json({ results: [answer(2, false)], next: null })
+      if (String(url).startsWith('/api/me/annotations/?')) return json(first)
+      return fallback(url, init)
+    })
+    renderPage()
+    await screen.findByText('Question 1')
+    expect(screen.getByRole('heading', { name: 'Answers (1+)' })).toBeTruthy()
+    expect(screen.queryByText('Question 2')).toBeNull()
+    fireEvent.click(screen.getByRole('button', { name: 'Show older answers' }))
+    await screen.findByText('Question 2')
+    expect(screen.getByRole('heading', { name: 'Answers (2)' })).toBeTruthy()
+    expect(screen.queryByRole('button', { name: 'Show older answers' })).toBeNull()
+  })
+
   it('lists answers in the letters shown, changeable until the item is complete', async () => {
     fakeApi()
     renderPage()

@@ -36,6 +36,7 @@ export function MyAnswersPage({ projectId }: { projectId: number }) {
   const answers = useFetch<Page<MyAnswer>>(withQuery(apiPaths.myAnswers(), { project: projectId }))
   const skipped = useFetch<Page<Skipped>>(withQuery(apiPaths.mySkipped(), { project: projectId }))
   const [editing, setEditing] = useState<number | null>(null)
+  const [older, setOlder] = useState<{ rows: MyAnswer[]; next: string | null } | null>(null)
 
   if (error) return <div className="page form-error">Could not open this project: {errorText(error)}</div>
   if (!project) return <div className="page muted">Loading…</div>
@@ -46,13 +47,24 @@ export function MyAnswersPage({ projectId }: { projectId: number }) {
         answerId={editing}
         onDone={() => {
           setEditing(null)
+          setOlder(null)
           answers.reload()
         }}
       />
     )
   }
-  const mine = rows(answers.data)
+  const mine = [...rows(answers.data), ...(older?.rows ?? [])]
+  const next = older ? older.next : nextPage(answers.data)
   const skips = rows(skipped.data)
+  const showOlder = async () => {
+    if (!next) return
+    try {
+      const page = await api.get<Page<MyAnswer>>(relative(next))
+      setOlder({ rows: [...(older?.rows ?? []), ...rows(page)], next: nextPage(page) })
+    } catch (e) {
+      pushNotice('warn', `Could not load older answers: ${errorText(e)}`)
+    }
+  }
   return (
     <div className="page my-answers">
       <div className="page-head">
@@ -85,7 +97,7 @@ export function MyAnswersPage({ projectId }: { projectId: number }) {
       </section>
 
       <section aria-labelledby="answers-title">
-        <h2 id="answers-title">Answers ({mine.length}{answers.data && !Array.isArray(answers.data) && answers.data.next ? '+' : ''})</h2>
+        <h2 id="answers-title">Answers ({mine.length}{next ? '+' : ''})</h2>
         {answers.error != null && <p className="form-error">{errorText(answers.error)}</p>}
         {answers.data && mine.length === 0 && <p className="muted">No answers yet in this project.</p>}
         <ul className="history" data-testid="answer-list">
@@ -111,9 +123,22 @@ export function MyAnswersPage({ projectId }: { projectId: number }) {
             </li>
           ))}
         </ul>
+        {next && (
+          <button type="button" className="btn" onClick={showOlder}>
+            Show older answers
+          </button>
+        )}
       </section>
     </div>
   )
+}
+
+const nextPage = <T,>(page: Page<T> | undefined): string | null => (page && !Array.isArray(page) ? page.next ?? null : null)
+
+/** The API's absolute `next` link as the path the client fetches. */
+function relative(url: string): string {
+  const parsed = new URL(url, window.location.origin)
+  return parsed.pathname + parsed.search
 }
 
 async function takeBack(projectId: number, assignment: number, reload: () => void) {

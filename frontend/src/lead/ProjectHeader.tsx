@@ -25,7 +25,8 @@ export function LeadFrame({ projectId, children }: { projectId: number; children
     { href: `${base}/members`, label: 'Members' },
     { href: `${base}/settings`, label: 'Settings' },
   ]
-  if (project.role === 'annotator' || project.role === 'lead') tabs.push({ href: `${base}/annotate`, label: 'Annotate →', end: true })
+  // Admins may annotate any project, as their project cards offer.
+  if (project.role === 'annotator' || project.role === 'lead' || me.is_staff) tabs.push({ href: `${base}/annotate`, label: 'Annotate →', end: true })
   const current = tabs.map((t) => t.href).filter((href) => pathname === href || (href !== base && pathname.startsWith(href))).pop() ?? base
   return (
     <div className="page page-wide">
