@@ -4,7 +4,17 @@ is simply not in the queryset, so it answers 404."""
 from statistics import median
 
 from django.contrib.auth import get_user_model
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextChoices,
+)
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
@@ -76,7 +86,8 @@ def my_progress_for_user(user, project_ids: list[int]) -> dict[int, dict]:
     rows = (
         Assignment.objects.filter(annotator=user, project_id__in=project_ids)
         .values("project_id")
-        .annotate(done=Count("id", filter=Q(status="submitted")), skipped=Count("id", filter=Q(status="skipped")))
+        .annotate(done=Count("id", filter=Q(status=Assignment.Status.SUBMITTED)),
+                  skipped=Count("id", filter=Q(status=Assignment.Status.SKIPPED)))
     )
     out = {pid: {"done": 0, "skipped": 0} for pid in project_ids}
     for row in rows:
@@ -90,7 +101,7 @@ def remaining_for_user(project: Project, user) -> int:
 
     Gold counts like any item, so that the figure drops by one with every lease: by it an annotator must not
     be able to tell a gold item from another (services.assignments hands out exactly these)."""
-    touched = Assignment.objects.filter(project=project, annotator=user).exclude(status="expired").values("item_id")
+    touched = Assignment.objects.filter(project=project, annotator=user).exclude(status=Assignment.Status.EXPIRED).values("item_id")
     waiting = Q(is_gold=False, open_slots__gt=0)
     if project.gold_ratio > 0:
         waiting |= Q(is_gold=True)
@@ -113,6 +124,14 @@ def items_for_lead(project: Project) -> QuerySet[Item]:
                       adjudicated=Exists(Adjudication.objects.filter(item=OuterRef("pk")))))
 
 
+class ItemStatus(TextChoices):
+    """The lead's item filter: where an item stands against its overlap (derived from counters, not stored)."""
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    NEEDS_ANNOTATORS = "needs_annotators"
+    COMPLETE = "complete"
+
+
 def item_list_for_lead(project: Project, *, status: str | None = None, is_gold: bool | None = None,
                        min_agreement: float | None = None, max_agreement: float | None = None,
                        q: str | None = None, metadata: dict[str, str] | None = None, annotator=None,
@@ -121,13 +140,13 @@ def item_list_for_lead(project: Project, *, status: str | None = None, is_gold: 
     """Items by id, filtered as the lead's list asks (each filter already validated by the view)."""
     items = items_for_lead(project).order_by("id")
     overlap = project.annotations_per_item
-    if status == "open":
+    if status == ItemStatus.OPEN:
         items = items.filter(n_submitted=0, no_one_left=False)
-    elif status == "in_progress":
+    elif status == ItemStatus.IN_PROGRESS:
         items = items.filter(n_submitted__gt=0, n_submitted__lt=overlap, no_one_left=False)
-    elif status == "complete":
+    elif status == ItemStatus.COMPLETE:
         items = items.filter(n_submitted__gte=overlap)
-    elif status == "needs_annotators":
+    elif status == ItemStatus.NEEDS_ANNOTATORS:
         items = items.filter(no_one_left=True)
     if is_gold is not None:
         items = items.filter(is_gold=is_gold)
@@ -203,9 +222,9 @@ def project_progress(project: Project) -> dict:
         Assignment.objects.filter(project=project)
         .values("annotator_id", "annotator__username")
         .annotate(
-            done=Count("id", filter=Q(status="submitted")),
-            skipped=Count("id", filter=Q(status="skipped")),
-            in_progress=Count("id", filter=Q(status="leased")),
+            done=Count("id", filter=Q(status=Assignment.Status.SUBMITTED)),
+            skipped=Count("id", filter=Q(status=Assignment.Status.SKIPPED)),
+            in_progress=Count("id", filter=Q(status=Assignment.Status.LEASED)),
         )
     )
     for row in assignment_counts:
@@ -221,7 +240,7 @@ def project_progress(project: Project) -> dict:
         row = per_user[annotator_id]
         row["seconds"].append(spent / 1000 if spent is not None else (created - leased_at).total_seconds())
         if is_gold:
-            score = gold_score(project.kind, preference if project.kind == "pairwise" else ranking, gold)
+            score = gold_score(project.kind, preference if project.kind == Project.Kind.PAIRWISE else ranking, gold)
             if score is not None:
                 row["gold"].append(score)
     annotators = []

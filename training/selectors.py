@@ -121,7 +121,7 @@ def project_lineage(project_id: int) -> dict:
         if output:
             node(f"model:{output.pk}", "model", output.name, kind=output.kind)
             edges.append({"from": key, "to": f"model:{output.pk}", "label": "produced"})
-        if job.kind in ("generate", "constitutional") and Response.objects.filter(generated_by_job_id=job.pk).exists():
+        if job.kind in (TrainingJob.Kind.GENERATE, TrainingJob.Kind.CONSTITUTIONAL) and Response.objects.filter(generated_by_job_id=job.pk).exists():
             target = job.config.get("target_project")
             node(f"round:{job.pk}", "round", f"round from job {job.pk}", project=target)
             edges.append({"from": key, "to": f"round:{job.pk}", "label": "wrote"})

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from .. import json_input
 from ..models import Adjudication, Item, Project
 from ..selectors import (
+    ItemStatus,
     annotations_for_item,
     item_list_for_lead,
     items_for_lead,
@@ -38,7 +39,7 @@ from .serializers import (
     ProjectPatch,
 )
 
-ITEM_STATUSES = ("open", "in_progress", "needs_annotators", "complete")
+ITEM_STATUSES = tuple(ItemStatus.values)
 _TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
 _BOOLEAN_FILTERS = ("is_gold", "flagged", "adjudicated")
 _METADATA_KEY = re.compile(r"^[\w.-]{1,100}$")

@@ -91,7 +91,7 @@ def _gold_feedback(tell: bool, kind: str, annotation: Annotation, gold) -> dict 
     nothing an annotator reads tells a gold item apart."""
     if not tell:
         return None
-    score = gold_score(kind, annotation.preference if kind == "pairwise" else annotation.ranking, from_db_json(gold))
+    score = gold_score(kind, annotation.preference if kind == Project.Kind.PAIRWISE else annotation.ranking, from_db_json(gold))
     return None if score is None else {"matched": score == 1.0}
 
 

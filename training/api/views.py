@@ -123,7 +123,7 @@ class TrainingJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         self._may_launch(request.data if isinstance(request.data, dict) else {})
         data = JobIn(data=request.data)
         data.is_valid(raise_exception=True)
-        if data.validated_data["kind"] != "generate":
+        if data.validated_data["kind"] != TrainingJob.Kind.GENERATE:
             raise ValidationError({"kind": "only a generate job has a preview"})
         config = job_validate(**{k: v for k, v in data.validated_data.items()})
         return Response(generation_preview(config=config, snapshot=data.validated_data.get("snapshot")))

@@ -42,7 +42,7 @@ def _project(config: dict, key: str, *, kinds=None) -> Project:
 
 def loop_validate(kind: str, *, config: dict, snapshot, base_model) -> None:
     """The launch checks of the loop kinds; ValidationError naming the field."""
-    if kind == "generate":
+    if kind == TrainingJob.Kind.GENERATE:
         target = _project(config, "target_project", kinds=ANSWERABLE)
         k = config["candidates_per_prompt"] or target.responses_per_item
         if k != target.responses_per_item:
@@ -59,9 +59,9 @@ def loop_validate(kind: str, *, config: dict, snapshot, base_model) -> None:
             other = Model.objects.filter(pk=config["compare_with_model"]).first()
             if other is None or other.task != Model.Task.CAUSAL_LM:
                 raise ValidationError({"config.compare_with_model": "must be the id of a causal-lm model"})
-    elif kind == "ai_annotate":
+    elif kind == TrainingJob.Kind.AI_ANNOTATE:
         _project(config, "project", kinds=ANSWERABLE)
-    elif kind == "constitutional":
+    elif kind == TrainingJob.Kind.CONSTITUTIONAL:
         project = _project(config, "project")
         if not Constitution.objects.filter(pk=config.get("constitution"), project=project).exists():
             raise ValidationError({"config.constitution": f"must be the id of a constitution of {project.name}"})
@@ -97,7 +97,7 @@ def _source_prompts(config: dict, folder: Path | None) -> list[dict]:
 def loop_inputs(job: TrainingJob, files: JobFiles, local_folder) -> dict:
     """Spec entries the engine needs, written from the database into the work folder."""
     cfg = job.config
-    if job.kind == "generate":
+    if job.kind == TrainingJob.Kind.GENERATE:
         from annotation import artifacts
 
         # the snapshot's files may be in a bucket: read them where this worker has them
@@ -107,7 +107,7 @@ def loop_inputs(job: TrainingJob, files: JobFiles, local_folder) -> dict:
             other = Model.objects.get(pk=cfg["compare_with_model"])
             extra.update(compare_model_dir=str(local_folder(other)), compare_model_name=other.name)
         return extra
-    if job.kind == "ai_annotate":
+    if job.kind == TrainingJob.Kind.AI_ANNOTATE:
         project = Project.objects.get(pk=cfg["project"])
         user = _model_user(job.reward_model)
         items = Item.objects.filter(project=project).exclude(annotations__annotator=user).select_related(
@@ -116,7 +116,7 @@ def loop_inputs(job: TrainingJob, files: JobFiles, local_folder) -> dict:
         rows = ({"item_id": item.pk, "prompt": item.prompt.conversation,
                  "responses": [{"id": rid, "text": texts[rid]} for rid in item.response_ids]} for item in items)
         return {"items_file": write_jsonl(files.root / "items.jsonl", rows)}
-    if job.kind == "constitutional":
+    if job.kind == TrainingJob.Kind.CONSTITUTIONAL:
         constitution = Constitution.objects.get(pk=cfg["constitution"])
         prompts = Prompt.objects.filter(project_id=cfg["project"]).order_by("id").values_list(
             "external_id", "conversation")[: cfg["max_prompts"]]
@@ -130,11 +130,11 @@ def loop_inputs(job: TrainingJob, files: JobFiles, local_folder) -> dict:
 
 def loop_outputs(job: TrainingJob, files: JobFiles) -> dict:
     """Turn the engine's output into items, answers or a snapshot; returns figures for the job's evaluation."""
-    if job.kind == "generate":
+    if job.kind == TrainingJob.Kind.GENERATE:
         return _import_round(job, files)
-    if job.kind == "ai_annotate":
+    if job.kind == TrainingJob.Kind.AI_ANNOTATE:
         return _record_answers(job, files)
-    if job.kind == "constitutional":
+    if job.kind == TrainingJob.Kind.CONSTITUTIONAL:
         return _constitutional_outputs(job, files)
     return {}
 

@@ -241,7 +241,7 @@ def _finish(job: TrainingJob, files: JobFiles, returncode: int) -> str:
     close_old_connections()  # a run of hours outlives connections; never inside the atomic block below
     result = json.loads(files.result.read_text()) if files.result.exists() else None
     prefix = job_prefix(job.pk)
-    if result and result["status"] == "succeeded":
+    if result and result["status"] == TrainingJob.Status.SUCCEEDED:
         try:
             return _record_success(job, files, result)
         except Exception as exc:  # noqa: BLE001 - bad outputs fail the job, and the transaction wrote nothing
@@ -254,7 +254,7 @@ def _finish(job: TrainingJob, files: JobFiles, returncode: int) -> str:
         if path.exists():
             artifacts.upload_file(path, f"{prefix}/{path.name}")
     cancelled = TrainingJob.objects.filter(pk=job.pk, cancel_requested_at__isnull=False).exists()
-    if (result and result["status"] == "cancelled") or cancelled:
+    if (result and result["status"] == TrainingJob.Status.CANCELLED) or cancelled:
         _end(job, Status.CANCELLED, artifacts=artifacts.list_files(prefix),
              **({"step": result["step"]} if result else {}))
         return Status.CANCELLED
