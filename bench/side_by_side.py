@@ -212,7 +212,8 @@ def import_rounds(args, artifacts: Path, log: Path, use_ls: bool) -> dict[str, l
     try:
         for _ in range(args.import_rounds):
             project = Project.objects.create(name=f"side by side import {time.time()}", kind="pairwise")
-            rates["ours over HTTP"].append(ours_import_http(args.port, project.id, args.import_lines, args.import_chunk))
+            rates["ours over HTTP"].append(ours_import_http(args.port, project.id, args.import_lines,
+                                                            args.import_chunk))
             ours.delete_project(project)
             if use_ls:
                 pid, rate = ls.project_for(args.import_lines, False, args.import_chunk, title=f"import {time.time()}")
@@ -307,7 +308,8 @@ def report(results: list[dict], imports: dict, import_rates: dict, args) -> None
             mine = by[name]
             ratios = [a["cps"] / b["cps"] for a, b in zip(first, mine, strict=True) if b["cps"]]  # per round
             print(f"| {size:,} | {name} | {cycles.summary([r['cps'] for r in mine])} "
-                  f"| {cycles.summary([r['next_p50'] for r in mine])} | {cycles.summary([r['next_p99'] for r in mine])} "
+                  f"| {cycles.summary([r['next_p50'] for r in mine])} "
+                  f"| {cycles.summary([r['next_p99'] for r in mine])} "
                   f"| {cycles.summary([r['driver_cpu_cores'] for r in mine])} "
                   f"| {cycles.summary(ratios) + '×' if name != names[0] and ratios else '–'} |")
     for name, rate in imports.items():

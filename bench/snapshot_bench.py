@@ -188,7 +188,8 @@ def build(args) -> dict:
         # CPU seconds of the build's own process (PostgreSQL's not included): on a shared machine, far steadier
         # than the wall clock, which counts the time spent waiting for a core.
         "answers": answers, "seconds": round(seconds, 1), "cpu_s": round(cpu, 1),
-        "rows_per_cpu_s": round(sum(f["rows"] for f in snapshot.files) / cpu), "answers_per_s": round(answers / seconds),
+        "rows_per_cpu_s": round(sum(f["rows"] for f in snapshot.files) / cpu),
+        "answers_per_s": round(answers / seconds),
         "rows_written": rows, "rows_per_s": round(rows / seconds),
         "curation_s": round(marks[0][0] - started, 1), "streaming_s": round(marks[-1][0] - marks[0][0], 1),
         "rss_before_mib": round(rss_before), "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

@@ -85,7 +85,8 @@ def project_for(size: int, keep: bool, chunk: int, title: str | None = None) -> 
     assert st == 201, (st, p)
     t0 = time.perf_counter()
     for start in range(0, size, chunk):
-        st, r = api("POST", f"/api/projects/{p['id']}/import", [ls_task(i) for i in range(start, min(size, start + chunk))])
+        batch = [ls_task(i) for i in range(start, min(size, start + chunk))]
+        st, r = api("POST", f"/api/projects/{p['id']}/import", batch)
         assert st == 201, (st, r)
     dt = time.perf_counter() - t0
     with psycopg.connect(DB) as db:
