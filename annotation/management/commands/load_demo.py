@@ -43,11 +43,11 @@ and fenced code blocks for code. For risky requests, help safely or explain why 
 """
 
 PROJECTS = [
-    {"name": "Demo: pairwise preferences", "kind": "pairwise", "file": "pairwise.jsonl",
+    {"name": "Demo: pairwise preferences", "kind": Project.Kind.PAIRWISE, "file": "pairwise.jsonl",
      "guidelines": PAIRWISE_GUIDELINES, "annotations_per_item": 3, "gold_ratio": 0.1},
-    {"name": "Demo: rank four candidates", "kind": "ranking", "file": "ranking.jsonl", "ranking_size": 4,
+    {"name": "Demo: rank four candidates", "kind": Project.Kind.RANKING, "file": "ranking.jsonl", "ranking_size": 4,
      "guidelines": RANKING_GUIDELINES, "annotations_per_item": 3, "gold_ratio": 0.0},
-    {"name": "Demo: write demonstrations", "kind": "demonstration", "file": "demonstration.jsonl",
+    {"name": "Demo: write demonstrations", "kind": Project.Kind.DEMONSTRATION, "file": "demonstration.jsonl",
      "guidelines": DEMO_GUIDELINES, "annotations_per_item": 2, "gold_ratio": 0.0},
 ]
 USERS = [("admin", True), ("lead", False), ("alice", False), ("bob", False), ("carol", False)]
@@ -84,9 +84,8 @@ class Command(BaseCommand):
             spec = dict(spec)
             data_file = DATA / spec.pop("file")
             project, created = Project.objects.get_or_create(name=spec["name"], defaults={**spec, "created_by": users["admin"]})
-            Membership.objects.get_or_create(user=users["lead"], project=project, defaults={"role": "lead"})
-            for name in ANNOTATORS:
-                Membership.objects.get_or_create(user=users[name], project=project, defaults={"role": "annotator"})
+            for name, role in [("lead", Membership.Role.LEAD), *((n, Membership.Role.ANNOTATOR) for n in ANNOTATORS)]:
+                Membership.objects.get_or_create(user=users[name], project=project, defaults={"role": role})
             raw = importing.raw_lines_from_jsonl(data_file.read_text(encoding="utf-8"))
             lines = importing.validate_lines(raw, kind=project.kind, responses_per_item=project.responses_per_item)
             result = items_import(project=project, lines=lines)

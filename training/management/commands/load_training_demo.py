@@ -38,9 +38,9 @@ def _project(name: str, kind: str, annotations_per_item: int, lines: list[dict],
         "guidelines": "Answered by simulated annotators for the training demo."})
     lead = get_user_model().objects.filter(username="lead").first()
     if lead:
-        Membership.objects.get_or_create(user=lead, project=project, defaults={"role": "lead"})
+        Membership.objects.get_or_create(user=lead, project=project, defaults={"role": Membership.Role.LEAD})
     for user in members:
-        Membership.objects.get_or_create(user=user, project=project, defaults={"role": "annotator"})
+        Membership.objects.get_or_create(user=user, project=project, defaults={"role": Membership.Role.ANNOTATOR})
     if created:
         raw = list(enumerate(lines, start=1))
         items_import(project=project, lines=importing.validate_lines(
