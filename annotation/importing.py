@@ -12,7 +12,7 @@ fields as columns: external_id, prompt or conversation (JSON), response_1..respo
 with optional model_1..model_K, and metadata (JSON); no other column.
 
 JSONL and CSV files are read as a stream, one line or record at a time (``records``), so that
-memory does not follow the file's size; a .json file and a JSON body are one document, read whole.
+memory does not follow the file's size; so is a .json file, item by item (ijson); a JSON body is read whole.
 
 Nothing that PostgreSQL or the JSON encoders would refuse later gets through: no NUL
 character in any text, no value nested deeper than json_input.MAX_DEPTH, no text past Limits.
@@ -419,16 +419,95 @@ def records(stream: BinaryIO, filename: str, errors: Errors, limits: Limits) -> 
     return jsonl_records(stream, errors, limits)
 
 
-def _json_file_records(stream: BinaryIO, errors: Errors) -> list[tuple[int, object]]:
-    data = stream.read()
-    if not data.strip():
-        return []
+_OPENS, _CLOSES = ("start_map", "start_array"), ("end_map", "end_array")
+
+
+class _Unsure(Exception):
+    """The item-by-item reading cannot vouch for the rest of the document: it is read whole instead."""
+
+
+class SurrogateWatch:
+    r"""A reader over a JSON document that notices a \uD800-\uDFFF escape which is not a high-low pair. ijson turns
+    one into "?" where orjson refuses it, so a document with one is read whole (and refused, naming the line)."""
+
+    ESCAPE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?:\\u[dD][c-fC-F][0-9a-fA-F]{2})?|\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+    PAIR_START = re.compile(rb"(?:\\(?:u(?:[dD](?:[c-fC-F][0-9a-fA-F]?)?)?)?)?\Z")  # what may begin a low escape
+
+    def __init__(self, stream: BinaryIO):
+        self.stream, self.tail, self.skip, self.unpaired = stream, b"", 0, False
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(size)
+        buf, deferred, judged = self.tail + chunk, None, self.skip
+        for m in self.ESCAPE.finditer(buf, self.skip):
+            lone = m.end() - m.start() == 6
+            if lone and chunk and buf[m.start() + 3] in b"89abAB" and self.PAIR_START.match(buf, m.end()):
+                deferred = m.start()  # a high escape whose low may come with the next read
+                break
+            self.unpaired = self.unpaired or lone
+            judged = m.end()
+        # Keep what the next read may complete: a deferred escape, or the last bytes of a cut one.
+        keep = deferred if deferred is not None else max(len(buf) - 11, judged)
+        self.tail, self.skip = buf[keep:], 0 if deferred is not None else judged - keep if judged > keep else 0
+        return chunk
+
+
+def _streamed_items(reader: SurrogateWatch) -> Iterator[object]:
+    """The items of {"items": [...]} or of a bare list, as ijson's events build them, one at a time."""
+    import ijson
+
+    target, listed, builder, depth, count = None, False, None, 0, 0
     try:
-        body = json_input.loads(data.removeprefix(codecs.BOM_UTF8))
-    except json_input.MalformedJSON as exc:
-        errors.add(exc.lineno, "file", str(exc))
-        return []
-    return body_records(body, errors)
+        for prefix, event, value in ijson.parse(reader, use_float=True):
+            if target is None:
+                target = "item" if event == "start_array" else "items.item"
+            if builder is None and not (prefix == target and event not in _CLOSES):
+                if prefix == target.removesuffix("item").removesuffix("."):  # where the list should stand
+                    listed = listed or event == "start_array"
+                continue
+            builder = builder or ijson.ObjectBuilder()
+            builder.event(event, value)
+            depth += (event in _OPENS) - (event in _CLOSES)
+            if depth > json_input.MAX_DEPTH:
+                raise _Unsure  # orjson says how deep, and where
+            if depth == 0:
+                if reader.unpaired:
+                    raise _Unsure
+                count += 1
+                yield builder.value
+                builder = None
+    except ijson.JSONError as exc:
+        raise _Unsure from exc
+    if not listed or count == 0 or reader.unpaired:
+        raise _Unsure  # the whole reading names what is wrong with the document, as it always has
+
+
+def _json_file_records(stream: BinaryIO, errors: Errors) -> Iterator[tuple[int, object]]:
+    """A .json file is one document, {"items": [...]} or a bare list, read item by item (ijson) so that memory does
+    not follow the file's size. A document the item-by-item reading cannot vouch for (malformed, not a list, an
+    unpaired surrogate) is read again whole, and its items from where the first reading stopped."""
+    start = stream.tell()
+    head = stream.read(4)
+    if (problem := _encoding_problem(head)) is not None:
+        errors.add(1, "file", problem)
+        return
+    stream.seek(start + (3 if head.startswith(codecs.BOM_UTF8) else 0))
+    count = 0
+    try:
+        for obj in _streamed_items(SurrogateWatch(stream)):
+            count += 1
+            yield count, obj
+    except _Unsure:
+        stream.seek(start)
+        data = stream.read().removeprefix(codecs.BOM_UTF8)
+        if not data.strip():
+            return  # nothing but whitespace: the caller says the file is empty
+        try:
+            body = json_input.loads(data)
+        except json_input.MalformedJSON as exc:
+            errors.add(exc.lineno, "file", str(exc))
+            return
+        yield from body_records(body, errors)[count:]
 
 
 def parse_upload(data: bytes, filename: str) -> list[tuple[int, object]]:

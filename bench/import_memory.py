@@ -112,7 +112,7 @@ def main() -> None:
                 for whole in [False, True] if args.whole and fmt == "jsonl" else [False]:
                     r = run(file, whole)
                     assert r["created"] == n, r
-                    how = "read whole" if whole else ("one document" if fmt == "json" else "streamed")
+                    how = "read whole" if whole else ("item by item" if fmt == "json" else "streamed")
                     print(f"| {file.stat().st_size / 1e6:.1f} MB {fmt} | {n:,} | {how} | {r['seconds']:.1f} | "
                           f"{r['before_mb']:.0f} MB | {r['peak_mb']:.0f} MB | {r['peak_mb'] - r['before_mb']:.0f} MB |",
                           flush=True)
