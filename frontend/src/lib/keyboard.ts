@@ -1,5 +1,5 @@
 // Keyboard shortcuts: which key presses belong to the page rather than to a field being typed in.
-import { useEffect, useRef } from 'react'
+import { useLayoutEffect, useRef } from 'react'
 
 export function isTypingTarget(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false
@@ -16,11 +16,12 @@ export function isPlainKey(event: KeyboardEvent): boolean {
   return !(isTypingTarget(event.target) || event.ctrlKey || event.metaKey || event.altKey)
 }
 
-/** Window keydown listener that always sees the latest handler. */
+/** Window keydown listener that always sees the latest handler. Attached as the screen commits (a layout effect,
+ *  not a passive one that runs after paint), so a key pressed the moment a screen appears is not lost. */
 export function useKeydown(handler: (event: KeyboardEvent) => void, enabled = true): void {
   const ref = useRef(handler)
   ref.current = handler
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!enabled) return
     const listener = (event: KeyboardEvent) => ref.current(event)
     window.addEventListener('keydown', listener)
