@@ -139,3 +139,14 @@ def test_the_admin_pages_render_for_staff(client, db):
     client.login(username="root", password="pw-long-enough")
     for path in ("/admin/", "/admin/annotation/item/", "/admin/annotation/project/add/"):
         assert client.get(path).status_code == 200, path
+
+
+def test_a_lead_route_reads_the_project_and_the_callers_role_in_one_query(api, lead, pairwise_project):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api(lead)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/api/projects/{pairwise_project.id}/snapshots/").status_code == 200
+    membership = [q["sql"] for q in queries.captured_queries if "annotation_membership" in q["sql"]]
+    assert len(membership) == 1, membership  # visibility and role together, not a second look for the role

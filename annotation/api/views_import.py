@@ -32,7 +32,7 @@ class ImportViewSet(ProjectScoped, viewsets.GenericViewSet):
     @extend_schema(request=IMPORT_REQUEST, responses={201: ImportResult},
                    summary="Import prompts and responses (JSON body, or a JSONL / CSV / JSON file upload)")
     def create(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         errors = importing.Errors()
         result = items_import_records(project=project, records=_records(request, errors), errors=errors)
         return Response(result, status=status.HTTP_201_CREATED)
@@ -40,6 +40,6 @@ class ImportViewSet(ProjectScoped, viewsets.GenericViewSet):
     @extend_schema(request=IMPORT_REQUEST, responses={200: ImportPreview},
                    summary="Check an import without writing: the counts it would give, its first rows, every problem")
     def preview(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         errors = importing.Errors()
         return Response(items_import_preview(project=project, records=_records(request, errors), errors=errors))

@@ -1,10 +1,12 @@
 import re
+from functools import cached_property
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from .. import json_input
@@ -15,6 +17,7 @@ from ..selectors import (
     item_list_for_lead,
     items_for_lead,
     my_progress_for_user,
+    project_get_for_user,
     project_list_for_user,
     project_member,
     project_progress,
@@ -25,7 +28,7 @@ from ..services.adjudications import adjudication_set, adjudication_withdraw
 from ..services.curation import curation_preview, curation_rules_save
 from ..services.projects import item_set_gold, membership_remove, membership_set, project_create, project_update
 from ..services.quality import agreement_report_current, agreement_report_get, agreement_request
-from .permissions import IsAdmin, is_lead
+from .permissions import IsAdmin, IsProjectLead
 from .serializers import (
     AdjudicationIn,
     AdjudicationOut,
@@ -120,14 +123,25 @@ ITEM_FILTER_PARAMETERS = [
 
 
 class ProjectScoped:
-    """Fetch the project from the caller's visible set; a lead-only route answers 404 to others."""
+    """Routes under /api/projects/{pk}/: lead-only unless a view says otherwise (`IsProjectMember`). The project is
+    read once, with the caller's role; a caller turned away there gets a 404, as for a project that is not there."""
 
-    def get_project(self, *, lead: bool = False):
-        # One plain 404 for a project that does not exist, one the caller may not see and one they do not lead.
-        project = project_list_for_user(self.request.user).filter(pk=self.kwargs["pk"]).first()
-        if project is None or (lead and not is_lead(project, self.request.user)):
+    permission_classes = [IsAuthenticated, IsProjectLead]
+
+    @cached_property
+    def visible_project(self) -> Project | None:
+        return project_get_for_user(self.request.user, self.kwargs["pk"])
+
+    @property
+    def project(self) -> Project:
+        if self.visible_project is None:
             raise Http404
-        return project
+        return self.visible_project
+
+    def permission_denied(self, request, message=None, code=None):
+        if request.user.is_authenticated and "pk" in self.kwargs:
+            raise Http404
+        super().permission_denied(request, message=message, code=code)
 
 
 class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -138,6 +152,13 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
         if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
             return Project.objects.none()
         return project_list_for_user(self.request.user).order_by("id")
+
+    def get_permissions(self):
+        if self.action in ("list", "retrieve"):  # retrieve: the visible set (get_queryset) answers 404 to others
+            return [IsAuthenticated()]
+        if self.action == "create":
+            return [IsAuthenticated(), IsAdmin()]
+        return super().get_permissions()
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -151,7 +172,6 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
 
     @extend_schema(request=ProjectIn, responses={201: ProjectOut})
     def create(self, request):
-        IsAdmin().has_permission(request, self) or self.permission_denied(request, message=IsAdmin.message)
         data = ProjectIn(data=request.data)
         data.is_valid(raise_exception=True)
         project = project_create(created_by=request.user, **data.validated_data)
@@ -159,7 +179,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
 
     @extend_schema(request=ProjectPatch, responses={200: ProjectOut})
     def partial_update(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         data = ProjectPatch(project, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         project = project_update(project=project, actor=request.user, **data.validated_data)
@@ -169,7 +189,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
     @extend_schema(methods=["POST"], request=MembershipIn, responses={201: MembershipOut})
     @action(detail=True, methods=["get", "post"], pagination_class=None)  # a project's few members, in one list
     def members(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         if request.method == "GET":
             rows = project.memberships.select_related("user").order_by("user__username")
             return Response(MembershipOut(rows, many=True).data)
@@ -182,7 +202,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["delete"], url_path=r"members/(?P<username>[\w.@+-]+)")
     def member_remove(self, request, pk=None, username=None):
-        project = self.get_project(lead=True)
+        project = self.project
         if not membership_remove(project=project, username=username, actor=request.user):
             raise Http404
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -190,7 +210,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
     @extend_schema(parameters=ITEM_FILTER_PARAMETERS, responses={200: ItemLeadOut(many=True)})
     @action(detail=True, methods=["get"])
     def items(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         items = item_list_for_lead(project, **item_filters(project, request.query_params))
         page = self.paginate_queryset(items)
         return self.get_paginated_response(ItemLeadOut(page, many=True).data)
@@ -200,7 +220,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
                                "item of the list the same filters give (`neighbours`).")
     @action(detail=True, methods=["get"], url_path=r"items/(?P<item_id>[0-9]+)")
     def item_detail(self, request, pk=None, item_id=None):
-        project = self.get_project(lead=True)
+        project = self.project
         item = get_object_or_404(items_for_lead(project), pk=item_id)
         data = ItemLeadOut(item).data
         responses = {r.pk: r for r in item.prompt.responses.all()}
@@ -220,7 +240,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
     @action(detail=True, methods=["put", "delete"], url_path=r"items/(?P<item_id>[0-9]+)/adjudication")
     def item_adjudication(self, request, pk=None, item_id=None):
         """Settle the item (replacing any earlier ruling), or withdraw the ruling."""
-        project = self.get_project(lead=True)
+        project = self.project
         item = get_object_or_404(Item.objects.select_related("project"), pk=item_id, project=project)
         if request.method == "DELETE":  # idempotent: withdrawing a ruling that is not there leaves none too
             adjudication_withdraw(item=item, actor=request.user)
@@ -231,7 +251,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
     @extend_schema(request=GoldIn, responses={200: ItemLeadOut})
     @action(detail=True, methods=["post"], url_path=r"items/(?P<item_id>[0-9]+)/gold")
     def item_gold(self, request, pk=None, item_id=None):
-        project = self.get_project(lead=True)
+        project = self.project
         item = get_object_or_404(Item.objects.select_related("prompt", "project"), pk=item_id, project=project)
         data = GoldIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -248,7 +268,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
     )
     @action(detail=True, methods=["get"])
     def agreement(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         report = agreement_report_get(project=project, filters=agreement_filters(project, request.query_params))
         current = agreement_report_current(report)
         if not current:
@@ -265,7 +285,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
                                                                   "annotators": serializers.ListField()})})
     @action(detail=True, methods=["get"])
     def progress(self, request, pk=None):
-        return Response(project_progress(self.get_project(lead=True)))
+        return Response(project_progress(self.project))
 
 
 PROMPT_EXCERPT = 120
@@ -321,7 +341,7 @@ class CurationViewSet(ProjectScoped, viewsets.GenericViewSet):
     @extend_schema(request=inline_serializer("CurationRules", {"rules": serializers.DictField()}),
                    responses={200: inline_serializer("CurationRulesOut", {"rules": serializers.DictField()})})
     def rules(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         if request.method == "PUT":
             if not isinstance(request.data, dict) or "rules" not in request.data:
                 raise serializers.ValidationError({"rules": 'required: {"rules": {...}}; {"rules": {}} clears them'})
@@ -335,6 +355,6 @@ class CurationViewSet(ProjectScoped, viewsets.GenericViewSet):
                        "remaining": serializers.DictField(allow_null=True)})},
                    summary="How many items and answers each rule removes, and what remains")
     def preview(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         rules = request.data.get("rules", project.curation_rules) if isinstance(request.data, dict) else None
         return Response(curation_preview(project=project, rules=rules))

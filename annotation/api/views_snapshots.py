@@ -69,13 +69,13 @@ class ProjectSnapshotViewSet(ProjectScoped, viewsets.GenericViewSet):
     pagination_class = None
 
     def list(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         return Response(SnapshotOut(snapshot_list_for_project(project), many=True).data)
 
     @extend_schema(request=SnapshotIn, responses={202: SnapshotOut},
                    summary="Freeze the curated answers into a snapshot (built by a worker; answers 202 at once)")
     def create(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         data = SnapshotIn(data=request.data)
         data.is_valid(raise_exception=True)
         snapshot = snapshot_create(project=project, created_by=request.user, **data.validated_data)

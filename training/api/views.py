@@ -5,7 +5,6 @@ Admins launch, cancel and retry; leads of a snapshot's project read its jobs and
 
 from dataclasses import asdict
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -200,10 +199,7 @@ class ProjectModelsView(ProjectScoped, ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Model.objects.none()
-        project = self.get_project(lead=True)
-        if project is None:
-            raise Http404
-        return model_list_for_project(project.pk)
+        return model_list_for_project(self.project.pk)
 
 
 class ProjectConstitutionsView(ProjectScoped, GenericAPIView):
@@ -214,12 +210,12 @@ class ProjectConstitutionsView(ProjectScoped, GenericAPIView):
 
     @extend_schema(responses=ConstitutionOut(many=True))
     def get(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         return Response(ConstitutionOut(Constitution.objects.filter(project=project), many=True).data)
 
     @extend_schema(request=ConstitutionIn, responses={201: ConstitutionOut})
     def post(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         data = ConstitutionIn(data=request.data)
         data.is_valid(raise_exception=True)
         constitution = Constitution.objects.create(project=project, created_by=request.user, **data.validated_data)
@@ -233,7 +229,7 @@ class ProjectModelStrengthsView(ProjectScoped, GenericAPIView):
 
     @extend_schema(responses=StrengthsOut)
     def get(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         return Response({"models": model_strengths(model_comparisons(project.pk))})
 
 
@@ -244,5 +240,5 @@ class ProjectLineageView(ProjectScoped, GenericAPIView):
 
     @extend_schema(responses=LineageGraphOut)
     def get(self, request, pk=None):
-        project = self.get_project(lead=True)
+        project = self.project
         return Response(project_lineage(project.pk))
