@@ -20,8 +20,8 @@ def _commands(port: str) -> dict[str, list[str]]:
     python = sys.executable
     return {
         "web": [python, "-m", "gunicorn", "rlhf_site.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                # docker-compose.yml's worker class, counts and access log, chosen by measurement (docs/benchmarks.md)
-                "--workers", "4", "--threads", "4", "--access-logfile", "-", "--log-level", "warning"],
+                # docker-compose.yml's workers, chosen by measurement (docs/benchmarks.md, "gunicorn settings")
+                "--workers", "4", "--timeout", "300", "--log-level", "warning"],
         "worker": [python, "-m", "celery", "-A", "rlhf_site", "worker", "--beat", "-Q", "default",
                    "--concurrency", "2", "--loglevel", "INFO", "-n", "default@%h",
                    "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
