@@ -28,7 +28,7 @@ from ..services.adjudications import adjudication_set, adjudication_withdraw
 from ..services.curation import curation_preview, curation_rules_save
 from ..services.projects import item_set_gold, membership_remove, membership_set, project_create, project_update
 from ..services.quality import agreement_report_current, agreement_report_get, agreement_request
-from .permissions import IsAdmin, IsProjectLead
+from .permissions import IsAdmin, IsProjectLead, IsProjectMember
 from .serializers import (
     AdjudicationIn,
     AdjudicationOut,
@@ -154,11 +154,16 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
         return project_list_for_user(self.request.user).order_by("id")
 
     def get_permissions(self):
-        if self.action in ("list", "retrieve"):  # retrieve: the visible set (get_queryset) answers 404 to others
+        if self.action == "list":
             return [IsAuthenticated()]
+        if self.action == "retrieve":  # annotators read the project they work in (its guidelines, their progress)
+            return [IsAuthenticated(), IsProjectMember()]
         if self.action == "create":
             return [IsAuthenticated(), IsAdmin()]
         return super().get_permissions()
+
+    def get_object(self):
+        return self.project  # read once, with the caller's role, by the permission check
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
