@@ -7,6 +7,7 @@ saw, so a reader knows at once whether one is current.
 """
 
 import hashlib
+import heapq
 import json
 import time
 from dataclasses import dataclass
@@ -292,8 +293,8 @@ def _with_item_agreement(report: dict, items: list[dict], loaded: Loaded, *, ove
     """Add the per-item figures the lead screens read: histogram, contested items, agreement over time."""
     per_item = {row["item"]: row["agreement"] for row in items}
     report["item_agreement_histogram"] = _histogram(list(per_item.values()))
-    contested = sorted((row for row in items if row["agreement"] is not None), key=lambda r: (r["agreement"], r["item"]))
-    report["contested_items"] = contested[:CONTESTED]
+    report["contested_items"] = heapq.nsmallest(CONTESTED, (row for row in items if row["agreement"] is not None),
+                                                key=lambda r: (r["agreement"], r["item"]))  # = sorted(...)[:CONTESTED]
     report["over_time"] = _over_time(loaded) if over_time else []
     return report, per_item
 
