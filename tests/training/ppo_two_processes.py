@@ -1,34 +1,28 @@
-"""Run as a module under `accelerate launch --num_processes 2` by test_ppo_processes.py: PPO on a tiny model in two processes,
-then what the test checks, gathered from both: a checksum of each one's policy weights, its β, and the prompts
+"""Run as a module under `accelerate launch --num_processes 2` by test_ppo_processes.py: PPO on a tiny model in two
+processes, then what the test checks, gathered from both: a checksum of each one's policy weights, its β, and the prompts
 each sampled in the first update. Usage: ppo_two_processes.py TINY_MODEL_FOLDER OUT.json"""
 
 import json
 import sys
 
 import torch
-from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
 from training.engine import ppo
 from training.engine.config import resolve
 
-PROMPTS = [[{"role": "user", "content": f"Question number {i}: what is {i} + {i}?"}] for i in range(16)]
+from .ppo_parts import PROMPTS as ALL_PROMPTS
+from .ppo_parts import e_share, tiny_parts
 
-
-def e_share(prompts, texts):
-    return torch.tensor([t.count("e") / max(len(t), 1) for t in texts])
+PROMPTS = ALL_PROMPTS[:16]
 
 
 def main(folder: str, out: str) -> None:
-    torch.manual_seed(0)  # the same initial weights in both processes, as loading a checkpoint gives
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    policy, reference = (AutoModelForCausalLM.from_pretrained(folder) for _ in range(2))
-    classifier = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=1)
-    classifier.config.pad_token_id = tokenizer.pad_token_id
+    tokenizer, policy, reference, value_model = tiny_parts(folder)  # the same initial weights in both processes
     config = resolve("ppo", {"max_steps": 3, "rollout_batch_size": 4, "per_device_train_batch_size": 2,
                              "num_ppo_epochs": 2, "response_length": 6, "learning_rate": 3e-3, "temperature": 1.0,
                              "adaptive_kl": True, "kl_horizon": 20, "target_kl": 0.01, "whiten_rewards": False})
     initial = torch.cat([p.detach().flatten() for p in policy.parameters()]).clone()
-    trainer = ppo.PPOTrainer(config=config, policy=policy, tokenizer=tokenizer, value_model=ppo.ValueModel(classifier),
+    trainer = ppo.PPOTrainer(config=config, policy=policy, tokenizer=tokenizer, value_model=value_model,
                              scorer=e_share, prompts=PROMPTS, reference=reference)
     first_prompts = [PROMPTS.index(p) for p in trainer._batch_prompts(0)]
     history = trainer.train()

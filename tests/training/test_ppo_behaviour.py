@@ -9,26 +9,17 @@ torch = pytest.importorskip("torch")
 from training.engine import ppo  # noqa: E402
 from training.engine.config import resolve  # noqa: E402
 
+from .ppo_parts import PROMPTS, e_share, tiny_parts  # noqa: E402
+
 pytestmark = pytest.mark.training
-PROMPTS = [[{"role": "user", "content": f"Question number {i}: what is {i} + {i}?"}] for i in range(32)]
-
-
-def e_share(prompts, texts):
-    return torch.tensor([t.count("e") / max(len(t), 1) for t in texts])
 
 
 def trained(tiny_folder, **overrides):
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
-
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(tiny_folder)
-    policy, reference = (AutoModelForCausalLM.from_pretrained(tiny_folder) for _ in range(2))
-    classifier = AutoModelForSequenceClassification.from_pretrained(tiny_folder, num_labels=1)
-    classifier.config.pad_token_id = tokenizer.pad_token_id
+    tokenizer, policy, reference, value_model = tiny_parts(tiny_folder)
     config = resolve("ppo", {"max_steps": 24, "rollout_batch_size": 16, "per_device_train_batch_size": 16,
                              "num_ppo_epochs": 2, "response_length": 10, "learning_rate": 3e-3, "temperature": 1.0,
                              "missing_eos_penalty": None, "whiten_rewards": False, **overrides})
-    trainer = ppo.PPOTrainer(config=config, policy=policy, tokenizer=tokenizer, value_model=ppo.ValueModel(classifier),
+    trainer = ppo.PPOTrainer(config=config, policy=policy, tokenizer=tokenizer, value_model=value_model,
                              scorer=e_share, prompts=PROMPTS[:24], reference=reference)
     before = trainer.evaluate(PROMPTS[24:])
     history = trainer.train()
@@ -74,20 +65,14 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tiny_folder
     from training.engine.files import JobFiles
 
     def run(folder, max_steps, **extra):
-        from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
-
-        torch.manual_seed(0)
-        tokenizer = AutoTokenizer.from_pretrained(tiny_folder)
-        policy, reference = (AutoModelForCausalLM.from_pretrained(tiny_folder) for _ in range(2))
-        classifier = AutoModelForSequenceClassification.from_pretrained(tiny_folder, num_labels=1)
-        classifier.config.pad_token_id = tokenizer.pad_token_id
+        tokenizer, policy, reference, value_model = tiny_parts(tiny_folder)
         config = resolve("ppo", {"max_steps": max_steps, "rollout_batch_size": 8, "per_device_train_batch_size": 4,
                                  "num_ppo_epochs": 2, "response_length": 6, "learning_rate": 3e-3, "save_steps": 2,
                                  "whiten_rewards": True, **extra})
         files = JobFiles(folder)
         files.checkpoints.mkdir(parents=True, exist_ok=True)
         trainer = ppo.PPOTrainer(config=config, policy=policy, tokenizer=tokenizer, reference=reference,
-                                 value_model=ppo.ValueModel(classifier), scorer=e_share, prompts=PROMPTS, files=files)
+                                 value_model=value_model, scorer=e_share, prompts=PROMPTS, files=files)
         trainer.train()
         return trainer
 
