@@ -147,11 +147,13 @@ def reset(project: Project) -> None:
 
 # ---------------------------------------------------------------- server
 
-def gunicorn_start(port: int, workers: int, threads: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "gunicorn", "rlhf_site.wsgi:application", "--bind", f"127.0.0.1:{port}",
-           "--workers", str(workers), "--threads", str(threads), "--keep-alive", "30",
-           "--log-level", "warning"]
-    if threads > 1:
+def gunicorn_start(port: int, workers: int = 4, threads: int = 1, *,
+                   args: list[str] | None = None) -> subprocess.Popen:
+    """gunicorn on 127.0.0.1:port with these workers and threads, or with `args` exactly (say, the shipped ones)."""
+    cmd = [sys.executable, "-m", "gunicorn", *args] if args else [
+        sys.executable, "-m", "gunicorn", "rlhf_site.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning"]
+    if threads > 1 and not args:
         cmd += ["--worker-class", "gthread"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
     deadline = time.time() + 60

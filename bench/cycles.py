@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import http.client
 import json
+import shlex
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
 
 PROMPT_CHARS, RESPONSE_CHARS = 200, 600
 _WORDS = ("the model explains each step of the method with care and gives a short example so that a reader new to "
@@ -147,3 +149,27 @@ def drive(side: Side, tokens: list[str], warmup: float, duration: float) -> dict
 def summary(values: list[float]) -> str:
     """Median [min–max] of a cell's rounds."""
     return f"{statistics.median(values):.1f} [{min(values):.1f}–{max(values):.1f}]"
+
+
+# ---------------------------------------------------------------- our server, as docker-compose.yml starts it
+
+def compose_gunicorn() -> list[str]:
+    import yaml
+
+    command = yaml.safe_load((Path(__file__).resolve().parent.parent / "docker-compose.yml").read_text())["services"]["web"]["command"]
+    command = command if isinstance(command, str) else " ".join(command)
+    words = shlex.split(command)
+    if words[0] == "sh":  # sh -c "migrate && ... && gunicorn ..."
+        words = shlex.split(words[-1].split("&&")[-1])
+    assert words[0] == "gunicorn", words
+    return words[1:]
+
+
+def gunicorn_args(config: str, port: int) -> list[str]:
+    """`shipped`: the compose command; `name=ARGS`: the compose command's app with these gunicorn ARGS instead."""
+    shipped = compose_gunicorn()
+    args = shipped if config == "shipped" else [shipped[0], *shlex.split(config.partition("=")[2])]
+    at = args.index("--bind") if "--bind" in args else None
+    if at is not None:
+        args = args[:at] + args[at + 2:]
+    return [*args, "--bind", f"127.0.0.1:{port}"]

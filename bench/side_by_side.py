@@ -24,7 +24,6 @@ Our side uses DATABASE_URL (default: rlhf_bench on 127.0.0.1) and --port.
 import argparse
 import json
 import os
-import shlex
 import signal
 import statistics
 import subprocess
@@ -46,32 +45,10 @@ import psycopg  # noqa: E402
 
 from bench import assign_bench as ours  # noqa: E402  (sets Django up on OURS_DB)
 from bench import cycles  # noqa: E402
+from bench.cycles import gunicorn_args  # noqa: E402
 from bench.labelstudio import ls_bench as ls  # noqa: E402
 
-
 # ---------------------------------------------------------------- our server, as docker-compose.yml starts it
-
-def compose_gunicorn() -> list[str]:
-    import yaml
-
-    command = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]["command"]
-    command = command if isinstance(command, str) else " ".join(command)
-    words = shlex.split(command)
-    if words[0] == "sh":  # sh -c "migrate && ... && gunicorn ..."
-        words = shlex.split(words[-1].split("&&")[-1])
-    assert words[0] == "gunicorn", words
-    return words[1:]
-
-
-def gunicorn_args(config: str, port: int) -> list[str]:
-    """`shipped`: the compose command; `name=ARGS`: the compose command's app with these gunicorn ARGS instead."""
-    shipped = compose_gunicorn()
-    args = shipped if config == "shipped" else [shipped[0], *shlex.split(config.partition("=")[2])]
-    at = args.index("--bind") if "--bind" in args else None
-    if at is not None:
-        args = args[:at] + args[at + 2:]
-    return [*args, "--bind", f"127.0.0.1:{port}"]
-
 
 def ours_env(artifacts: Path) -> dict:
     """docker-compose.yml's app environment, pointed at this machine's database and Redis."""

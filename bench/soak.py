@@ -3,9 +3,9 @@
     .venv/bin/python bench/soak.py --duration 600 --annotators 200
 
 In its own database (``rlhf_soak`` on 127.0.0.1:5432 unless DATABASE_URL says otherwise; created and migrated if
-missing), a pairwise project of --items items, overlap 3, and one user with a token per annotator. gunicorn serves
-it on 127.0.0.1:--port with 4 workers of 4 threads. Each annotator loops next -> (think) -> submit with pauses
-drawn from --think, and now and then: asks for `next` three times at once (all must return the one lease), sends
+missing), a pairwise project of --items items, overlap 3, and one user with a token per annotator. gunicorn
+serves it on 127.0.0.1:--port with docker-compose.yml's settings. Each annotator loops next -> (think) -> submit
+with pauses drawn from --think, and now and then: asks for `next` three times at once (all must return the one lease), sends
 its submit twice at once with one Idempotency-Key (one answer, both acknowledged), or repeats a submit after its
 answer (the same answer back). After --duration seconds the annotators stop, and the database is checked:
 items over their overlap, duplicate (item, annotator), lost answers (each 2xx submit stored exactly once, under
@@ -32,6 +32,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/rlhf_s
 
 # First: importing it migrates the soak database and sets Django up, which the imports below need.
 from bench.assign_bench import check, gunicorn_start, gunicorn_stop, pct, project_for  # noqa: E402, I001
+from bench.cycles import gunicorn_args  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
@@ -201,7 +202,9 @@ def main() -> None:
 
     project = project_for(args.items, keep=False)
     tokens = soak_annotators(project, args.annotators)
-    server = gunicorn_start(args.port, workers=4, threads=4)
+    shipped = gunicorn_args("shipped", args.port)  # docker-compose.yml's web command, bound to loopback
+    print("gunicorn " + " ".join(shipped), flush=True)
+    server = gunicorn_start(args.port, args=shipped)
     try:
         started = time.monotonic()
         annotators = [Annotator(args.port, project.id, token, started + args.duration, think, seed=i)

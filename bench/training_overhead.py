@@ -57,7 +57,7 @@ SEED = 42
 def per_step(times: list[float]) -> float:
     """Median seconds between consecutive step ends (the first step left out). The median, not the mean: on a
     shared machine a step that another process preempted is 10-100x longer, and the mean follows those."""
-    return statistics.median(b - a for a, b in zip(times, times[1:]))
+    return statistics.median(b - a for a, b in zip(times, times[1:], strict=False))
 
 
 def mean_step(times: list[float]) -> float:
@@ -185,7 +185,7 @@ HOOKS = WORK / "hooks"
 
 
 def cpu_step(cpu: list[float]) -> float:
-    return statistics.median(b - a for a, b in zip(cpu, cpu[1:]))
+    return statistics.median(b - a for a, b in zip(cpu, cpu[1:], strict=False))
 
 
 # --- the driver ----------------------------------------------------------------------------------------------------

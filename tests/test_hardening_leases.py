@@ -98,3 +98,29 @@ def test_a_removed_member_no_longer_sees_or_changes_their_answers_in_that_projec
     assert r.status_code == 404
     assert api(annotator).get("/api/me/annotations/").json()["count"] == 0
     assert Annotation.objects.get(pk=answer["id"]).rationale == ""  # the answer itself stays, for the lead
+
+
+def test_a_twin_that_claims_the_item_its_twin_just_leased_does_not_count_the_slot_twice(
+        pairwise_project, annotator, monkeypatch):
+    """Found by the soak (bench/soak.py): the claim's NOT EXISTS is read from the snapshot its statement started
+    with, so a twin `next` could lock the item its twin had just leased and committed, and the lease statement's
+    ON CONFLICT took the twin's lease over: one assignment, two slots counted. The window cannot be hit on demand,
+    so the claim is made to return that item, as the stale snapshot did."""
+    from annotation.services import assignments
+
+    first = assignments.assignment_next(project=pairwise_project, user=annotator)
+    item = Item.objects.get(pk=first.item_id)
+    assert (item.n_leased, item.open_slots) == (1, pairwise_project.annotations_per_item - 1)
+    stale = (item.pk, item.response_ids, False)
+    real_claim = assignments._claim_any_item
+    claims = iter([stale])
+    monkeypatch.setattr(assignments, "_claim_any_item", lambda project, user_id: next(claims, None)
+                        or real_claim(project, user_id))
+    monkeypatch.setattr(assignments, "_LIVE", assignments._LIVE.replace("a.annotator_id = %s", "a.annotator_id = -%s"))
+    # (the live-lease check made blind for the first try, as the twin's own check ran before that lease committed)
+    with pytest.raises(assignments.AssignmentConflict):
+        assignments.assignment_next(project=pairwise_project, user=annotator)
+    item.refresh_from_db()
+    assert (item.n_leased, item.open_slots) == (1, pairwise_project.annotations_per_item - 1)
+    assert Assignment.objects.filter(item=item).count() == 1
+    assert Assignment.objects.get(pk=first.pk).shown_order == first.shown_order  # not taken over

@@ -146,7 +146,9 @@ _TAKE = """
     UPDATE annotation_item SET n_leased = n_leased + 1, open_slots = open_slots - 1
     WHERE id = %s AND (open_slots > 0 OR is_gold)"""
 
-# One statement: a new lease, or the caller's own expired one on this item taken up again.
+# One statement: a new lease, or the caller's own expired one on this item taken up again. Only an expired one: a
+# twin request of the caller's may have leased this very item after the claim's snapshot was taken (the claim's
+# NOT EXISTS is not re-checked on the row it locks), and taking that lease over would count the slot twice.
 _LEASE = f"""
     INSERT INTO annotation_assignment
         (project_id, item_id, annotator_id, status, shown_order, created_at, expires_at, finished_at, skip_reason)
@@ -154,7 +156,12 @@ _LEASE = f"""
     ON CONFLICT (item_id, annotator_id) DO UPDATE SET
         status = excluded.status, shown_order = excluded.shown_order, created_at = excluded.created_at,
         expires_at = excluded.expires_at, finished_at = NULL, skip_reason = ''
+    WHERE annotation_assignment.status = '{EXPIRED}'
     RETURNING id"""
+
+
+class _TwinLeased(Exception):
+    """A twin request of the caller's leased the claimed item meanwhile: roll back, and return the twin's lease."""
 
 
 def _claim(sql: str, params: list) -> tuple | None:
@@ -192,11 +199,11 @@ def assignment_next(*, project: Project, user, now=None) -> Lease | None:
     """
     try:
         return _assignment_next(project=project, user=user, now=now)
-    except IntegrityError:  # a twin committed its lease first: run again, this time to find and return it
+    except (IntegrityError, _TwinLeased):  # a twin committed its lease first: run again, to find and return it
         pass
     try:
         return _assignment_next(project=project, user=user, now=now)
-    except IntegrityError:  # the lease in the way is being ended right now (a submit, a reclaim)
+    except (IntegrityError, _TwinLeased):  # the lease in the way is being ended right now (a submit, a reclaim)
         raise AssignmentConflict("another request of yours is changing your lease; ask for the next item again") from None
 
 
@@ -218,8 +225,10 @@ def _assignment_next(*, project: Project, user, now=None) -> Lease | None:
     response_ids = from_db_json(response_ids)
     shown_order = random.sample(response_ids, len(response_ids))
     expires_at = now + timedelta(seconds=project.lease_seconds)
-    ((pk,),) = rows(_LEASE, [project.id, item_id, user.pk, db_json(shown_order), db_time(now),
-                             db_time(expires_at)])
+    leased = rows(_LEASE, [project.id, item_id, user.pk, db_json(shown_order), db_time(now), db_time(expires_at)])
+    if not leased:
+        raise _TwinLeased  # the transaction rolls back, and with it the slot taken above
+    ((pk,),) = leased
     return Lease(pk, item_id, expires_at, shown_order, response_ids)
 
 
