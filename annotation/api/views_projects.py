@@ -145,6 +145,9 @@ class ProjectScoped:
 
 
 class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+    progress for its leads (and admins); new projects for admins."""
+
     serializer_class = ProjectOut
     lookup_value_regex = "[0-9]+"  # /api/projects/abc/... matches no route: a 404, not a failed integer lookup
 

@@ -66,21 +66,34 @@ export interface paths {
     get: operations["models_retrieve"];
   };
   "/api/projects/": {
-    /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+    /**
+     * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+     * progress for its leads (and admins); new projects for admins.
+     */
     get: operations["projects_list"];
-    /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+    /**
+     * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+     * progress for its leads (and admins); new projects for admins.
+     */
     post: operations["projects_create"];
   };
   "/api/projects/{id}/": {
-    /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+    /**
+     * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+     * progress for its leads (and admins); new projects for admins.
+     */
     get: operations["projects_retrieve"];
-    /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+    /**
+     * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+     * progress for its leads (and admins); new projects for admins.
+     */
     patch: operations["projects_partial_update"];
   };
   "/api/projects/{id}/agreement/": {
     /**
      * Agreement, reliability and bias (computed by a worker; 202 while the first computation runs)
-     * @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others.
+     * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+     * progress for its leads (and admins); new projects for admins.
      */
     get: operations["projects_agreement_retrieve"];
   };
@@ -118,7 +131,10 @@ export interface paths {
     post: operations["projects_import_preview_create"];
   };
   "/api/projects/{id}/items/": {
-    /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+    /**
+     * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+     * progress for its leads (and admins); new projects for admins.
+     */
     get: operations["projects_items_list"];
   };
   "/api/projects/{id}/items/{item_id}/": {
@@ -132,7 +148,10 @@ export interface paths {
     delete: operations["projects_items_adjudication_destroy"];
   };
   "/api/projects/{id}/items/{item_id}/gold/": {
-    /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+    /**
+     * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+     * progress for its leads (and admins); new projects for admins.
+     */
     post: operations["projects_items_gold_create"];
   };
   "/api/projects/{id}/lineage/": {
@@ -140,13 +159,22 @@ export interface paths {
     get: operations["projects_lineage_retrieve"];
   };
   "/api/projects/{id}/members/": {
-    /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+    /**
+     * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+     * progress for its leads (and admins); new projects for admins.
+     */
     get: operations["projects_members_list"];
-    /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+    /**
+     * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+     * progress for its leads (and admins); new projects for admins.
+     */
     post: operations["projects_members_create"];
   };
   "/api/projects/{id}/members/{username}/": {
-    /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+    /**
+     * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+     * progress for its leads (and admins); new projects for admins.
+     */
     delete: operations["projects_members_destroy"];
   };
   "/api/projects/{id}/model-strengths/": {
@@ -162,7 +190,10 @@ export interface paths {
     post: operations["projects_next_create"];
   };
   "/api/projects/{id}/progress/": {
-    /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+    /**
+     * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+     * progress for its leads (and admins); new projects for admins.
+     */
     get: operations["projects_progress_retrieve"];
   };
   "/api/projects/{id}/snapshots/": {
@@ -2203,7 +2234,10 @@ export interface operations {
       };
     };
   };
-  /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+  /**
+   * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+   * progress for its leads (and admins); new projects for admins.
+   */
   projects_list: {
     parameters: {
       query?: {
@@ -2267,7 +2301,10 @@ export interface operations {
       };
     };
   };
-  /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+  /**
+   * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+   * progress for its leads (and admins); new projects for admins.
+   */
   projects_create: {
     requestBody: {
       content: {
@@ -2331,7 +2368,10 @@ export interface operations {
       };
     };
   };
-  /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+  /**
+   * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+   * progress for its leads (and admins); new projects for admins.
+   */
   projects_retrieve: {
     parameters: {
       path: {
@@ -2394,7 +2434,10 @@ export interface operations {
       };
     };
   };
-  /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+  /**
+   * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+   * progress for its leads (and admins); new projects for admins.
+   */
   projects_partial_update: {
     parameters: {
       path: {
@@ -2465,7 +2508,8 @@ export interface operations {
   };
   /**
    * Agreement, reliability and bias (computed by a worker; 202 while the first computation runs)
-   * @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others.
+   * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+   * progress for its leads (and admins); new projects for admins.
    */
   projects_agreement_retrieve: {
     parameters: {
@@ -3022,7 +3066,10 @@ export interface operations {
       };
     };
   };
-  /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+  /**
+   * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+   * progress for its leads (and admins); new projects for admins.
+   */
   projects_items_list: {
     parameters: {
       query?: {
@@ -3318,7 +3365,10 @@ export interface operations {
       };
     };
   };
-  /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+  /**
+   * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+   * progress for its leads (and admins); new projects for admins.
+   */
   projects_items_gold_create: {
     parameters: {
       path: {
@@ -3451,7 +3501,10 @@ export interface operations {
       };
     };
   };
-  /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+  /**
+   * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+   * progress for its leads (and admins); new projects for admins.
+   */
   projects_members_list: {
     parameters: {
       path: {
@@ -3514,7 +3567,10 @@ export interface operations {
       };
     };
   };
-  /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+  /**
+   * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+   * progress for its leads (and admins); new projects for admins.
+   */
   projects_members_create: {
     parameters: {
       path: {
@@ -3583,7 +3639,10 @@ export interface operations {
       };
     };
   };
-  /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+  /**
+   * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+   * progress for its leads (and admins); new projects for admins.
+   */
   projects_members_destroy: {
     parameters: {
       path: {
@@ -3843,7 +3902,10 @@ export interface operations {
       };
     };
   };
-  /** @description Fetch the project from the caller's visible set; a lead-only route answers 404 to others. */
+  /**
+   * @description Projects: the caller's list; one project for its members; its settings, members, items, agreement and
+   * progress for its leads (and admins); new projects for admins.
+   */
   projects_progress_retrieve: {
     parameters: {
       path: {
