@@ -23,9 +23,16 @@ READ_ONLY = 0o444
 HASH_BLOCK = 1 << 20
 
 
-def canonical_json(row: dict) -> str:
-    """One row's bytes: sorted keys, no spaces, UTF-8 as is; NaN is refused rather than written."""
-    return RowEncoder(size=0).line(row)[:-1].decode()
+def canonical_json(value) -> str:
+    """One row's bytes, or one JSON-encoded column's value (Parquet keeps rankings, metadata, ... as JSON text):
+    sorted keys, no spaces, UTF-8 as is; NaN is refused rather than written."""
+    if isinstance(value, dict):
+        return RowEncoder(size=0).line(value)[:-1].decode()
+    if isinstance(value, float):
+        value = _float(value)
+    else:
+        _refuse_nan(value)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _dumps(value) -> bytes:
