@@ -3,13 +3,12 @@ import { FieldErrors } from '../components/Banners'
 import { ScaleBar } from '../annotate/ScaleBar'
 import { pointToChoice, type ScalePoint } from '../annotate/scale'
 import { api, type FieldError } from '../lib/api'
-import { toErrors } from '../lib/errors'
-import { pushNotice } from '../lib/notices'
 import type { Project } from '../lib/types'
 import { OrderList } from './OrderList'
 import { describeAnswer, type LeadItem, type Row } from './answers'
 import { rulingPayload, type RulingChoice } from './ruling'
 import { apiPaths } from '../lib/paths'
+import { useSave } from './useSave'
 
 /** Settle an item: let one submitted answer stand, or give the lead's own, with a note; replace or withdraw it. */
 export function AdjudicationForm({ project, item, onSaved }: { project: Project; item: LeadItem; onSaved: () => void }) {
@@ -20,39 +19,17 @@ export function AdjudicationForm({ project, item, onSaved }: { project: Project;
   const [point, setPoint] = useState<ScalePoint | null>(() => (typeof ruling?.preference === 'number' ? ((4 + ruling.preference) as ScalePoint) : null))
   const [order, setOrder] = useState<number[]>(ids)
   const [note, setNote] = useState(ruling?.note ?? '')
-  const [errors, setErrors] = useState<FieldError[]>([])
-  const [busy, setBusy] = useState(false)
+  const { errors, setErrors, busy, save: send } = useSave(onSaved)
   const path = apiPaths.adjudication(project.id, item.id)
 
   async function save() {
     const own = project.kind === 'pairwise' ? (point === null ? null : pointToChoice(point, ids)) : { ranking: order }
     const payload = rulingPayload(choice, own, note)
     if ('error' in payload) return setErrors([payload.error as FieldError])
-    setBusy(true)
-    setErrors([])
-    try {
-      await api.put(path, payload)
-      pushNotice('ok', `Item #${item.id} is settled.`)
-      onSaved()
-    } catch (err) {
-      setErrors(toErrors(err))
-    } finally {
-      setBusy(false)
-    }
+    await send(() => api.put(path, payload), `Item #${item.id} is settled.`)
   }
 
-  async function withdraw() {
-    setBusy(true)
-    try {
-      await api.delete(path)
-      pushNotice('ok', `The ruling on item #${item.id} is withdrawn.`)
-      onSaved()
-    } catch (err) {
-      setErrors(toErrors(err))
-    } finally {
-      setBusy(false)
-    }
-  }
+  const withdraw = () => send(() => api.delete(path), `The ruling on item #${item.id} is withdrawn.`)
 
   return (
     <section className="card adjudication-form" aria-labelledby="adjudication-title" data-testid="adjudication">

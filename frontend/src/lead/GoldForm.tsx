@@ -2,13 +2,12 @@ import { useState } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { ScaleBar } from '../annotate/ScaleBar'
 import { pointToChoice, type ScalePoint } from '../annotate/scale'
-import { api, type FieldError } from '../lib/api'
-import { toErrors } from '../lib/errors'
-import { pushNotice } from '../lib/notices'
+import { api } from '../lib/api'
 import type { Project } from '../lib/types'
 import { OrderList } from './OrderList'
 import type { LeadItem } from './answers'
 import { apiPaths } from '../lib/paths'
+import { useSave } from './useSave'
 
 /** Mark an item gold with its expected answer, sent in the submit payload form (A = first stored response). */
 export function GoldForm({ project, item, onSaved }: { project: Project; item: LeadItem; onSaved: () => void }) {
@@ -17,8 +16,7 @@ export function GoldForm({ project, item, onSaved }: { project: Project; item: L
   const [point, setPoint] = useState<ScalePoint | null>(() => (typeof gold === 'number' ? ((4 + gold) as ScalePoint) : null))
   // A tied gold ranking is shown (and saved again) in its stored order, ties broken by id.
   const [order, setOrder] = useState<number[]>(() => (Array.isArray(gold) ? (gold as (number | number[])[]).flat() : ids))
-  const [errors, setErrors] = useState<FieldError[]>([])
-  const [busy, setBusy] = useState(false)
+  const { errors, setErrors, busy, save: send } = useSave(onSaved)
 
   function expected(): Record<string, unknown> | null {
     if (project.kind === 'pairwise') return point === null ? null : { ...pointToChoice(point, ids) }
@@ -31,17 +29,8 @@ export function GoldForm({ project, item, onSaved }: { project: Project; item: L
       setErrors([{ field: 'expected', message: 'choose the expected answer on the scale first' }])
       return
     }
-    setBusy(true)
-    setErrors([])
-    try {
-      await api.post(apiPaths.gold(project.id, item.id), isGold ? { is_gold: true, expected: payload } : { is_gold: false })
-      pushNotice('ok', isGold ? `Item #${item.id} is now gold.` : `Item #${item.id} is no longer gold.`)
-      onSaved()
-    } catch (err) {
-      setErrors(toErrors(err))
-    } finally {
-      setBusy(false)
-    }
+    await send(() => api.post(apiPaths.gold(project.id, item.id), isGold ? { is_gold: true, expected: payload } : { is_gold: false }),
+      isGold ? `Item #${item.id} is now gold.` : `Item #${item.id} is no longer gold.`)
   }
 
   return (
