@@ -88,7 +88,8 @@ def test_a_worker_killed_mid_run_is_requeued_and_the_job_resumes_to_the_same_res
     from transformers import AutoModelForCausalLM
 
     snapshot, options = job_inputs
-    steps = {"max_steps": 24, "save_steps": 6} if options else {"max_steps": 160, "save_steps": 20}
+    # Long enough that a quiet machine is still running it when the test looks (a tiny PPO step takes ~0.1 s).
+    steps = {"max_steps": 160, "save_steps": 10} if options else {"max_steps": 160, "save_steps": 20}
     total = steps["max_steps"]
     first = training_worker("first")
     job_id = launch(api, admin, snapshot, tiny_model, **steps, **options)

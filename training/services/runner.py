@@ -212,9 +212,16 @@ class _Supervisor:
                 update_conflicts=True, unique_fields=["job", "step"], update_fields=["values", "logged_at"])
 
     def _upload_checkpoint(self, name: str) -> None:
-        """The newest checkpoint goes to the store (where any worker can resume from it); older ones go."""
+        """The newest checkpoint goes to the store (where any worker can resume from it); older ones go. A fast
+        engine may rotate a checkpoint away (TRL's save_total_limit) while it is being uploaded: that one is
+        dropped, half-uploaded files included, and the newer one, whose event follows, takes its place."""
         prefix = f"{job_prefix(self.job.pk)}/checkpoints"
-        artifacts.upload_folder(self.files.checkpoints / name, f"{prefix}/{name}")
+        try:
+            artifacts.upload_folder(self.files.checkpoints / name, f"{prefix}/{name}")
+        except FileNotFoundError:
+            artifacts.delete_prefix(f"{prefix}/{name}")
+            logger.info("job %s: %s was rotated away before it was uploaded", self.job.pk, name)
+            return
         for old in self.uploaded:
             artifacts.delete_prefix(f"{prefix}/{old}")
         self.uploaded = [name]
