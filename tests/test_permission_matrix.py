@@ -265,7 +265,7 @@ def test_each_role_gets_the_status_the_matrix_says(world, path, method):
             leaked = keys_in(response.json()) & NOT_FOR_ANNOTATORS
             if leaked:
                 leaks[role] = sorted(leaked)
-    assert got == dict(zip(ROLES, expected)), f"{method.upper()} {url}"
+    assert got == dict(zip(ROLES, expected, strict=True)), f"{method.upper()} {url}"
     assert not leaks, f"{method.upper()} {url} shows {leaks}"
 
 
