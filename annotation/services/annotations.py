@@ -40,7 +40,8 @@ def _canonical_fields(answer: CanonicalAnswer) -> dict:
 
 _LOCK_ASSIGNMENT = """
     SELECT a.status, a.project_id, a.item_id, a.shown_order, i.response_ids,
-           p.kind, p.allow_tie, p.criteria, p.min_demonstration_chars, (p.gold_feedback AND i.is_gold), i.gold_answer,
+           p.kind, p.allow_tie, p.criteria, p.min_demonstration_chars, (p.gold_feedback AND i.is_gold),
+           CASE WHEN p.gold_feedback AND i.is_gold THEN i.gold_answer END,  -- read only where it is told
            (SELECT an.id FROM annotation_annotation an WHERE an.annotator_id = %s AND an.idempotency_key = %s)
     FROM annotation_assignment a
     JOIN annotation_item i ON i.id = a.item_id
