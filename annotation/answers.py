@@ -11,7 +11,7 @@ each group's ids ascending: ``[[12], [10, 13], [11]]`` ties 10 and 13. One form 
 a ranking without ties is never stored as groups. `ranking_groups` reads either form.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import combinations
 
 KNOWN_FLAGS = ("unsafe", "pii", "not_rankable", "broken", "off_topic", "other")
@@ -26,17 +26,55 @@ class AnswerError(ValueError):
         self.errors = errors
 
 
+PAIRWISE, RANKING, DEMONSTRATION = "pairwise", "ranking", "demonstration"  # Project.Kind's values
+ALL_KINDS = frozenset({PAIRWISE, RANKING, DEMONSTRATION})
+
+
+@dataclass(frozen=True)
+class AnswerColumn:
+    """One field of the canonical answer, named alike on CanonicalAnswer, on the `Annotation` model, in the API's
+    answers and in the exports. Declared once, on CanonicalAnswer below; everything else reads ANSWER_COLUMNS."""
+
+    name: str
+    json: bool  # stored as JSON (a list or an object), not as a scalar column
+    kinds: frozenset[str]  # the project kinds whose answers carry it (the others leave the default)
+    help: str
+
+
+def _column(*, help: str, kinds=ALL_KINDS, json: bool = False, default=None, default_factory=None):
+    spec = {"json": json, "kinds": frozenset(kinds), "help": help}
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata=spec)
+    return field(default=default, metadata=spec)
+
+
 @dataclass
 class CanonicalAnswer:
-    preference: int | None = None
-    both_bad: bool = False
-    ranking: list[int] | None = None
-    text: str = ""
-    criteria: dict = field(default_factory=dict)
-    rationale: str = ""
-    flags: list[str] = field(default_factory=list)
-    confidence: int | None = None
-    time_spent_ms: int | None = None
+    """The stored form of an answer. Adding a field here adds it to the INSERT, the API, the loaders and the
+    exports (a column of the same name on `Annotation` comes with a migration)."""
+
+    preference: int | None = _column(kinds={PAIRWISE}, help="pairwise: -3..3 relative to the item's stored "
+                                     "response order; negative: the first is better, 0: a tie")
+    both_bad: bool = _column(kinds={PAIRWISE}, default=False, help="pairwise: neither response is acceptable")
+    ranking: list | None = _column(kinds={RANKING}, json=True, help="ranking: response ids best first; with ties, "
+                                   "groups of ids best first, e.g. [[a], [b, c], [d]]")
+    text: str = _column(kinds={DEMONSTRATION}, default="", help="demonstration: the written answer")
+    criteria: dict = _column(kinds={PAIRWISE, RANKING}, json=True, default_factory=dict,
+                             help="{criterion: canonical sub-answer}, in the form of the main answer")
+    rationale: str = _column(default="", help="why, in the annotator's words")
+    flags: list[str] = _column(json=True, default_factory=list, help=f"short names, such as {list(KNOWN_FLAGS)}")
+    confidence: int | None = _column(help="1 (a guess) .. 5 (sure)")
+    time_spent_ms: int | None = _column(help="time spent on the item, in milliseconds")
+
+
+ANSWER_COLUMNS: tuple[AnswerColumn, ...] = tuple(AnswerColumn(name=f.name, **f.metadata) for f in fields(CanonicalAnswer))
+ANSWER_FIELDS: tuple[str, ...] = tuple(column.name for column in ANSWER_COLUMNS)  # Annotation's answer columns
+JSON_ANSWER_FIELDS: frozenset[str] = frozenset(column.name for column in ANSWER_COLUMNS if column.json)
+
+
+def answer_values(answer: CanonicalAnswer) -> dict:
+    """{field: value} for every answer field, in ANSWER_FIELDS order (works on an `Annotation` alike)."""
+    return {name: getattr(answer, name) for name in ANSWER_FIELDS}
 
 
 @dataclass(frozen=True)

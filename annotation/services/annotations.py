@@ -3,10 +3,17 @@
 from functools import partial
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import JSONField
 from django.utils import timezone
 
-from ..answers import AnswerError, AnswerShape, CanonicalAnswer, canonicalize, gold_score
+from ..answers import (
+    ANSWER_FIELDS,
+    JSON_ANSWER_FIELDS,
+    AnswerError,
+    AnswerShape,
+    answer_values,
+    canonicalize,
+    gold_score,
+)
 from ..models import Annotation, Assignment, Item, Project
 from ..selectors import in_visible_project
 from ..sql import changed, db_json, db_time, from_db_json, rows
@@ -26,16 +33,6 @@ def answer_shape(project: Project, item: Item) -> AnswerShape:
         criteria=tuple(project.criteria or ()),
         min_text_chars=project.min_demonstration_chars,
     )
-
-
-# The answer's columns, named alike on CanonicalAnswer and on Annotation.
-_ANSWER_FIELDS = ("preference", "both_bad", "ranking", "text", "criteria", "rationale", "flags", "confidence",
-                  "time_spent_ms")
-_JSON_FIELDS = frozenset(name for name in _ANSWER_FIELDS if isinstance(Annotation._meta.get_field(name), JSONField))
-
-
-def _canonical_fields(answer: CanonicalAnswer) -> dict:
-    return {name: getattr(answer, name) for name in _ANSWER_FIELDS}
 
 
 _LOCK_ASSIGNMENT = """
@@ -61,8 +58,8 @@ _SLOT_FROM_POOL = """
 _INSERT_ANSWER = f"""
     INSERT INTO annotation_annotation
         (project_id, item_id, annotator_id, assignment_id, shown_order, idempotency_key, created_at, updated_at,
-         {", ".join(_ANSWER_FIELDS)})
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, {", ".join(["%s"] * len(_ANSWER_FIELDS))})
+         {", ".join(ANSWER_FIELDS)})
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, {", ".join(["%s"] * len(ANSWER_FIELDS))})
     RETURNING id"""
 
 _CLOSE_ASSIGNMENT = f"UPDATE annotation_assignment SET status = '{SUBMITTED}', finished_at = %s WHERE id = %s"
@@ -76,7 +73,7 @@ def _previous_answer(user, idempotency_key: str, assignment_id: int, payload, sh
     if previous.assignment_id != assignment_id:
         raise AssignmentConflict("this Idempotency-Key was already used for a different assignment")
     try:
-        same = _canonical_fields(canonicalize(payload, shape)) == {name: getattr(previous, name) for name in _ANSWER_FIELDS}
+        same = answer_values(canonicalize(payload, shape)) == answer_values(previous)
     except AnswerError:
         same = False
     if not same:
@@ -129,7 +126,7 @@ def annotation_submit(
         )
     if status not in (LEASED, EXPIRED):
         raise AssignmentConflict(f"this assignment is {status}; ask for the next item")
-    fields = _canonical_fields(canonicalize(payload, shape))
+    fields = answer_values(canonicalize(payload, shape))
     # Even past expires_at, a lease not yet reclaimed still holds its slot; an expired one needs a free slot.
     if status == LEASED:
         changed(_SLOT_FROM_LEASE, [item_id])
@@ -140,8 +137,9 @@ def annotation_submit(
         )
     now = timezone.now()
     shown_order = from_db_json(shown_order)
+    answer = (db_json(value) if name in JSON_ANSWER_FIELDS else value for name, value in fields.items())
     params = [project_id, item_id, user.pk, assignment_id, db_json(shown_order), idempotency_key, db_time(now),
-              db_time(now), *(db_json(fields[name]) if name in _JSON_FIELDS else fields[name] for name in _ANSWER_FIELDS)]
+              db_time(now), *answer]
     try:
         # No savepoint: a unique violation here fails the whole submit, which is what a conflict means.
         ((annotation_id,),) = rows(_INSERT_ANSWER, params)
@@ -171,7 +169,7 @@ def annotation_update(*, annotation_id: int, user, payload: dict) -> Annotation:
     if item.n_submitted >= project.annotations_per_item:
         raise AssignmentConflict("this item is complete; its answers can no longer be changed")
     answer = canonicalize(payload, answer_shape(project, item))
-    for name, value in _canonical_fields(answer).items():
+    for name, value in answer_values(answer).items():
         setattr(annotation, name, value)
     annotation.save()
     transaction.on_commit(partial(agreement_refresh_after_answer, project.id), robust=True)
