@@ -4,9 +4,13 @@
         [--items 333334] [--rounds 3] [--baseline /path/to/another/checkout]
 
 Fills a project with N items x 3 answers from a pool of annotators straight through COPY
-(the import path for items, COPY for answers) once; a later run reuses it. Then times the
+(the import path for items, COPY for answers) once, then VACUUM ANALYZE (what autovacuum would
+do; --vacuum does it for a database filled before); a later run reuses it. Then times the
 worker's full recompute (load from the database + every statistic + storing each item's
-agreement), each round in a fresh interpreter so that its peak RSS is its own, and
+agreement): wall seconds, and CPU seconds of this process and of its PostgreSQL backend
+(steadier than wall time on a shared machine; the two run one after the other, so an idle
+machine's wall time is about their sum), each round in a fresh interpreter so that its peak
+RSS (VmHWM) is its own, and
 GET /api/projects/{id}/agreement/ served from the stored report (target: within 1 s).
 With --baseline, rounds alternate between this checkout and that one (say, the previous
 commit from `git archive`) on the same data, so a shared machine's load falls on both.
@@ -37,7 +41,7 @@ from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from annotation.importing import ImportLine  # noqa: E402
-from annotation.models import Annotation, Assignment, Item, Project  # noqa: E402
+from annotation.models import Annotation, Assignment, Item, Project, Prompt, Response  # noqa: E402
 from annotation.services.imports import _copy, _next_ids, items_import  # noqa: E402
 from annotation.services.quality import agreement_report_get, agreement_run  # noqa: E402
 
@@ -75,7 +79,26 @@ def fill(n_items: int, n_annotators: int, seed: int, name: str) -> Project:
                                 "text", "criteria", "rationale", "flags", "time_spent_ms", "shown_order", "created_at",
                                 "updated_at"], rows_n)
         Item.objects.filter(project=project).update(n_submitted=3, open_slots=0)
+    vacuum()
     return project
+
+
+def vacuum() -> None:
+    """What autovacuum does after a bulk load (this machine's server runs with it off): without it the answers'
+    stamp (an index-only count) visits every heap page, and the planner believes the items are three times as many."""
+    with connection.cursor() as cursor:
+        for model in (Annotation, Assignment, Item, Response, Prompt):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+
+
+def _backend_cpu_s() -> float:
+    """CPU seconds the PostgreSQL backend serving this connection has used (the server runs on this machine)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def recompute(project_id: int) -> dict:
@@ -89,9 +112,14 @@ def recompute(project_id: int) -> dict:
         t = time.perf_counter()
         quality.answers_load(project, {})
         phases["load_s"] = round(time.perf_counter() - t, 2)
-    t = time.perf_counter()
+    t, cpu, pg_cpu = time.perf_counter(), time.process_time(), _backend_cpu_s()
     agreement_run(report_id=report.pk)
     phases["recompute_s"] = round(time.perf_counter() - t, 2)
+    # CPU, the steadier measure on a shared machine: this process's and its PostgreSQL backend's. The recompute
+    # runs one after the other in the two, so on an idle machine its wall time is about their sum.
+    phases["cpu_s"] = round(time.process_time() - cpu, 2)
+    phases["pg_cpu_s"] = round(_backend_cpu_s() - pg_cpu, 2)
+    phases["both_cpu_s"] = round(phases["cpu_s"] + phases["pg_cpu_s"], 2)
     # VmHWM, not ru_maxrss: the latter survives exec, so a child of the big filling process would report its peak.
     with open("/proc/self/status") as status:
         phases["peak_rss_mib"] = next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmHWM"))
@@ -104,6 +132,8 @@ def main() -> None:
     parser.add_argument("--annotators", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", help="another checkout whose recompute alternates with this one's")
+    parser.add_argument("--vacuum", action="store_true", help="VACUUM ANALYZE the tables first (a database filled "
+                        "before the fill did so)")
     parser.add_argument("--step-recompute", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     assert connection.vendor == "postgresql", "run this against PostgreSQL (DATABASE_URL)"
@@ -116,6 +146,8 @@ def main() -> None:
         t0 = time.perf_counter()
         project = fill(args.items, args.annotators, seed=0, name=name)
         print(f"filled {args.items * 3:,} answers in {time.perf_counter() - t0:.1f} s")
+    elif args.vacuum:
+        vacuum()
     sides = {"this checkout": str(Path(__file__).resolve().parent.parent)}
     if args.baseline:
         sides["baseline"] = str(Path(args.baseline).resolve())
@@ -126,7 +158,7 @@ def main() -> None:
                                  env={**os.environ, "BENCH_CODE_ROOT": root}, check=True, capture_output=True,
                                  text=True).stdout
             results[side].append(json.loads(out.splitlines()[-1]))
-            print(f"round {round_ + 1} {side}: {results[side][-1]}", flush=True)
+            print(f"round {round_ + 1} {side}: {results[side][-1]}, load {os.getloadavg()[0]:.1f}", flush=True)
     for side, rows in results.items():
         print(f"{side}: " + ", ".join(f"{key} median {statistics.median(r[key] for r in rows)} "
                                       f"[{min(r[key] for r in rows)}-{max(r[key] for r in rows)}]"

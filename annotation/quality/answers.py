@@ -130,9 +130,49 @@ class Groups:
 
 
 def group_by(keys: np.ndarray) -> Groups:
-    uniques, codes = np.unique(np.asarray(keys), return_inverse=True)
+    keys = np.asarray(keys)
+    dense = _dense_group_by(keys) if keys.dtype.kind in "iu" else _integral_float_group_by(keys)
+    if dense is not None:
+        return dense
+    uniques, codes = np.unique(keys, return_inverse=True)
     codes = codes.reshape(-1).astype(np.int64)
     return Groups(codes=codes, keys=uniques, sizes=np.bincount(codes, minlength=uniques.shape[0]))
+
+
+_FEW_GROUPS = 4096
+_DENSE_SLACK = 1 << 16  # a key range this much wider than the keys still counts as dense
+
+
+def _integral_float_group_by(keys: np.ndarray) -> Groups | None:
+    """Float keys that are whole numbers (directions, -3..3 values) grouped as integers."""
+    if keys.dtype.kind != "f" or keys.ndim != 1 or not keys.size:
+        return None
+    if not np.isfinite(keys).all() or np.abs(keys).max() > 2**52:
+        return None
+    whole = keys.astype(np.int64)
+    if not np.array_equal(whole, keys):  # fractions
+        return None
+    groups = _dense_group_by(whole)
+    return None if groups is None else Groups(groups.codes, groups.keys.astype(keys.dtype), groups.sizes)
+
+
+def _dense_group_by(keys: np.ndarray) -> Groups | None:
+    """`np.unique` by marking, for integer keys from a range not much wider than their number (item ids,
+    annotator codes, pair keys): linear where unique sorts, 10-40x faster at a million keys. Same result; None
+    where the keys do not qualify."""
+    if keys.ndim != 1 or not keys.size:
+        return None
+    low, high = int(keys.min()), int(keys.max())
+    if high - low >= 4 * keys.size + _DENSE_SLACK:
+        return None
+    offset = keys - low if low else keys
+    present = np.zeros(high - low + 1, dtype=bool)
+    present[offset] = True
+    uniques = np.flatnonzero(present)
+    code_of = np.cumsum(present, dtype=np.int64) - 1
+    codes = code_of[offset]
+    return Groups(codes=codes, keys=(uniques + low).astype(keys.dtype),
+                  sizes=np.bincount(codes, minlength=uniques.shape[0]))
 
 
 def within_group_pairs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -192,13 +232,41 @@ def group_median(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.nda
     """Median of `values` per group, ignoring NaN; NaN for groups with no finite value."""
     keep = np.isfinite(values)
     codes, values = codes[keep], values[keep]
-    order = np.lexsort((values, codes))
-    sorted_values = values[order]
     sizes = np.bincount(codes, minlength=n_groups)
     starts = np.cumsum(sizes) - sizes
     out = np.full(n_groups, np.nan)
+    if n_groups <= _FEW_GROUPS:
+        # Few groups (annotators): radix-sort the codes (a stable sort of 16-bit keys) and take each group's
+        # median by partition; lexsort's full sort of the values cost seconds at a million answers.
+        by_group = values[np.argsort(codes.astype(np.int16), kind="stable")]
+        for group in np.flatnonzero(sizes).tolist():
+            out[group] = np.median(by_group[starts[group]:starts[group] + sizes[group]])
+        return out
+    order = np.lexsort((values, codes))
+    sorted_values = values[order]
     has = sizes > 0
     low = starts[has] + (sizes[has] - 1) // 2
     high = starts[has] + sizes[has] // 2
     out[has] = (sorted_values[low] + sorted_values[high]) / 2
+    return out
+
+
+def row_max(table: np.ndarray) -> np.ndarray:
+    """`table.max(axis=1)` of a narrow 2-D table, a column at a time: numpy reduces a row of 3 slowly."""
+    if table.ndim != 2 or not 0 < table.shape[1] < 8:
+        return table.max(axis=1)
+    out = table[:, 0].copy()
+    for column in range(1, table.shape[1]):
+        np.maximum(out, table[:, column], out=out)
+    return out
+
+
+def row_sum(table: np.ndarray) -> np.ndarray:
+    """`table.sum(axis=1)` of a narrow 2-D table, a column at a time. Bit for bit numpy's own: below 8 columns it
+    adds a row's values in order, left to right."""
+    if table.ndim != 2 or not 0 < table.shape[1] < 8:
+        return table.sum(axis=1)
+    out = table[:, 0].copy()
+    for column in range(1, table.shape[1]):
+        out += table[:, column]
     return out

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .answers import group_by
+from .answers import group_by, row_max, row_sum
 
 _EPS = 1e-10  # crowd-kit's floor on probabilities, so no log(0)
 
@@ -128,7 +128,7 @@ def _e_step(votes_by_item, priors, confusion) -> tuple[np.ndarray, float]:
     n_raters, k, _ = confusion.shape
     log_confusion = np.log(confusion).transpose(0, 2, 1).reshape(n_raters * k, k)  # [(a, answered), true]
     log_joint = np.log(np.maximum(priors, _EPS))[None, :] + np.asarray(votes_by_item @ log_confusion)
-    top = log_joint.max(axis=1, keepdims=True) if log_joint.size else np.zeros((0, 1))
+    top = row_max(log_joint)[:, None] if log_joint.size else np.zeros((0, 1))
     scaled = np.exp(log_joint - top)
-    total = scaled.sum(axis=1, keepdims=True)
+    total = row_sum(scaled)[:, None]
     return scaled / total, float((np.log(total) + top).sum())

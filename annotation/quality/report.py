@@ -70,10 +70,15 @@ def select_criterion(answers: Answers, criterion: str | None) -> Answers:
             raise ValueError("criterion: these answers carry no criterion column")
         return answers
     if criterion is None:
-        wanted = np.array([c is None or c == "" for c in answers.criterion], dtype=bool)
+        wanted = is_main_answer(answers.criterion)
     else:
         wanted = answers.criterion == criterion
     return answers.subset(wanted)
+
+
+def is_main_answer(criterion: np.ndarray) -> np.ndarray:
+    """Rows whose criterion is None or "" (compared in numpy's loop: 5x a comprehension's speed)."""
+    return np.asarray(np.equal(criterion, None) | np.equal(criterion, ""), dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -137,10 +142,13 @@ def agreement_report(
     n_boot: int = 1000,
     seed: int | None = 0,
     annotator_names: Mapping[int, str] | Sequence[str] | None = None,
-    include_items: bool = True,
+    include_items: bool | str = True,
     reading_wpm: float = READING_WPM,
 ) -> dict[str, Any]:
     """Agreement, per-annotator quality and per-item consensus of one question's answers.
+
+    `include_items`: True, the per-item rows as dicts; "columns", the same as one array per field
+    (`item_columns`); False, none.
 
     Directions (first / tie / second) feed percent agreement, leave-one-out agreement,
     Cohen's unweighted kappa, Fleiss' kappa and nominal alpha; the full -3..3 value feeds
@@ -173,7 +181,9 @@ def agreement_report(
         "dawid_skene": _model_summary(ds),
     }
     report = json_safe(report)
-    if include_items:  # built JSON-ready: json_safe over 10^5 small dicts would dominate the run time
+    if include_items == "columns":  # for callers that want a few rows or one column of 10^5 items
+        report["items"] = item_columns(tables, loo, ds)
+    elif include_items:  # built JSON-ready: json_safe over 10^5 small dicts would dominate the run time
         report["items"] = _item_entries(tables, loo, ds)
     return report
 
@@ -250,18 +260,31 @@ def _model_summary(ds: Consensus | None) -> dict[str, Any] | None:
     return {"classes": model.classes, "priors": model.priors, "n_iter": model.n_iter, "converged": model.converged}
 
 
-def _item_entries(tables: ItemTables, loo: agr.LeaveOneOut, ds: Consensus | None) -> list[dict]:
+ITEM_FIELDS = ("item", "n_answers", "agreement", "loo_agreement", "majority", "ds_label", "ds_posterior")
+
+
+def item_columns(tables: ItemTables, loo: agr.LeaveOneOut, ds: Consensus | None) -> dict[str, np.ndarray]:
+    """The per-item figures as one array each (ITEM_FIELDS), items ordered; undefined figures are NaN."""
     n = tables.items.n
-    columns = zip(
-        tables.items.keys.tolist(), tables.items.sizes.tolist(),
-        _floats(agr.item_agreement(tables.directions)), _floats(loo.per_item),
-        majority_direction(tables.directions).tolist(),
-        (ds.direction if ds else np.zeros(n, dtype=np.int64)).tolist(),
-        _floats(ds.confidence if ds else np.full(n, np.nan)), strict=True,
-    )
-    return [{"item": item, "n_answers": size, "agreement": agreement, "loo_agreement": loo_item,
-             "majority": majority, "ds_label": label, "ds_posterior": posterior}
-            for item, size, agreement, loo_item, majority, label, posterior in columns]
+    return {
+        "item": tables.items.keys, "n_answers": tables.items.sizes,
+        "agreement": np.asarray(agr.item_agreement(tables.directions), dtype=np.float64),
+        "loo_agreement": np.asarray(loo.per_item, dtype=np.float64),
+        "majority": majority_direction(tables.directions),
+        "ds_label": ds.direction if ds else np.zeros(n, dtype=np.int64),
+        "ds_posterior": np.asarray(ds.confidence if ds else np.full(n, np.nan), dtype=np.float64),
+    }
+
+
+def item_rows(columns: Mapping[str, np.ndarray], rows: np.ndarray | None = None) -> list[dict]:
+    """`item_columns` (or the given rows of them) as JSON-ready dicts, NaN as None."""
+    picked = [columns[name] if rows is None else columns[name][rows] for name in ITEM_FIELDS]
+    as_lists = [_floats(c) if c.dtype.kind == "f" else c.tolist() for c in picked]
+    return [dict(zip(ITEM_FIELDS, values, strict=True)) for values in zip(*as_lists, strict=True)]
+
+
+def _item_entries(tables: ItemTables, loo: agr.LeaveOneOut, ds: Consensus | None) -> list[dict]:
+    return item_rows(item_columns(tables, loo, ds))
 
 
 def _floats(values: np.ndarray) -> list[float | None]:

@@ -7,7 +7,6 @@ saw, so a reader knows at once whether one is current.
 """
 
 import hashlib
-import heapq
 import json
 import time
 from dataclasses import dataclass
@@ -71,7 +70,9 @@ class _Epoch(Func):
     output_field = FloatField()
 
     def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::float8", **extra)
+        # date_part, not EXTRACT: since PostgreSQL 14 EXTRACT goes through numeric, which cost 3x the scan of the
+        # answers. Both round the exact microseconds once, so they give the same float (checked on 4M times).
+        return self.as_sql(compiler, connection, template="date_part('epoch', %(expressions)s)", **extra)
 
     def as_sqlite(self, compiler, connection, **extra):  # Django keeps UTC text; julianday reads it
         return self.as_sql(compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
@@ -246,9 +247,16 @@ def answers_stamp(project: Project) -> str:
     return f"{agg['n']}:{agg['last'].isoformat() if agg['last'] else '-'}"
 
 
-def _histogram(values: list) -> dict:
-    finite = np.array([v for v in values if v is not None], dtype=np.float64)
-    counts, edges = np.histogram(finite, bins=10, range=(0.0, 1.0))
+@dataclass(frozen=True)
+class ItemAgreement:
+    """Each item's agreement (NaN where undefined), items ordered by id."""
+
+    items: np.ndarray
+    agreement: np.ndarray
+
+
+def _histogram(agreement: np.ndarray) -> dict:
+    counts, edges = np.histogram(agreement[np.isfinite(agreement)], bins=10, range=(0.0, 1.0))
     return {"edges": [round(e, 2) for e in edges.tolist()], "counts": counts.tolist()}
 
 
@@ -257,55 +265,69 @@ def _over_time(loaded: Loaded) -> list[dict]:
     answers = loaded.answers
     if answers is None:
         return []
-    main = np.array([c is None for c in answers.criterion])
+    main = np.equal(answers.criterion, None)
     item, value, created = answers.item[main], answers.value[main], loaded.created[main]
     uniq, inverse = np.unique(item, return_inverse=True)
     last = np.full(uniq.size, -np.inf)
     np.maximum.at(last, inverse, created)
     days = (last // 86400).astype(np.int64)[inverse]
+    by_day = np.argsort(days, kind="stable")  # each day's answers one slice, in their own order
+    day_of, starts = np.unique(days[by_day], return_index=True)
+    ends = np.r_[starts[1:], by_day.size]
     series = []
-    for day in np.unique(days)[-60:].tolist():
-        mask = days == day
-        figures = quality.percent_agreement(item[mask], value[mask])
+    for day, start, end in list(zip(day_of.tolist(), starts.tolist(), ends.tolist(), strict=True))[-60:]:
+        rows = by_day[start:end]
+        figures = quality.percent_agreement(item[rows], value[rows])
         series.append({"date": datetime.fromtimestamp(day * 86400, tz=UTC).date().isoformat(),
                        "percent_agreement": None if figures.n_pairs == 0 else figures.with_ties,
-                       "n_pairs": figures.n_pairs, "n_answers": int(mask.sum())})
+                       "n_pairs": figures.n_pairs, "n_answers": int(end - start)})
     return series
 
 
-def agreement_compute(project: Project, filters: dict) -> tuple[dict, dict[int, float]]:
+def agreement_compute(project: Project, filters: dict) -> tuple[dict, ItemAgreement]:
     """The report (without per-item rows) and each item's agreement."""
     loaded = answers_load(project, filters)
     criterion = filters.get("criterion")
     if loaded.rankings is not None:
         report = quality.ranking_report(loaded.rankings, n_boot=N_BOOT, annotator_names=loaded.names)
         report["criterion"] = criterion
-        items = report.pop("items", [])
-        report["consensus_orders"] = items[:CONTESTED]
-        return _with_item_agreement(report, items, loaded, over_time=False)
+        rows = report.pop("items", [])
+        report["consensus_orders"] = rows[:CONTESTED]
+        columns = {"item": np.array([row["item"] for row in rows], dtype=np.int64),
+                   "agreement": np.array([np.nan if row["agreement"] is None else row["agreement"] for row in rows],
+                                         dtype=np.float64)}
+        return _with_item_agreement(report, columns, lambda at: [rows[i] for i in at.tolist()], loaded,
+                                    over_time=False)
     if loaded.answers is None:
-        return {"n_items": 0, "n_annotations": 0, "criterion": criterion, "kind": project.kind}, {}
-    report = quality.agreement_report(loaded.answers, criterion=criterion, n_boot=N_BOOT, annotator_names=loaded.names)
-    return _with_item_agreement(report, report.pop("items", []), loaded, over_time=criterion is None)
+        empty = ItemAgreement(np.zeros(0, np.int64), np.zeros(0))
+        return {"n_items": 0, "n_annotations": 0, "criterion": criterion, "kind": project.kind}, empty
+    report = quality.agreement_report(loaded.answers, criterion=criterion, n_boot=N_BOOT,
+                                      annotator_names=loaded.names, include_items="columns")
+    columns = report.pop("items")
+    return _with_item_agreement(report, columns, lambda at: quality.report.item_rows(columns, at), loaded,
+                                over_time=criterion is None)
 
 
-def _with_item_agreement(report: dict, items: list[dict], loaded: Loaded, *, over_time: bool):
-    """Add the per-item figures the lead screens read: histogram, contested items, agreement over time."""
-    per_item = {row["item"]: row["agreement"] for row in items}
-    report["item_agreement_histogram"] = _histogram(list(per_item.values()))
-    report["contested_items"] = heapq.nsmallest(CONTESTED, (row for row in items if row["agreement"] is not None),
-                                                key=lambda r: (r["agreement"], r["item"]))  # = sorted(...)[:CONTESTED]
+def _with_item_agreement(report: dict, columns: dict[str, np.ndarray], rows_at, loaded: Loaded, *,
+                         over_time: bool) -> tuple[dict, ItemAgreement]:
+    """Add the per-item figures the lead screens read: histogram, contested items, agreement over time.
+    `rows_at(indexes)`: the report rows of those items, for the few that are shown."""
+    items, agreement = columns["item"], columns["agreement"]
+    report["item_agreement_histogram"] = _histogram(agreement)
+    defined = np.flatnonzero(np.isfinite(agreement))
+    contested = defined[np.lexsort((items[defined], agreement[defined]))[:CONTESTED]]  # by (agreement, item)
+    report["contested_items"] = rows_at(contested)
     report["over_time"] = _over_time(loaded) if over_time else []
-    return report, per_item
+    return report, ItemAgreement(items, agreement)
 
 
-def _store_item_agreement(per_item: dict[int, float]) -> None:
-    if not per_item:
+def _store_item_agreement(per_item: ItemAgreement) -> None:
+    if not per_item.items.size:
         return
     if connection.vendor == "postgresql":
         # The arrays go as text literals: psycopg's list adapter spent seconds on 333k numbers, one at a time.
-        ids = "{" + ",".join(map(str, per_item)) + "}"
-        values = "{" + ",".join("NULL" if v is None else repr(float(v)) for v in per_item.values()) + "}"
+        ids = "{" + ",".join(map(str, per_item.items.tolist())) + "}"
+        values = "{" + ",".join("NULL" if v != v else repr(v) for v in per_item.agreement.tolist()) + "}"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {Item._meta.db_table} AS i SET agreement = v.a "
@@ -314,7 +336,8 @@ def _store_item_agreement(per_item: dict[int, float]) -> None:
                 [ids, values],
             )
         return
-    rows = [Item(pk=i, agreement=v) for i, v in per_item.items()]
+    rows = [Item(pk=i, agreement=None if v != v else v)
+            for i, v in zip(per_item.items.tolist(), per_item.agreement.tolist(), strict=True)]
     Item.objects.bulk_update(rows, ["agreement"], batch_size=500)
 
 
