@@ -153,19 +153,18 @@ class TrainingJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(request=None, responses=JobOut, summary="Cancel: within one training step (admins)")
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        job = self.get_object()
-        try:
-            job_cancel(job=job, cancelled_by=request.user)
-        except JobConflict as exc:
-            raise Conflict(str(exc)) from None
-        return Response(JobOut(self.get_queryset().get(pk=job.pk)).data)
+        return self._change(job_cancel, cancelled_by=request.user)
 
     @extend_schema(request=None, responses=JobOut, summary="Queue a failed or cancelled job again (admins)")
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
+        return self._change(job_retry, retried_by=request.user)
+
+    def _change(self, change, **by) -> Response:
+        """Apply a state change to this job and answer the job as it is now; a change its state refuses is a 409."""
         job = self.get_object()
         try:
-            job_retry(job=job, retried_by=request.user)
+            change(job=job, **by)
         except JobConflict as exc:
             raise Conflict(str(exc)) from None
         return Response(JobOut(self.get_queryset().get(pk=job.pk)).data)
