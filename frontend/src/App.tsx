@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react'
+import { Link, NavLink, Route, Routes, useLocation, useNavigate, useParams } from 'react-router'
 import { ProjectFormPage } from './admin/ProjectFormPage'
 import { UsersPage } from './admin/UsersPage'
 import { answerQueue } from './annotate/queue'
@@ -22,7 +23,6 @@ import { NewJobPage } from './training/NewJobPage'
 import { RoundsPage } from './training/loop/RoundsPage'
 import { api, ApiError } from './lib/api'
 import { SessionContext, type Session } from './lib/auth'
-import { Link, matchPath, navigate, useLocation } from './lib/router'
 import type { Me } from './lib/types'
 import { apiPaths } from './lib/paths'
 
@@ -40,6 +40,7 @@ async function fetchMe(): Promise<AuthState> {
 
 export function App() {
   const [auth, setAuth] = useState<AuthState>({ status: 'loading' })
+  const navigate = useNavigate()
   const refresh = useCallback(async () => setAuth(await fetchMe()), [])
 
   useEffect(() => {
@@ -88,7 +89,7 @@ export function App() {
             },
           }
         : null,
-    [auth, refresh],
+    [auth, refresh, navigate],
   )
 
   if (auth.status === 'loading') return <div className="splash">Loading…</div>
@@ -113,25 +114,25 @@ function Shell({ session }: { session: Session }) {
         Skip to content
       </a>
       <header className="topbar">
-        <Link href="/" className="brand">
+        <Link to="/" className="brand">
           RLHF Annotate
         </Link>
         <nav aria-label="Main">
-          <NavLink href="/" pathname={pathname} exact>
+          <NavLink to="/" className={navClass} end>
             Projects
           </NavLink>
           {me.is_staff && (
             <>
-              <NavLink href="/manage/users" pathname={pathname}>
+              <NavLink to="/manage/users" className={navClass}>
                 Users
               </NavLink>
-              <NavLink href="/manage/projects/new" pathname={pathname}>
+              <NavLink to="/manage/projects/new" className={navClass}>
                 New project
               </NavLink>
-              <NavLink href="/training" pathname={pathname}>
+              <NavLink to="/training" className={navClass}>
                 Training
               </NavLink>
-              <NavLink href="/models" pathname={pathname}>
+              <NavLink to="/models" className={navClass}>
                 Models
               </NavLink>
             </>
@@ -150,57 +151,66 @@ function Shell({ session }: { session: Session }) {
       <NetworkBanner />
       <Notices />
       <main id="main" tabIndex={-1}>
-        <Routes pathname={pathname} />
+        <Screens />
       </main>
     </div>
   )
 }
 
-function NavLink({ href, pathname, exact, children }: { href: string; pathname: string; exact?: boolean; children: ReactNode }) {
-  const active = exact ? pathname === href : pathname.startsWith(href)
-  return (
-    <Link href={href} className={active ? 'nav-link active' : 'nav-link'} aria-current={active ? 'page' : undefined}>
-      {children}
-    </Link>
-  )
-}
+const navClass = ({ isActive }: { isActive: boolean }) => (isActive ? 'nav-link active' : 'nav-link')
 
-const ROUTES: [string, (p: Record<string, string>) => ReactNode][] = [
+/** A route's screen, given the route's ids as numbers. */
+type Render = (ids: { id: number; itemId: number }) => ReactNode
+
+const SCREENS: [string, Render][] = [
   ['/', () => <ProjectsPage />],
-  ['/projects/:id/annotate', (p) => <AnnotatePage key={p.id} projectId={Number(p.id)} />],
-  ['/projects/:id/mine', (p) => <MyAnswersPage key={p.id} projectId={Number(p.id)} />],
-  ['/projects/:id', (p) => <DashboardPage key={p.id} projectId={Number(p.id)} />],
-  ['/projects/:id/items', (p) => <ItemsPage key={p.id} projectId={Number(p.id)} />],
-  ['/projects/:id/items/:itemId', (p) => <ItemDetailPage key={p.itemId} projectId={Number(p.id)} itemId={Number(p.itemId)} />],
-  ['/projects/:id/curation', (p) => <CurationPage key={p.id} projectId={Number(p.id)} />],
-  ['/projects/:id/snapshots', (p) => <SnapshotsPage key={p.id} projectId={Number(p.id)} />],
-  ['/projects/:id/import', (p) => <ImportPage projectId={Number(p.id)} />],
-  ['/projects/:id/models', (p) => <ProjectModelsPage key={p.id} projectId={Number(p.id)} />],
-  ['/projects/:id/rounds', (p) => <RoundsPage key={p.id} projectId={Number(p.id)} />],
-  ['/projects/:id/members', (p) => <MembersPage projectId={Number(p.id)} />],
-  ['/projects/:id/settings', (p) => <ProjectFormPage key={p.id} projectId={Number(p.id)} />],
+  ['/projects/:id/annotate', ({ id }) => <AnnotatePage key={id} projectId={id} />],
+  ['/projects/:id/mine', ({ id }) => <MyAnswersPage key={id} projectId={id} />],
+  ['/projects/:id', ({ id }) => <DashboardPage key={id} projectId={id} />],
+  ['/projects/:id/items', ({ id }) => <ItemsPage key={id} projectId={id} />],
+  ['/projects/:id/items/:itemId', ({ id, itemId }) => <ItemDetailPage key={itemId} projectId={id} itemId={itemId} />],
+  ['/projects/:id/curation', ({ id }) => <CurationPage key={id} projectId={id} />],
+  ['/projects/:id/snapshots', ({ id }) => <SnapshotsPage key={id} projectId={id} />],
+  ['/projects/:id/import', ({ id }) => <ImportPage projectId={id} />],
+  ['/projects/:id/models', ({ id }) => <ProjectModelsPage key={id} projectId={id} />],
+  ['/projects/:id/rounds', ({ id }) => <RoundsPage key={id} projectId={id} />],
+  ['/projects/:id/members', ({ id }) => <MembersPage projectId={id} />],
+  ['/projects/:id/settings', ({ id }) => <ProjectFormPage key={id} projectId={id} />],
   ['/manage/users', () => <UsersPage />],
   ['/manage/projects/new', () => <ProjectFormPage key="new" />],
   ['/training', () => <JobsPage />],
   ['/training/new', () => <NewJobPage />],
-  ['/training/:id', (p) => <JobPage key={p.id} jobId={Number(p.id)} />],
+  ['/training/:id', ({ id }) => <JobPage key={id} jobId={id} />],
   ['/models', () => <ModelsPage />],
 ]
 
 /** A project's screens other than the annotator's own are its leads'. */
 const leadOnly = (pattern: string) => pattern.startsWith('/projects/:id') && !['/projects/:id/annotate', '/projects/:id/mine'].includes(pattern)
 
-function Routes({ pathname }: { pathname: string }) {
-  for (const [pattern, render] of ROUTES) {
-    const params = matchPath(pattern, pathname)
-    if (params && leadOnly(pattern)) return <LeadOnly projectId={Number(params.id)}>{render(params)}</LeadOnly>
-    if (params) return <>{render(params)}</>
-  }
+function Screens() {
+  return (
+    <Routes>
+      {SCREENS.map(([pattern, render]) => (
+        <Route key={pattern} path={pattern} caseSensitive element={<Screen render={render} lead={leadOnly(pattern)} />} />
+      ))}
+      <Route path="*" element={<NotFound />} />
+    </Routes>
+  )
+}
+
+function Screen({ render, lead }: { render: Render; lead: boolean }) {
+  const params = useParams()
+  const ids = { id: Number(params.id), itemId: Number(params.itemId) }
+  return lead ? <LeadOnly projectId={ids.id}>{render(ids)}</LeadOnly> : <>{render(ids)}</>
+}
+
+function NotFound() {
+  const { pathname } = useLocation()
   return (
     <div className="page">
       <h1>Not found</h1>
       <p>
-        There is no page at <code>{pathname}</code>. <Link href="/">Back to your projects</Link>.
+        There is no page at <code>{pathname}</code>. <Link to="/">Back to your projects</Link>.
       </p>
     </div>
   )

@@ -1,8 +1,9 @@
-import { render, screen, waitFor } from '@testing-library/react'
+import { screen, waitFor } from '@testing-library/react'
 import { describe, expect, it, vi } from 'vitest'
 import { SessionContext } from './lib/auth'
 import type { Me, Project } from './lib/types'
 import { ProjectsPage } from './ProjectsPage'
+import { renderInApp } from './testing/render'
 
 const project = (role: Project['role']): Project => ({
   id: 4, name: 'Pairs', kind: 'pairwise', guidelines: '', annotations_per_item: 1, ranking_size: null, allow_tie: true,
@@ -11,7 +12,7 @@ const project = (role: Project['role']): Project => ({
 
 function renderAs(me: Me, role: Project['role']) {
   vi.stubGlobal('fetch', vi.fn(async () => new Response(JSON.stringify([project(role)]), { status: 200 })))
-  render(
+  renderInApp(
     <SessionContext.Provider value={{ me, refresh: vi.fn(async () => {}), logout: vi.fn() }}>
       <ProjectsPage />
     </SessionContext.Provider>,

@@ -2,7 +2,7 @@ import { isLead, useSession } from './lib/auth'
 import { rows } from './lib/api'
 import { errorText } from './lib/errors'
 import { useFetch } from './lib/useFetch'
-import { Link } from './lib/router'
+import { Link } from 'react-router'
 import type { Project, Role } from './lib/types'
 import { ProgressBar } from './components/ui'
 import { apiPaths } from './lib/paths'
@@ -19,7 +19,7 @@ export function ProjectsPage() {
       <div className="page-head">
         <h1>My projects</h1>
         {me.is_staff && (
-          <Link href="/manage/projects/new" className="btn btn-primary">
+          <Link to="/manage/projects/new" className="btn btn-primary">
             New project
           </Link>
         )}
@@ -64,17 +64,17 @@ function ProjectCard({ project, canLead }: { project: Project; canLead: boolean 
       )}
       <div className="card-actions">
         {annotates && (
-          <Link href={`/projects/${project.id}/annotate`} className="btn btn-primary" aria-label={`Annotate ${project.name}`}>
+          <Link to={`/projects/${project.id}/annotate`} className="btn btn-primary" aria-label={`Annotate ${project.name}`}>
             {progress && progress.remaining === 0 ? 'Open' : progress && progress.done > 0 ? 'Continue' : 'Start'}
           </Link>
         )}
         {progress && progress.done + progress.skipped > 0 && (
-          <Link href={`/projects/${project.id}/mine`} className="btn">
+          <Link to={`/projects/${project.id}/mine`} className="btn">
             My answers
           </Link>
         )}
         {canLead && (
-          <Link href={`/projects/${project.id}`} className="btn">
+          <Link to={`/projects/${project.id}`} className="btn">
             Dashboard
           </Link>
         )}

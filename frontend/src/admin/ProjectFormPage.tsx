@@ -5,7 +5,7 @@ import { api, type FieldError } from '../lib/api'
 import { useSession } from '../lib/auth'
 import { toErrors } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
-import { navigate } from '../lib/router'
+import { useNavigate } from 'react-router'
 import type { Kind, Project } from '../lib/types'
 import { LeadFrame } from '../lead/ProjectHeader'
 import { apiPaths } from '../lib/paths'
@@ -87,6 +87,7 @@ export function ProjectFormPage({ projectId }: { projectId?: number }) {
 }
 
 function ProjectForm({ project }: { project?: Project }) {
+  const navigate = useNavigate()
   const [form, setForm] = useState<FormState>(project ? fromProject(project) : EMPTY)
   const [errors, setErrors] = useState<FieldError[]>([])
   const [busy, setBusy] = useState(false)

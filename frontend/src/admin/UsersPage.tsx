@@ -5,7 +5,7 @@ import { useSession } from '../lib/auth'
 import { errorText, toErrors } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
 import { useFetch } from '../lib/useFetch'
-import { Link } from '../lib/router'
+import { Link } from 'react-router'
 import { apiPaths } from '../lib/paths'
 
 interface User {
@@ -165,7 +165,7 @@ function UserPanel({ userId, isMe, onChanged, onClose }: { userId: number; isMe:
             <ul data-testid="user-memberships">
               {user.memberships.map((m) => (
                 <li key={m.project}>
-                  <Link href={`/projects/${m.project}`}>{m.project_name}</Link> <span className="muted">({m.role})</span>
+                  <Link to={`/projects/${m.project}`}>{m.project_name}</Link> <span className="muted">({m.role})</span>
                 </li>
               ))}
             </ul>

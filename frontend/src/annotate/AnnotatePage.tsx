@@ -7,7 +7,7 @@ import { errorText } from '../lib/errors'
 import { isPlainKey, useKeydown } from '../lib/keyboard'
 import { pushNotice } from '../lib/notices'
 import { useProject } from '../lib/useFetch'
-import { Link } from '../lib/router'
+import { Link } from 'react-router'
 import type { NextAssignment, Project } from '../lib/types'
 import { DemonstrationTask } from './DemonstrationTask'
 import { clearDraft, draftKey } from './drafts'
@@ -179,11 +179,11 @@ function AnnotationSession({ project }: { project: Project }) {
     <div className={guidelinesOpen ? 'annotate with-guidelines' : 'annotate'}>
       <div className="annotate-toolbar">
         <div className="toolbar-title">
-          <Link href="/" className="muted small">
+          <Link to="/" className="muted small">
             ← Projects
           </Link>
           <h1>{project.name}</h1>
-          <Link href={`/projects/${project.id}/mine`} className="muted small">
+          <Link to={`/projects/${project.id}/mine`} className="muted small">
             My answers
           </Link>
         </div>
@@ -225,7 +225,7 @@ function AnnotationSession({ project }: { project: Project }) {
             <div className="empty" data-testid="all-done">
               <h2>All done</h2>
               <p>There is nothing left for you in this project right now. Thank you!</p>
-              <Link href="/" className="btn btn-primary">
+              <Link to="/" className="btn btn-primary">
                 Back to projects
               </Link>
             </div>

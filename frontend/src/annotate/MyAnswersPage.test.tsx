@@ -1,9 +1,10 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/react'
+import { fireEvent, screen, waitFor } from '@testing-library/react'
 import { describe, expect, it, vi } from 'vitest'
 import { SessionContext } from '../lib/auth'
 import type { Project } from '../lib/types'
 import type { MyAnswer } from './answerSummary'
 import { MyAnswersPage } from './MyAnswersPage'
+import { renderInApp } from '../testing/render'
 
 const project: Project = {
   id: 1, name: 'Pairs', kind: 'pairwise', guidelines: '', annotations_per_item: 2, ranking_size: null, allow_tie: true,
@@ -37,7 +38,7 @@ function fakeApi() {
 }
 
 function renderPage() {
-  render(
+  renderInApp(
     <SessionContext.Provider value={{ me: { id: 1, username: 'ann', is_staff: false, projects: [] }, refresh: vi.fn(async () => {}), logout: vi.fn() }}>
       <MyAnswersPage projectId={1} />
     </SessionContext.Provider>,

@@ -4,7 +4,7 @@ import { useSession } from '../lib/auth'
 import { errorText, toErrors } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
 import { useFetch, useProject } from '../lib/useFetch'
-import { Link, navigate } from '../lib/router'
+import { Link, useNavigate, type NavigateFunction } from 'react-router'
 import type { Item, Project } from '../lib/types'
 import { answerSummary, keptFields, type MyAnswer } from './answerSummary'
 import { DemonstrationTask } from './DemonstrationTask'
@@ -32,6 +32,7 @@ type Page<T> = T[] | { results: T[]; next?: string | null }
 
 /** The annotator's own work in a project: answers (changeable until their item is complete) and skipped items. */
 export function MyAnswersPage({ projectId }: { projectId: number }) {
+  const navigate = useNavigate()
   const { data: project, error } = useProject(projectId)
   const answers = useFetch<Page<MyAnswer>>(withQuery(apiPaths.myAnswers(), { project: projectId }))
   const skipped = useFetch<Page<Skipped>>(withQuery(apiPaths.mySkipped(), { project: projectId }))
@@ -69,7 +70,7 @@ export function MyAnswersPage({ projectId }: { projectId: number }) {
     <div className="page my-answers">
       <div className="page-head">
         <h1>My answers · {project.name}</h1>
-        <Link href={`/projects/${project.id}/annotate`} className="btn btn-primary">
+        <Link to={`/projects/${project.id}/annotate`} className="btn btn-primary">
           Back to annotating
         </Link>
       </div>
@@ -88,7 +89,7 @@ export function MyAnswersPage({ projectId }: { projectId: number }) {
                   {s.reason && <> · “{s.reason}”</>}
                 </div>
               </div>
-              <button type="button" className="btn" onClick={() => takeBack(project.id, s.assignment, skipped.reload)}>
+              <button type="button" className="btn" onClick={() => takeBack(navigate, project.id, s.assignment, skipped.reload)}>
                 Answer it now
               </button>
             </li>
@@ -141,7 +142,7 @@ function relative(url: string): string {
   return parsed.pathname + parsed.search
 }
 
-async function takeBack(projectId: number, assignment: number, reload: () => void) {
+async function takeBack(navigate: NavigateFunction, projectId: number, assignment: number, reload: () => void) {
   try {
     await api.post(apiPaths.assignmentAction(assignment, 'unskip'))
     navigate(`/projects/${projectId}/annotate`) // `next` returns the lease taken back

@@ -1,10 +1,10 @@
 // Shared by the annotation page tests: a project, items as `next` hands them out, and the page in a session.
-import { render } from '@testing-library/react'
 import { vi } from 'vitest'
 import { Notices } from '../components/Banners'
 import { SessionContext } from '../lib/auth'
 import type { NextAssignment, Project } from '../lib/types'
 import { AnnotatePage } from './AnnotatePage'
+import { renderInApp } from '../testing/render'
 
 export const pairsProject: Project = {
   id: 1, name: 'Pairs', kind: 'pairwise', guidelines: '', annotations_per_item: 1, ranking_size: null,
@@ -23,7 +23,7 @@ export const json = (status: number, body: unknown) => new Response(body === nul
 
 /** The annotation page of project 1 for annotator `ann`, with the notices it raises. */
 export function renderPage() {
-  return render(
+  return renderInApp(
     <SessionContext.Provider value={{ me: { id: 1, username: 'ann', is_staff: false, projects: [] }, refresh: vi.fn(async () => {}), logout: vi.fn() }}>
       <Notices />
       <AnnotatePage projectId={1} />

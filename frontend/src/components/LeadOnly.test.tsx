@@ -1,11 +1,12 @@
-import { render, screen } from '@testing-library/react'
+import { screen } from '@testing-library/react'
 import { describe, expect, it, vi } from 'vitest'
 import { SessionContext } from '../lib/auth'
 import type { Me } from '../lib/types'
 import { LeadOnly } from './LeadOnly'
+import { renderInApp } from '../testing/render'
 
 function renderAs(me: Me) {
-  render(
+  renderInApp(
     <SessionContext.Provider value={{ me, refresh: vi.fn(async () => {}), logout: vi.fn() }}>
       <LeadOnly projectId={3}>
         <nav aria-label="Project sections">lead tabs</nav>

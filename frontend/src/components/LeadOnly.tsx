@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react'
 import { isLead, useSession } from '../lib/auth'
-import { Link } from '../lib/router'
+import { Link } from 'react-router'
 
 /** A project's lead screens, for its leads and admins only: an annotator who follows a link there gets a way back
  *  to their work, not tabs and forms the server would refuse (it answers them 404). */
@@ -14,9 +14,9 @@ export function LeadOnly({ projectId, children }: { projectId: number; children:
       <p>
         This part of the project is for its leads.{' '}
         {member ? (
-          <Link href={`/projects/${projectId}/annotate`}>Back to annotating</Link>
+          <Link to={`/projects/${projectId}/annotate`}>Back to annotating</Link>
         ) : (
-          <Link href="/">Back to your projects</Link>
+          <Link to="/">Back to your projects</Link>
         )}
         .
       </p>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react'
-import { Link } from '../lib/router'
+import { Link } from 'react-router'
 
 export function ProgressBar({ value, max, label }: { value: number; max: number; label?: string }) {
   const pct = max > 0 ? Math.min(100, (value / max) * 100) : 0
@@ -48,7 +48,7 @@ export function Tabs({ tabs, current }: { tabs: Tab[]; current: string }) {
   return (
     <nav className="tabs" aria-label="Project sections">
       {tabs.map((t) => (
-        <Link key={t.href} href={t.href} className={['tab', current === t.href && 'active', t.end && 'tab-end'].filter(Boolean).join(' ')} aria-current={current === t.href ? 'page' : undefined}>
+        <Link key={t.href} to={t.href} className={['tab', current === t.href && 'active', t.end && 'tab-end'].filter(Boolean).join(' ')} aria-current={current === t.href ? 'page' : undefined}>
           {t.label}
         </Link>
       ))}

@@ -1,7 +1,8 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/react'
+import { fireEvent, screen, waitFor } from '@testing-library/react'
 import { describe, expect, it, vi } from 'vitest'
 import type { Agreement } from '../lib/types'
 import { AgreementPanel, itemAgreementValues, itemHistogram } from './AgreementPanel'
+import { renderInApp } from '../testing/render'
 
 // Shaped like annotation.quality.report.agreement_report's output.
 const REPORT: Agreement = {
@@ -27,7 +28,7 @@ function serve(status: number, body: unknown) {
 describe('AgreementPanel', () => {
   it('renders nothing while the agreement API does not exist', async () => {
     serve(404, { detail: 'Not found.' })
-    const { container } = render(<AgreementPanel projectId={1} />)
+    const { container } = renderInApp(<AgreementPanel projectId={1} />)
     await waitFor(() => expect(fetch).toHaveBeenCalled())
     await new Promise((r) => setTimeout(r, 10))
     expect(container.innerHTML).toBe('')
@@ -35,7 +36,7 @@ describe('AgreementPanel', () => {
 
   it('shows headline figures with intervals, a kappa heatmap and the item histogram', async () => {
     serve(200, { ...REPORT, status: 'ready' })
-    render(<AgreementPanel projectId={1} />)
+    renderInApp(<AgreementPanel projectId={1} />)
     await screen.findByText('Fleiss κ')
     expect(screen.getByText('95% CI 0.30 – 0.50')).toBeTruthy()
     expect(screen.getByText('0.71')).toBeTruthy()
@@ -50,7 +51,7 @@ describe('AgreementPanel', () => {
   it('explains each figure, reads κ on a named scale, titles the chart axes and names contested items by prompt', async () => {
     const contested = [{ item: 5, n_answers: 3, agreement: 0.33, prompt: 'Is a tomato a fruit?' }]
     serve(200, { ...REPORT, status: 'ready', contested_items: contested })
-    render(<AgreementPanel projectId={1} />)
+    renderInApp(<AgreementPanel projectId={1} />)
     await screen.findByText('Fleiss κ')
     const fleiss = screen.getAllByTestId('figure').find((f) => f.textContent?.includes('Fleiss κ'))!
     expect(fleiss.textContent).toContain('moderate (Landis & Koch, 1977)') // κ = 0.41
@@ -72,7 +73,7 @@ describe('AgreementPanel', () => {
       () => new Response(JSON.stringify({ ...REPORT, status: 'ready', stale: false }), { status: 200 }),
     ]
     vi.stubGlobal('fetch', vi.fn(async () => answers.shift()!()))
-    render(<AgreementPanel projectId={1} />)
+    renderInApp(<AgreementPanel projectId={1} />)
     await screen.findByText('Computing agreement figures…')
     await screen.findByText('Fleiss κ', {}, { timeout: 3000 })
     expect(fetch).toHaveBeenCalledTimes(2)
@@ -80,7 +81,7 @@ describe('AgreementPanel', () => {
 
   it('asks for one criterion when the lead picks it', async () => {
     serve(200, { ...REPORT, status: 'ready' })
-    render(<AgreementPanel projectId={3} criteria={['helpfulness', 'honesty']} />)
+    renderInApp(<AgreementPanel projectId={3} criteria={['helpfulness', 'honesty']} />)
     await screen.findByText('Fleiss κ')
     fireEvent.change(screen.getByRole('combobox'), { target: { value: 'honesty' } })
     await waitFor(() => expect(vi.mocked(fetch).mock.calls.at(-1)?.[0]).toBe('/api/projects/3/agreement/?criterion=honesty'))

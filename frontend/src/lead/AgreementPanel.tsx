@@ -5,7 +5,7 @@ import { useEffect, useState } from 'react'
 import { formatFigure } from '../components/ui'
 import { api, ApiError } from '../lib/api'
 import { errorText } from '../lib/errors'
-import { Link } from '../lib/router'
+import { Link } from 'react-router'
 import type { Agreement } from '../lib/types'
 import { EXPLANATIONS, LANDIS_KOCH, reading, scaleLine, type Scale } from './figureReadings'
 import { apiPaths, withQuery } from '../lib/paths'
@@ -385,7 +385,7 @@ function Contested({ rows: all, projectId }: { rows: ContestedRow[]; projectId: 
             <tr key={r.item}>
               <td className="muted small">#{r.item}</td>
               <td className="prompt-cell">
-                <Link href={`/projects/${projectId}/items/${r.item}`}>{r.prompt || `Item #${r.item}`}</Link>
+                <Link to={`/projects/${projectId}/items/${r.item}`}>{r.prompt || `Item #${r.item}`}</Link>
               </td>
               <td className="num">{r.n_answers ?? '—'}</td>
               <td className="num">{formatFigure(r.agreement)}</td>

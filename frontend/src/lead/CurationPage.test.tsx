@@ -1,8 +1,9 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/react'
+import { fireEvent, screen, waitFor } from '@testing-library/react'
 import { describe, expect, it, vi } from 'vitest'
 import type { CurationPreview, CurationRules, Project } from '../lib/types'
 import { CurationEditor } from './CurationPage'
 import { RULES_OFF } from './curationRules'
+import { renderInApp } from '../testing/render'
 
 const project = (kind: Project['kind'] = 'pairwise'): Project => ({
   id: 4, name: 'Pairs', kind, guidelines: '', annotations_per_item: 3, ranking_size: null, allow_tie: true,
@@ -41,7 +42,7 @@ const remaining = () => screen.getByTestId('curation-preview').querySelector('tr
 describe('CurationEditor', () => {
   it('previews the saved rules at once, then the edited ones once typing pauses, empty boxes as null', async () => {
     const api = fakeApi()
-    render(<CurationEditor project={project()} saved={{ min_answers_per_item: 2 }} />)
+    renderInApp(<CurationEditor project={project()} saved={{ min_answers_per_item: 2 }} />)
     await waitFor(() => expect(remaining()).toBe('29'))
     expect(api.previews()).toEqual([{ ...RULES_OFF, min_answers_per_item: 2 }])
     expect((screen.getByLabelText('Answers per item') as HTMLInputElement).value).toBe('2')
@@ -64,7 +65,7 @@ describe('CurationEditor', () => {
 
   it('names a box with an unacceptable value beside it, asks no preview and cannot save', async () => {
     const api = fakeApi()
-    render(<CurationEditor project={project()} saved={{}} />)
+    renderInApp(<CurationEditor project={project()} saved={{}} />)
     await waitFor(() => expect(api.previews()).toHaveLength(1))
     fireEvent.change(screen.getByLabelText('Item agreement'), { target: { value: '2' } })
     expect((await screen.findByRole('alert')).textContent).toBe('Enter a number from 0 to 1.')
@@ -76,7 +77,7 @@ describe('CurationEditor', () => {
 
   it('saves with PUT and shows a field error from the server next to its box', async () => {
     const api = fakeApi(() => json(400, { errors: [{ field: 'min_abs_strength', message: 'too strict for this project' }] }))
-    render(<CurationEditor project={project()} saved={{}} />)
+    renderInApp(<CurationEditor project={project()} saved={{}} />)
     fireEvent.change(screen.getByLabelText('Consensus strength'), { target: { value: '2.5' } })
     fireEvent.click(screen.getByLabelText('Flagged answers'))
     fireEvent.click(screen.getByRole('button', { name: 'Save rules' }))
@@ -88,7 +89,7 @@ describe('CurationEditor', () => {
 
   it('after a save the rules count as saved', async () => {
     fakeApi()
-    render(<CurationEditor project={project()} saved={{}} />)
+    renderInApp(<CurationEditor project={project()} saved={{}} />)
     fireEvent.change(screen.getByLabelText('Tied consensus'), { target: { value: 'drop' } })
     expect(screen.getByText('unsaved changes')).toBeTruthy()
     fireEvent.click(screen.getByRole('button', { name: 'Save rules' }))
@@ -98,7 +99,7 @@ describe('CurationEditor', () => {
 
   it('shows the consensus of what is left', async () => {
     fakeApi()
-    render(<CurationEditor project={project()} saved={{}} />)
+    renderInApp(<CurationEditor project={project()} saved={{}} />)
     const consensus = await screen.findByTestId('consensus')
     expect(consensus.querySelector('[data-consensus=first]')?.textContent).toBe('6')
     expect(consensus.querySelector('[data-consensus=tie]')?.textContent).toBe('1')
@@ -107,7 +108,7 @@ describe('CurationEditor', () => {
 
   it('says curation applies to comparisons only when the preview has no initial counts', async () => {
     vi.stubGlobal('fetch', vi.fn(async () => json(200, { kind: 'demonstration', initial: null, preview: [], remaining: null })))
-    render(<CurationEditor project={project('demonstration')} saved={{ exclude_flagged: true }} />)
+    renderInApp(<CurationEditor project={project('demonstration')} saved={{ exclude_flagged: true }} />)
     expect(await screen.findByText(/Curation applies to comparisons only/)).toBeTruthy()
     expect(screen.queryByTestId('curation-preview')).toBeNull()
     expect((screen.getByRole('checkbox') as HTMLInputElement).checked).toBe(true)

@@ -7,7 +7,7 @@ import { api, ApiError, type FieldError } from '../lib/api'
 import { errorText, toErrors } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
 import { useFetch } from '../lib/useFetch'
-import { Link } from '../lib/router'
+import { Link } from 'react-router'
 import type { CurationPreview, CurationRules, Kind, Project } from '../lib/types'
 import { errorsByField, formToRules, NUMBER_RULES, RULE_LABELS, rulesToForm, sameRules, waterfall, type NumberRule, type RulesForm, type WaterfallRow } from './curationRules'
 import { LeadFrame } from './ProjectHeader'
@@ -130,7 +130,7 @@ export function CurationEditor({ project, saved }: { project: Project; saved: Pa
       )}
       {comparisons && preview.data?.remaining && <ConsensusBar remaining={preview.data.remaining} kind={project.kind} />}
       <p className="small muted curation-foot">
-        New snapshots use the saved rules: <Link href={`/projects/${project.id}/snapshots`}>Snapshots →</Link>
+        New snapshots use the saved rules: <Link to={`/projects/${project.id}/snapshots`}>Snapshots →</Link>
       </p>
     </form>
   )

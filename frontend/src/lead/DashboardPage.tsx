@@ -1,7 +1,7 @@
 import { ProgressBar } from '../components/ui'
 import { errorText } from '../lib/errors'
 import { useFetch } from '../lib/useFetch'
-import { Link } from '../lib/router'
+import { Link } from 'react-router'
 import type { Progress } from '../lib/types'
 import { AgreementPanel } from './AgreementPanel'
 import { LeadFrame } from './ProjectHeader'
@@ -84,7 +84,7 @@ function Overview({ projectId, criteria }: { projectId: number; criteria: string
 function Stat({ label, value, href, title }: { label: string; value: number; href?: string; title?: string }) {
   return (
     <div className="stat card" title={title} data-testid={`stat-${label}`}>
-      <div className="stat-value">{href ? <Link href={href}>{value}</Link> : value}</div>
+      <div className="stat-value">{href ? <Link to={href}>{value}</Link> : value}</div>
       <div className="stat-label">{label}</div>
     </div>
   )

@@ -1,8 +1,9 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/react'
+import { fireEvent, screen, waitFor } from '@testing-library/react'
 import { describe, expect, it, vi } from 'vitest'
 import type { Project } from '../lib/types'
 import { ImportForm } from './ImportPage'
 import { pastedFile, previewSummary, sourceFile, type ImportPreview } from './importSource'
+import { renderInApp } from '../testing/render'
 
 const project: Project = {
   id: 4, name: 'Pairs', kind: 'pairwise', guidelines: '', annotations_per_item: 3, ranking_size: null,
@@ -66,7 +67,7 @@ describe('previewSummary', () => {
 describe('ImportForm', () => {
   it('previews pasted JSONL, shows counts and the first rows, then imports the same text', async () => {
     const sent = fakeApi(OK)
-    render(<ImportForm project={project} />)
+    renderInApp(<ImportForm project={project} />)
     const importButton = screen.getByRole('button', { name: 'Import' })
     expect(importButton).toHaveProperty('disabled', true)
     fireEvent.change(screen.getByTestId('import-paste'), { target: { value: '{"external_id": "p-1"}\n{"external_id": "p-2"}' } })
@@ -89,7 +90,7 @@ describe('ImportForm', () => {
 
   it('lists every problem of the file at once and keeps Import disabled', async () => {
     fakeApi(BAD)
-    render(<ImportForm project={project} />)
+    renderInApp(<ImportForm project={project} />)
     fireEvent.change(screen.getByLabelText('Import file'), { target: { files: [new File(['{}'], 'items.jsonl')] } })
     fireEvent.click(screen.getByRole('button', { name: 'Preview' }))
     const table = await screen.findByTestId('import-errors')
@@ -105,7 +106,7 @@ describe('ImportForm', () => {
 
   it('forgets the preview when the input changes', async () => {
     fakeApi(OK)
-    render(<ImportForm project={project} />)
+    renderInApp(<ImportForm project={project} />)
     fireEvent.change(screen.getByTestId('import-paste'), { target: { value: '{"external_id": "p-1"}' } })
     fireEvent.click(screen.getByRole('button', { name: 'Preview' }))
     await screen.findByTestId('import-preview')

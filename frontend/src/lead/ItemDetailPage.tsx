@@ -3,7 +3,7 @@ import { ClockIcon, formatFigure, formatSpent } from '../components/ui'
 import { Conversation } from '../annotate/Conversation'
 import { errorText } from '../lib/errors'
 import { useFetch } from '../lib/useFetch'
-import { Link, useLocation } from '../lib/router'
+import { Link, useSearchParams } from 'react-router'
 import type { Project } from '../lib/types'
 import { AdjudicationForm } from './AdjudicationForm'
 import { describeAnswer, describeValue, letter, shownOrder, type LeadItem, type Row } from './answers'
@@ -18,7 +18,7 @@ export function ItemDetailPage({ projectId, itemId }: { projectId: number; itemI
 }
 
 function ItemDetail({ project, itemId }: { project: Project; itemId: number }) {
-  const { search } = useLocation()
+  const [search] = useSearchParams()
   const filtered = filterQuery(search).toString() !== ''
   const { data: item, error, reload } = useFetch<LeadItem>(withQuery(apiPaths.item(project.id, itemId), filterQuery(search)))
   if (error) return <p className="form-error">Could not load item #{itemId}: {errorText(error)}</p>
@@ -30,10 +30,10 @@ function ItemDetail({ project, itemId }: { project: Project; itemId: number }) {
   return (
     <div className="item-detail">
       <nav className="row-between item-nav" aria-label="Items">
-        <Link href={listHref(project.id, search)}>← {filtered ? 'Filtered items' : 'All items'}</Link>
+        <Link to={listHref(project.id, search)}>← {filtered ? 'Filtered items' : 'All items'}</Link>
         <span className="item-nav-steps">
           {previous != null ? (
-            <Link href={itemHref(project.id, previous, search)} rel="prev" data-testid="previous-item">
+            <Link to={itemHref(project.id, previous, search)} rel="prev" data-testid="previous-item">
               ‹ Previous
             </Link>
           ) : (
@@ -41,7 +41,7 @@ function ItemDetail({ project, itemId }: { project: Project; itemId: number }) {
           )}
           {' · '}
           {next != null ? (
-            <Link href={itemHref(project.id, next, search)} rel="next" data-testid="next-item">
+            <Link to={itemHref(project.id, next, search)} rel="next" data-testid="next-item">
               Next ›
             </Link>
           ) : (

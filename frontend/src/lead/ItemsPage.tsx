@@ -3,7 +3,7 @@ import { formatFigure } from '../components/ui'
 import { ApiError, rows } from '../lib/api'
 import { errorText } from '../lib/errors'
 import { useFetch } from '../lib/useFetch'
-import { Link, navigate, useLocation } from '../lib/router'
+import { Link, useLocation, useNavigate, useSearchParams } from 'react-router'
 import { firstPrompt, type LeadItem } from './answers'
 import { filterErrors, filterQuery, itemHref, parseMetadata, STATUS_LABELS, type SingleFilter } from './itemFilters'
 import { LeadFrame } from './ProjectHeader'
@@ -37,7 +37,9 @@ const CHOICES: { key: SingleFilter; label: string; options: [string, string][] }
 ]
 
 function ItemsTable({ projectId, perItem }: { projectId: number; perItem: number }) {
-  const { pathname, search } = useLocation()
+  const { pathname } = useLocation()
+  const navigate = useNavigate()
+  const [search] = useSearchParams()
   const page = search.get('page') ?? ''
   const query = filterQuery(search)
   if (page) query.set('page', page)
@@ -109,11 +111,11 @@ function ItemsTable({ projectId, perItem }: { projectId: number; perItem: number
                 return (
                   <tr key={item.id}>
                     <td>
-                      <Link href={href}>#{item.id}</Link>
+                      <Link to={href}>#{item.id}</Link>
                       {item.external_id && <div className="muted small">{item.external_id}</div>}
                     </td>
                     <td className="prompt-cell">
-                      <Link href={href} className="plain-link">
+                      <Link to={href} className="plain-link">
                         {truncate(firstPrompt(item), 140) || <span className="muted">(no prompt)</span>}
                       </Link>
                     </td>

@@ -1,8 +1,9 @@
-import { render, screen } from '@testing-library/react'
+import { screen } from '@testing-library/react'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SessionContext } from '../lib/auth'
 import type { Project, Role } from '../lib/types'
 import { LeadFrame } from './ProjectHeader'
+import { renderInApp } from '../testing/render'
 
 const project = (role: Role | null): Project => ({
   id: 4, name: 'Pairs', kind: 'pairwise', guidelines: '', annotations_per_item: 2, ranking_size: null, allow_tie: true,
@@ -11,7 +12,7 @@ const project = (role: Role | null): Project => ({
 
 function renderFrame(role: Role | null, isStaff: boolean) {
   vi.stubGlobal('fetch', vi.fn(async () => new Response(JSON.stringify(project(role)), { status: 200 })))
-  render(
+  renderInApp(
     <SessionContext.Provider value={{ me: { id: 1, username: 'ada', is_staff: isStaff, projects: [] }, refresh: vi.fn(async () => {}), logout: vi.fn() }}>
       <LeadFrame projectId={4}>{() => <p>body</p>}</LeadFrame>
     </SessionContext.Provider>,

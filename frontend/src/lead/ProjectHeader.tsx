@@ -3,7 +3,7 @@ import { Tabs, type Tab } from '../components/ui'
 import { useSession } from '../lib/auth'
 import { errorText } from '../lib/errors'
 import { useProject } from '../lib/useFetch'
-import { useLocation } from '../lib/router'
+import { useLocation } from 'react-router'
 import type { Project } from '../lib/types'
 
 /** Loads the project and frames a lead screen with the project's tabs. */

@@ -1,7 +1,8 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/react'
+import { fireEvent, screen, waitFor } from '@testing-library/react'
 import { describe, expect, it, vi } from 'vitest'
 import type { Project, Snapshot } from '../lib/types'
 import { Snapshots, snapshotRequest } from './SnapshotsPage'
+import { renderInApp } from '../testing/render'
 
 const project = (kind: Project['kind'] = 'pairwise'): Project => ({
   id: 4, name: 'Pairs', kind, guidelines: '', annotations_per_item: 3, ranking_size: kind === 'ranking' ? 4 : null,
@@ -43,7 +44,7 @@ function fakeApi(afterCreate: Snapshot[]) {
 describe('Snapshots', () => {
   it('creates a snapshot with the saved rules and follows it until it is ready, then lists its files', async () => {
     const posts = fakeApi([snapshot('building'), READY])
-    render(<Snapshots project={project()} />)
+    renderInApp(<Snapshots project={project()} />)
     await screen.findByText('No snapshots yet')
     const rules = screen.getByTestId('snapshot-rules')
     await waitFor(() => expect(rules.textContent).toContain('item agreement ≥ 50%'))
@@ -67,7 +68,7 @@ describe('Snapshots', () => {
 
   it('shows why a build failed', async () => {
     fakeApi([snapshot('failed', { error: 'RuntimeError: the answers changed', finished_at: '2026-01-01T10:00:01Z' })])
-    render(<Snapshots project={project()} />)
+    renderInApp(<Snapshots project={project()} />)
     await screen.findByText('No snapshots yet')
     await waitFor(() => expect((screen.getByRole('button', { name: 'Create snapshot' }) as HTMLButtonElement).disabled).toBe(false))
     fireEvent.click(screen.getByRole('button', { name: 'Create snapshot' }))

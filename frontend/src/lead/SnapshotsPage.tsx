@@ -7,7 +7,7 @@ import { api, type FieldError } from '../lib/api'
 import { errorText, toErrors } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
 import { useFetch } from '../lib/useFetch'
-import { Link } from '../lib/router'
+import { Link } from 'react-router'
 import type { CurationRules, Kind, Project, Snapshot, SnapshotCounts } from '../lib/types'
 import { describeRules } from './curationRules'
 import { LeadFrame } from './ProjectHeader'
@@ -159,7 +159,7 @@ function NewSnapshot({ project, rules, rulesError, onCreated }: { project: Proje
         ) : (
           <span>none, every answer is kept</span>
         )}{' '}
-        <Link href={`/projects/${project.id}/curation`}>Edit on the curation screen →</Link>
+        <Link to={`/projects/${project.id}/curation`}>Edit on the curation screen →</Link>
       </div>
       <FieldErrors errors={general} />
     </form>

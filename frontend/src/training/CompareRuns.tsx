@@ -5,7 +5,7 @@ import { useMemo } from 'react'
 import { api } from '../lib/api'
 import { useSession } from '../lib/auth'
 import { errorText } from '../lib/errors'
-import { Link, navigate, useLocation } from '../lib/router'
+import { Link, useLocation, useNavigate, useSearchParams } from 'react-router'
 import { formatTick } from './format'
 import { withParam } from './JobsPage'
 import { LineChart, PALETTE } from './LineChart'
@@ -20,7 +20,9 @@ export function parseIds(text: string | null): number[] {
 }
 
 export function CompareRuns() {
-  const { pathname, search } = useLocation()
+  const { pathname } = useLocation()
+  const navigate = useNavigate()
+  const [search] = useSearchParams()
   const ids = parseIds(search.get('compare'))
   const recent = useJobs({})
   const runs = useRuns(ids)
@@ -153,7 +155,7 @@ function RunsTable({ runs, metric, ids }: { runs: Run[]; metric: string; ids: nu
           <tr key={r.id} data-run={r.id}>
             <td>
               <span className="swatch" style={{ background: PALETTE[ids.indexOf(r.id) % PALETTE.length] }} aria-hidden="true" />{' '}
-              <Link href={`/training/${r.id}`}>{runLabel(r.id, r.job)}</Link>
+              <Link to={`/training/${r.id}`}>{runLabel(r.id, r.job)}</Link>
             </td>
             <td>{r.job ? <StatusTag status={r.job.status} /> : '—'}</td>
             <td className="num">{r.series?.steps.length ?? '—'}</td>

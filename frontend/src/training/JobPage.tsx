@@ -4,7 +4,7 @@ import { formatBytes, Hash } from '../components/ui'
 import { ApiError } from '../lib/api'
 import { useSession } from '../lib/auth'
 import { errorText } from '../lib/errors'
-import { Link } from '../lib/router'
+import { Link } from 'react-router'
 import { describeRules } from '../lead/curationRules'
 import { elapsed, flatten, formatEta, formatTime, formatValue } from './format'
 import { MetricCharts } from './MetricCharts'
@@ -27,7 +27,7 @@ export function JobPage({ jobId }: { jobId: number }) {
       <div className="page">
         <h1>Training job #{jobId}</h1>
         <p className={missing ? undefined : 'form-error'}>{missing ? 'There is no such job, or it belongs to a project you do not lead.' : `Could not load the job: ${errorText(job.error)}`}</p>
-        <Link href="/training">← All jobs</Link>
+        <Link to="/training">← All jobs</Link>
       </div>
     )
   }
@@ -62,7 +62,7 @@ function JobView({ job, staff }: { job: Job; staff: boolean }) {
             Training job #{job.id} <span className="tag">{job.kind}</span> <StatusTag status={job.status} />
           </h1>
           <p className="muted small">
-            <Link href="/training">← All jobs</Link>
+            <Link to="/training">← All jobs</Link>
             {job.snapshot && ` · ${job.snapshot.project_name} · snapshot #${job.snapshot.id}`}
             {job.created_by && ` · started by ${job.created_by}`}
           </p>
@@ -293,7 +293,7 @@ function JobLineage({ job, staff }: { job: Job; staff: boolean }) {
             <dd data-testid="output-model">
               {output ? (
                 <>
-                  {href ? <Link href={href}>{output.name}</Link> : output.name}
+                  {href ? <Link to={href}>{output.name}</Link> : output.name}
                   <span className="muted small"> · {output.kind}</span>
                 </>
               ) : (
@@ -316,13 +316,13 @@ function SnapshotFacts({ snapshot: s }: { snapshot: JobSnapshot }) {
       <div>
         <dt>Project</dt>
         <dd>
-          <Link href={`/projects/${s.project}`}>{s.project_name}</Link>
+          <Link to={`/projects/${s.project}`}>{s.project_name}</Link>
         </dd>
       </div>
       <div>
         <dt>Snapshot</dt>
         <dd>
-          <Link href={`/projects/${s.project}/snapshots`}>#{s.id}</Link>
+          <Link to={`/projects/${s.project}/snapshots`}>#{s.id}</Link>
           {figures.length > 0 && <span className="muted small"> · {figures.join(', ')}</span>}
         </dd>
       </div>

@@ -1,6 +1,6 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { useLocation } from '../lib/router'
+import { useLocation } from 'react-router'
 import { DPO, job, RM, SFT, SFT_MODEL, TINY_GPT } from './fixtures'
 import { JobsPage } from './JobsPage'
 import { ModelsPage } from './ModelsPage'

@@ -3,7 +3,7 @@
 import { useState } from 'react'
 import { useSession } from '../lib/auth'
 import { errorText } from '../lib/errors'
-import { Link, navigate, useLocation } from '../lib/router'
+import { Link, useLocation, useNavigate, useSearchParams } from 'react-router'
 import { JobsTable } from './parts'
 import { POLL_MS, useJobs, useKinds } from './queries'
 import { isActive, JOB_STATUSES } from './types'
@@ -22,7 +22,9 @@ export function withParam(pathname: string, search: URLSearchParams, key: string
 
 export function JobsPage() {
   const { me } = useSession()
-  const { pathname, search } = useLocation()
+  const { pathname } = useLocation()
+  const navigate = useNavigate()
+  const [search] = useSearchParams()
   const kind = search.get('kind') ?? ''
   const status = search.get('status') ?? ''
   const page = Math.max(1, Number(search.get('page')) || 1)
@@ -49,7 +51,7 @@ export function JobsPage() {
           <p className="muted small">Fine-tuning runs on the annotated snapshots, with their curves and the models they produced.</p>
         </div>
         {me.is_staff && (
-          <Link href="/training/new" className="btn btn-primary">
+          <Link to="/training/new" className="btn btn-primary">
             New job
           </Link>
         )}
@@ -82,7 +84,7 @@ export function JobsPage() {
           {active > 0 && ` · ${active} queued or running, refreshed every ${POLL_MS / 1000} s`}
         </p>
         {selected.size >= 2 && (
-          <Link href={`/models?compare=${[...selected].sort((a, b) => a - b).join(',')}#compare`} className="btn btn-sm">
+          <Link to={`/models?compare=${[...selected].sort((a, b) => a - b).join(',')}#compare`} className="btn btn-sm">
             Compare {selected.size} runs
           </Link>
         )}

@@ -3,7 +3,7 @@ import { useEffect, useMemo } from 'react'
 import { LeadFrame } from '../lead/ProjectHeader'
 import { useSession } from '../lib/auth'
 import { errorText } from '../lib/errors'
-import { Link, navigate, useLocation } from '../lib/router'
+import { Link, useLocation, useNavigate, useSearchParams } from 'react-router'
 import { CompareRuns } from './CompareRuns'
 import { LineageSection } from './loop/LineageGraph'
 import { ModelStrengthsSection } from './loop/ModelStrengths'
@@ -26,7 +26,9 @@ function useScrollTo(models: TrainedModel[] | undefined, id: number | undefined)
 }
 
 export function ModelsPage() {
-  const { pathname, search } = useLocation()
+  const { pathname } = useLocation()
+  const navigate = useNavigate()
+  const [search] = useSearchParams()
   const kind = search.get('kind') ?? ''
   const task = search.get('task') ?? ''
   const highlight = Number(search.get('model')) || undefined
@@ -88,12 +90,12 @@ export function ProjectModelsPage({ projectId }: { projectId: number }) {
 /** A policy's answers can become the project's next round of items. */
 function newRoundLink(projectId: number, model: TrainedModel) {
   if (policyModels([model]).length === 0) return null
-  return <Link href={`/projects/${projectId}/rounds?model=${model.id}`}>New round from this model</Link>
+  return <Link to={`/projects/${projectId}/rounds?model=${model.id}`}>New round from this model</Link>
 }
 
 function ProjectModels({ projectId }: { projectId: number }) {
   const { me } = useSession()
-  const { search } = useLocation()
+  const [search] = useSearchParams()
   const highlight = Number(search.get('model')) || undefined
   const models = useModels(apiPaths.projectModels(projectId))
   const jobs = useJobs({ project: projectId })

@@ -6,7 +6,7 @@ import { FieldErrors } from '../components/Banners'
 import type { FieldError } from '../lib/api'
 import { useSession } from '../lib/auth'
 import { errorText, toErrors } from '../lib/errors'
-import { Link, navigate, useLocation } from '../lib/router'
+import { Link, useNavigate, useSearchParams } from 'react-router'
 import { baseModelsForKind, formatRows, rewardModels, snapshotsForKind, totalRows } from './filters'
 import { formatParams } from './format'
 import { useAllSnapshots, useCreateJob, useKinds, useModels, type SnapshotWithProject } from './queries'
@@ -24,7 +24,7 @@ export function NewJobPage() {
     return (
       <div className="page">
         <h1>New training job</h1>
-        <p>Only admins start training jobs. <Link href="/training">Back to the jobs</Link>.</p>
+        <p>Only admins start training jobs. <Link to="/training">Back to the jobs</Link>.</p>
       </div>
     )
   }
@@ -32,7 +32,8 @@ export function NewJobPage() {
 }
 
 function NewJob() {
-  const { search } = useLocation()
+  const navigate = useNavigate()
+  const [search] = useSearchParams()
   const kinds = useKinds()
   const snapshots = useAllSnapshots()
   const models = useModels()
@@ -100,7 +101,7 @@ function NewJob() {
         <div>
           <h1>New training job</h1>
           <p className="muted small">
-            <Link href="/training">← All jobs</Link>
+            <Link to="/training">← All jobs</Link>
           </p>
         </div>
       </div>
@@ -159,7 +160,7 @@ function NewJob() {
             <button type="submit" className="btn btn-primary" disabled={create.isPending}>
               {create.isPending ? 'Starting…' : 'Start training'}
             </button>
-            <Link href="/training" className="btn">
+            <Link to="/training" className="btn">
               Cancel
             </Link>
           </div>

@@ -1,7 +1,7 @@
 // Pieces the training screens share: a job's status and progress, the jobs table, the models table.
 import type { ReactNode } from 'react'
 import { Hash, ProgressBar } from '../components/ui'
-import { Link } from '../lib/router'
+import { Link } from 'react-router'
 import { formatEta, formatParams, formatTime } from './format'
 import type { Job, JobProgress, JobStatus, TrainedModel } from './types'
 
@@ -32,7 +32,7 @@ export function JobProgressBar({ job }: { job: Pick<Job, 'id' | 'progress' | 'st
 
 export function ModelName({ model, link }: { model: { id: number; name: string } | null; link: boolean }) {
   if (!model) return <span className="muted">—</span>
-  return link ? <Link href={`/models?model=${model.id}`}>{model.name}</Link> : <span>{model.name}</span>
+  return link ? <Link to={`/models?model=${model.id}`}>{model.name}</Link> : <span>{model.name}</span>
 }
 
 export function JobsTable({ jobs, staff, selected, onToggle }: { jobs: Job[]; staff: boolean; selected?: Set<number>; onToggle?: (id: number) => void }) {
@@ -61,7 +61,7 @@ export function JobsTable({ jobs, staff, selected, onToggle }: { jobs: Job[]; st
                 </td>
               )}
               <td>
-                <Link href={`/training/${job.id}`}>#{job.id}</Link>
+                <Link to={`/training/${job.id}`}>#{job.id}</Link>
               </td>
               <td>
                 <span className="tag">{job.kind}</span>
@@ -71,7 +71,7 @@ export function JobsTable({ jobs, staff, selected, onToggle }: { jobs: Job[]; st
                 {job.attempts > 1 && <span className="small muted"> try {job.attempts}</span>}
               </td>
               <td>
-                {job.snapshot ? <Link href={`/projects/${job.snapshot.project}/snapshots`}>#{job.snapshot.id} · {job.snapshot.project_name}</Link> : <span className="muted">—</span>}
+                {job.snapshot ? <Link to={`/projects/${job.snapshot.project}/snapshots`}>#{job.snapshot.id} · {job.snapshot.project_name}</Link> : <span className="muted">—</span>}
               </td>
               <td>
                 <ModelName model={job.base_model} link={staff} />
@@ -99,14 +99,14 @@ export function Lineage({ model }: { model: TrainedModel }) {
   return (
     <span className="lineage small">
       {l.job && (
-        <Link href={`/training/${l.job.id}`}>
+        <Link to={`/training/${l.job.id}`}>
           job #{l.job.id} ({l.job.kind}, {l.job.status})
         </Link>
       )}
       {l.snapshot && (
         <>
           <span aria-hidden="true"> → </span>
-          {l.project ? <Link href={`/projects/${l.project.id}/snapshots`}>snapshot #{l.snapshot.id}</Link> : <span>snapshot #{l.snapshot.id}</span>}
+          {l.project ? <Link to={`/projects/${l.project.id}/snapshots`}>snapshot #{l.snapshot.id}</Link> : <span>snapshot #{l.snapshot.id}</span>}
           {l.snapshot.fingerprint && (
             <>
               {' '}
@@ -118,7 +118,7 @@ export function Lineage({ model }: { model: TrainedModel }) {
       {l.project && (
         <>
           <span aria-hidden="true"> → </span>
-          <Link href={`/projects/${l.project.id}`}>{l.project.name}</Link>
+          <Link to={`/projects/${l.project.id}`}>{l.project.name}</Link>
         </>
       )}
     </span>

@@ -5,7 +5,7 @@ import { FieldErrors } from '../../components/Banners'
 import type { FieldError } from '../../lib/api'
 import { useSession } from '../../lib/auth'
 import { toErrors } from '../../lib/errors'
-import { navigate } from '../../lib/router'
+import { useNavigate } from 'react-router'
 import type { Project } from '../../lib/types'
 import { rewardModels } from '../filters'
 import { useCreateJob } from '../queries'
@@ -20,6 +20,7 @@ interface Props {
 }
 
 export function AiAnnotator({ project, models, modelsLoading, kind }: Props) {
+  const navigate = useNavigate()
   const { me } = useSession()
   const [rewardModel, setRewardModel] = useState('')
   const [overlap, setOverlap] = useState(false)

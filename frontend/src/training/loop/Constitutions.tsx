@@ -6,7 +6,7 @@ import { FieldErrors } from '../../components/Banners'
 import type { FieldError } from '../../lib/api'
 import { useSession } from '../../lib/auth'
 import { toErrors } from '../../lib/errors'
-import { navigate } from '../../lib/router'
+import { useNavigate } from 'react-router'
 import type { Project } from '../../lib/types'
 import { useCreateJob } from '../queries'
 import type { TrainedModel, TrainingKind } from '../types'
@@ -155,6 +155,7 @@ function PrincipleBox({ label, value, error, onChange, placeholder }: { label: s
 }
 
 function ConstitutionalLaunch({ project, constitutions, models, modelsLoading, kind }: { project: Project; constitutions: Constitution[]; models: TrainedModel[]; modelsLoading: boolean; kind: TrainingKind | null | undefined }) {
+  const navigate = useNavigate()
   const { me } = useSession()
   const [policy, setPolicy] = useState('')
   const [constitution, setConstitution] = useState('')

@@ -2,7 +2,7 @@
 // the rounds those models generated and the snapshots built after; each node links to its page.
 import { useMemo, type MouseEvent } from 'react'
 import { useSession } from '../../lib/auth'
-import { navigate } from '../../lib/router'
+import { useNavigate } from 'react-router'
 import { edgeShapes, GEOMETRY, inheritProjects, layoutLineage, nodeHref, TYPE_ORDER, type PlacedNode } from './lineageLayout'
 import { Problem } from './parts'
 import { useProjectLineage } from './queries'
@@ -82,6 +82,7 @@ export function LineageGraph({ graph, projectId }: { graph: ProjectLineage; proj
 }
 
 function Node({ placed, href }: { placed: PlacedNode; href: string | null }) {
+  const navigate = useNavigate()
   const { node, x, y } = placed
   const { nodeWidth: w, nodeHeight: h } = GEOMETRY
   const known = TYPE_ORDER.includes(node.type) ? node.type : 'other'

@@ -6,7 +6,7 @@ import { FieldErrors } from '../../components/Banners'
 import { ApiError, type FieldError } from '../../lib/api'
 import { useSession } from '../../lib/auth'
 import { toErrors } from '../../lib/errors'
-import { navigate, useLocation } from '../../lib/router'
+import { useNavigate, useSearchParams } from 'react-router'
 import type { Project } from '../../lib/types'
 import { formatRows, totalRows } from '../filters'
 import { useAllSnapshots, useCreateJob, type SnapshotWithProject } from '../queries'
@@ -51,8 +51,9 @@ interface Props {
 }
 
 export function NewRound({ project, models, modelsLoading, generate }: Props) {
+  const navigate = useNavigate()
   const { me } = useSession()
-  const { search } = useLocation()
+  const [search] = useSearchParams()
   const [form, setForm] = useState<RoundForm>(() => ({ ...EMPTY_ROUND, policy: search.get('model') ?? '' }))
   const [attempted, setAttempted] = useState(false)
   const [launchErrors, setLaunchErrors] = useState<FieldError[]>([])

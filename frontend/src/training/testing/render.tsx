@@ -1,19 +1,12 @@
 // Rendering a training screen in a test: a signed-in session and a fresh query cache that does not retry.
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
-import { render } from '@testing-library/react'
 import type { ReactNode } from 'react'
 import { vi } from 'vitest'
-import { SessionContext } from '../../lib/auth'
+import { renderInApp, testQueryClient } from '../../testing/render'
 
 export function renderWithSession(ui: ReactNode, { staff = true }: { staff?: boolean } = {}) {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false }, mutations: { retry: false } } })
+  const client = testQueryClient()
   const me = { id: 1, username: staff ? 'admin' : 'lead', is_staff: staff, projects: [] }
-  const result = render(
-    <QueryClientProvider client={client}>
-      <SessionContext.Provider value={{ me, refresh: vi.fn(async () => {}), logout: vi.fn(async () => {}) }}>{ui}</SessionContext.Provider>
-    </QueryClientProvider>,
-  )
-  return { ...result, client }
+  return { ...renderInApp(ui, { client, me }), client }
 }
 
 export const json = (status: number, body: unknown) => new Response(body === null ? null : JSON.stringify(body), { status })
