@@ -10,6 +10,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -81,7 +82,11 @@ def project_member(project: Project, username: str):
 
 
 def project_roles_for_user(user) -> dict[int, str]:
-    return dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
+    """{project id: the user's role}: their memberships', and 'admin' on every other project for an admin."""
+    roles = dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
+    if user.is_staff:
+        roles.update({pid: "admin" for pid in Project.objects.exclude(pk__in=list(roles)).values_list("id", flat=True)})
+    return roles
 
 
 def my_progress_for_user(user, project_ids: list[int]) -> dict[int, dict]:
@@ -184,12 +189,40 @@ def prompt_excerpts(item_ids: list[int], length: int) -> dict[int, str]:
     return out
 
 
-def responses_by_id(ids) -> dict[int, Response]:
-    return {r.pk: r for r in Response.objects.filter(pk__in=list(ids))}
+def contested_item_list_for_lead(rows: list[dict] | None, *, excerpt: int = 120) -> list[dict]:
+    """An agreement report's most contested items, each with an excerpt of its prompt (read now: reports keep ids)."""
+    rows = rows or []
+    prompts = prompt_excerpts([row["item"] for row in rows], excerpt)
+    return [{**row, "prompt": prompts.get(row["item"], "")} for row in rows]
 
 
-def annotations_for_item(item: Item) -> QuerySet[Annotation]:
-    return item.annotations.select_related("annotator").order_by("created_at")
+def item_get_for_lead(project: Project, item_id: int) -> Item:
+    """One item of the project, with its prompt, to change (gold, a ruling); Item.DoesNotExist (a 404) otherwise."""
+    return Item.objects.select_related("prompt", "project").get(pk=item_id, project=project)
+
+
+def item_detail_get_for_lead(project: Project, item_id: int) -> Item:
+    """One item as the lead's item page shows it: what the list derives, plus `shown_responses` (its responses in
+    stored order), its answers oldest first (`lead_answers`) and the lead's ruling, in a few queries."""
+    item = (items_for_lead(project).select_related("adjudication__decided_by")
+            .prefetch_related("prompt__responses",
+                              Prefetch("annotations", Annotation.objects.select_related("annotator").order_by("created_at"),
+                                       to_attr="lead_answers"))
+            .get(pk=item_id))
+    responses = {response.pk: response for response in item.prompt.responses.all()}
+    item.shown_responses = [responses[rid] for rid in item.response_ids if rid in responses]
+    return item
+
+
+def item_neighbours_for_lead(project: Project, item: Item, **filters) -> dict[str, int | None]:
+    """The ids before and after the item in the lead's list as `filters` (item_list_for_lead's) give it."""
+    listed = item_list_for_lead(project, **filters).values_list("id", flat=True)
+    return {"previous": listed.filter(id__lt=item.id).order_by("-id").first(),
+            "next": listed.filter(id__gt=item.id).order_by("id").first()}
+
+
+def membership_list_for_lead(project: Project) -> QuerySet[Membership]:
+    return project.memberships.select_related("user").order_by("user__username")
 
 
 def annotation_list_for_annotator(user, *, project_id: int | None = None) -> QuerySet[Annotation]:

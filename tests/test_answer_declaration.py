@@ -1,9 +1,20 @@
-"""The answer's fields are declared once (annotation.answers.CanonicalAnswer); the model and the API follow it."""
+"""The answer's fields are declared once (annotation.answers.CanonicalAnswer); the model and the API follow it,
+and the API's query strings are checked by serializers that the schema documents."""
 
+import pytest
 from django.db.models import JSONField
 
-from annotation.answers import ANSWER_COLUMNS, ANSWER_FIELDS, JSON_ANSWER_FIELDS, CanonicalAnswer, answer_values
-from annotation.models import Annotation
+from annotation.answers import (
+    ANSWER_COLUMNS,
+    ANSWER_FIELDS,
+    JSON_ANSWER_FIELDS,
+    MAX_TEXT,
+    PAYLOAD_FIELDS,
+    CanonicalAnswer,
+    answer_values,
+)
+from annotation.api.params import ItemFiltersIn
+from annotation.models import Annotation, Item
 
 
 def test_every_declared_answer_field_is_an_annotation_column_stored_as_declared():
@@ -17,3 +28,89 @@ def test_an_empty_canonical_answer_holds_the_models_defaults():
     empty = Annotation()
     assert answer_values(CanonicalAnswer()) == answer_values(empty)
     assert tuple(answer_values(empty)) == ANSWER_FIELDS
+
+
+def openapi(client) -> dict:
+    r = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert r.status_code == 200, r.content[:200]
+    return r.json()
+
+
+def request_schema(schema: dict, path: str, method: str) -> dict:
+    ref = schema["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+
+def test_the_schema_documents_the_submit_and_update_payload_as_declared(api, annotator):
+    schema = openapi(api(annotator))
+    for path, method in (("/api/assignments/{id}/submit/", "post"), ("/api/me/annotations/{id}/", "patch")):
+        body = request_schema(schema, path, method)
+        assert list(body["properties"]) == [spec.name for spec in PAYLOAD_FIELDS]
+        assert body["properties"]["strength"]["minimum"] == 1 and body["properties"]["strength"]["maximum"] == 3
+        assert body["properties"]["rationale"]["maxLength"] == MAX_TEXT
+    criterion = schema["components"]["schemas"]["AnswerCriterionInRequest"]["properties"]
+    assert set(criterion) == {"chosen", "strength", "tie", "ranking"}
+
+
+@pytest.mark.parametrize("payload, field, message", [
+    ({"tie": True, "confidence": "3"}, "confidence", "1 to 5"),  # no coercion: the schema says integer
+    ({"tie": True, "text": 5}, "text", "must be text"),  # another kind's field, but not of its documented type
+    ({"tie": True, "ranking": [[1, 2], []]}, "ranking", "must be a list"),
+    ({"tie": True, "criteria": {"honesty": {"tie": "yes"}}}, "criteria.honesty.tie", "true or false"),
+    ({"tie": True, "criteria": {"honesty": 3}}, "criteria.honesty", "answer object"),
+    ({"tie": True, "flags": None}, "flags", "short names"),
+])
+def test_a_payload_that_breaks_its_schema_is_refused_naming_the_field(api, annotator, pairwise_project, payload,
+                                                                      field, message):
+    client = api(annotator)
+    lease = client.post(f"/api/projects/{pairwise_project.id}/next/").json()
+    r = client.post(f"/api/assignments/{lease['assignment']}/submit/", payload, format="json")
+    assert r.status_code == 400, r.content[:300]
+    error = r.json()["errors"][0]
+    assert error["field"] == field and message in error["message"], error
+    assert not Annotation.objects.exists()
+
+
+def test_a_malformed_payload_for_an_assignment_of_someone_else_is_still_a_404(api, annotator, annotator2,
+                                                                             pairwise_project):
+    lease = api(annotator).post(f"/api/projects/{pairwise_project.id}/next/").json()
+    r = api(annotator2).post(f"/api/assignments/{lease['assignment']}/submit/", {"confidence": "x"}, format="json")
+    assert r.status_code == 404
+
+
+def test_the_item_filters_are_the_documented_query_parameters_of_the_item_list_and_page(api, lead):
+    schema = openapi(api(lead))
+    for path in ("/api/projects/{id}/items/", "/api/projects/{id}/items/{item_id}/"):
+        documented = {p["name"] for p in schema["paths"][path]["get"]["parameters"] if p["in"] == "query"}
+        assert set(ItemFiltersIn().fields) <= documented, path
+
+
+@pytest.mark.parametrize("query, field", [
+    ("metadata=source", "metadata"), ("metadata=a%20b=c", "metadata"), ("annotator=nobody", "annotator"),
+    ("min_agreement=0.8&max_agreement=0.2", "min_agreement"), ("q=a%00", "q"), ("flagged=on", "flagged"),
+])
+def test_a_bad_item_filter_answers_400_naming_it_on_the_list_and_the_page(api, lead, pairwise_project, query, field):
+    item = pairwise_project.items.first()
+    for url in (f"/api/projects/{pairwise_project.id}/items/", f"/api/projects/{pairwise_project.id}/items/{item.id}/"):
+        r = api(lead).get(f"{url}?{query}")
+        assert r.status_code == 400, (url, r.content[:300])
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+
+
+def test_the_item_page_shows_its_responses_answers_ruling_and_neighbours(api, lead, annotator, pairwise_project):
+    client = api(annotator)
+    lease = client.post(f"/api/projects/{pairwise_project.id}/next/").json()
+    chosen = lease["item"]["responses"][0]["id"]
+    client.post(f"/api/assignments/{lease['assignment']}/submit/", {"chosen": chosen, "strength": 2}, format="json")
+    items = list(pairwise_project.items.order_by("id").values_list("id", flat=True))
+    item_id = lease["item"]["id"]
+    r = api(lead).get(f"/api/projects/{pairwise_project.id}/items/{item_id}/?status=in_progress")
+    assert r.status_code == 200
+    page = r.json()
+    stored = Item.objects.get(pk=item_id).response_ids
+    assert [response["id"] for response in page["responses"]] == stored
+    assert [(a["annotator"], a["preference"]) for a in page["answers"]] == [
+        ("ann1", -2 if chosen == stored[0] else 2)]
+    assert page["adjudication"] is None and page["neighbours"] == {"previous": None, "next": None}
+    r = api(lead).get(f"/api/projects/{pairwise_project.id}/items/{items[2]}/")
+    assert r.json()["neighbours"] == {"previous": items[1], "next": items[3]}

@@ -42,19 +42,20 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
-def _flatten(detail, prefix: str = "") -> list[dict]:
+def error_list(detail, prefix: str = "") -> list[dict]:
+    """A serializer's errors in the API's shape: [{field, message}], nested fields dotted (criteria.honesty.tie)."""
     if isinstance(detail, dict):
         out = []
         for key, value in detail.items():
             name = f"{prefix}.{key}" if prefix else str(key)
-            out.extend(_flatten(value, name))
+            out.extend(error_list(value, name))
         return out
     if isinstance(detail, list):
         if all(not isinstance(v, (dict, list)) for v in detail):
             return [{"field": prefix or "non_field_errors", "message": str(v)} for v in detail]
         out = []
         for i, value in enumerate(detail):
-            out.extend(_flatten(value, f"{prefix}[{i}]"))
+            out.extend(error_list(value, f"{prefix}[{i}]"))
         return out
     return [{"field": prefix or "non_field_errors", "message": str(detail)}]
 
@@ -96,7 +97,7 @@ def exception_handler(exc, context):
     if isinstance(exc, DatabaseUnavailable):
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"errors": _flatten(response.data)}
+        response.data = {"errors": error_list(response.data)}
     else:
         message = response.data.get("detail", str(exc)) if isinstance(response.data, dict) else str(exc)
         response.data = {"detail": str(message), "errors": [{"field": None, "message": str(message)}]}

@@ -1,8 +1,11 @@
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..answers import ANSWER_COLUMNS, ANSWER_FIELDS
 from ..models import Adjudication, Annotation, Assignment, Item, Membership, Project
 from ..selectors import item_shown, remaining_for_user
+from .answer_in import AnswerCriterionIn, AnswerIn  # noqa: F401 (the API's serializers, all from here)
 
 User = get_user_model()
 
@@ -141,33 +144,20 @@ class SkipIn(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
-class AnswerIn(serializers.Serializer):
-    """Documentation only: payloads are validated by annotation.answers.canonicalize."""
-
-    text = serializers.CharField(required=False, help_text="demonstration")
-    chosen = serializers.IntegerField(required=False, help_text="pairwise: id of the better response")
-    strength = serializers.IntegerField(required=False, min_value=1, max_value=3, help_text="pairwise: 1..3")
-    tie = serializers.BooleanField(required=False)
-    both_bad = serializers.BooleanField(required=False)
-    ranking = serializers.JSONField(required=False, help_text="ranking: response ids best first; with ties, groups "
-                                                              "best first, e.g. [[a], [b, c], [d]]")
-    criteria = serializers.DictField(required=False)
-    rationale = serializers.CharField(required=False, allow_blank=True)
-    flags = serializers.ListField(child=serializers.CharField(), required=False)
-    confidence = serializers.IntegerField(required=False, min_value=1, max_value=5)
-    time_spent_ms = serializers.IntegerField(required=False, min_value=0)
-
-
-ANSWER_FIELDS = ["id", "item", "preference", "both_bad", "ranking", "text", "criteria", "rationale", "flags",
-                 "confidence", "time_spent_ms", "shown_order", "created_at", "updated_at"]
-
-
-class MyAnnotationOut(serializers.ModelSerializer):
-    project = serializers.IntegerField(source="project_id")
-
+# An answer as the API returns it: the declared answer fields (annotation.answers) with their help, and the order
+# the responses were shown in. (A comment, not a docstring: the schema would give it to every subclass.)
+class AnswerOut(serializers.ModelSerializer):
     class Meta:
         model = Annotation
-        fields = ["project", *ANSWER_FIELDS]
+        fields = ["id", "item", *ANSWER_FIELDS, "shown_order", "created_at", "updated_at"]
+        extra_kwargs = {column.name: {"help_text": column.help} for column in ANSWER_COLUMNS}
+
+
+class MyAnnotationOut(AnswerOut):
+    project = serializers.IntegerField(source="project_id")
+
+    class Meta(AnswerOut.Meta):
+        fields = ["project", *AnswerOut.Meta.fields]
 
 
 def prompt_preview(conversation) -> str:
@@ -226,12 +216,11 @@ class MySkippedOut(serializers.ModelSerializer):
         return prompt_preview(assignment.item.prompt.conversation)
 
 
-class LeadAnnotationOut(serializers.ModelSerializer):
+class LeadAnnotationOut(AnswerOut):
     annotator = serializers.CharField(source="annotator.username")
 
-    class Meta:
-        model = Annotation
-        fields = ["annotator", *ANSWER_FIELDS]
+    class Meta(AnswerOut.Meta):
+        fields = ["annotator", *AnswerOut.Meta.fields]
 
 
 class ItemLeadOut(serializers.ModelSerializer):
@@ -266,6 +255,37 @@ class AdjudicationIn(serializers.Serializer):
     strength = serializers.IntegerField(required=False, min_value=1, max_value=3)
     tie = serializers.BooleanField(required=False)
     ranking = serializers.JSONField(required=False, help_text="ranking: ids best first, or groups best first")
+
+
+class ItemResponseOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    model = serializers.CharField(source="model_name")
+
+
+class ItemNeighboursOut(serializers.Serializer):
+    previous = serializers.IntegerField(allow_null=True)
+    next = serializers.IntegerField(allow_null=True)
+
+
+class ItemDetailOut(ItemLeadOut):
+    """The item as the lead's item page shows it: its responses, answers and ruling, and its neighbours in the list
+    the same filters give."""
+
+    # From selectors.item_detail_get_for_lead; the neighbours come in the context.
+
+    responses = ItemResponseOut(many=True, source="shown_responses", help_text="in the stored order")
+    metadata = serializers.JSONField(source="prompt.metadata")
+    answers = LeadAnnotationOut(many=True, source="lead_answers")
+    adjudication = AdjudicationOut(allow_null=True)
+    neighbours = serializers.SerializerMethodField()
+
+    class Meta(ItemLeadOut.Meta):
+        fields = [*ItemLeadOut.Meta.fields, "responses", "metadata", "answers", "adjudication", "neighbours"]
+
+    @extend_schema_field(ItemNeighboursOut)
+    def get_neighbours(self, item) -> dict:
+        return self.context["neighbours"]
 
 
 class GoldIn(serializers.Serializer):

@@ -17,6 +17,7 @@ from ..selectors import (
 )
 from ..services.annotations import annotation_submit, annotation_update
 from ..services.assignments import Lease, assignment_next, assignment_skip, assignment_unskip
+from .errors import error_list
 from .serializers import (
     AnswerIn,
     AssignmentOut,
@@ -47,6 +48,15 @@ def assignment_payload(lease: Lease) -> dict:
             "responses": [{"id": rid, "text": texts[rid]} for rid in lease.shown_order],
         },
     }
+
+
+def _answer(request) -> dict:
+    """The submitted answer checked by its input serializer: {payload, malformed} for the services, which check it
+    against the item and the project and say what is malformed in the order their other answers (404, 409) come."""
+    answer = AnswerIn(data=request.data)
+    if answer.is_valid():
+        return {"payload": answer.validated_data, "malformed": None}
+    return {"payload": request.data, "malformed": error_list(answer.errors)}
 
 
 class NextView(APIView):
@@ -81,8 +91,8 @@ class AssignmentViewSet(viewsets.GenericViewSet):
         if problem:
             return Response({"errors": [{"field": "Idempotency-Key", "message": problem}]},
                             status=status.HTTP_400_BAD_REQUEST)
-        annotation, created = annotation_submit(assignment_id=_existing_id(pk), user=request.user, payload=request.data,
-                                                idempotency_key=key)
+        annotation, created = annotation_submit(assignment_id=_existing_id(pk), user=request.user,
+                                                idempotency_key=key, **_answer(request))
         data = MyAnnotationOut(annotation).data
         if annotation.gold_feedback is not None:  # the answer is committed: now it may say whether gold matched
             data["gold_feedback"] = annotation.gold_feedback
@@ -124,7 +134,7 @@ class MyAnnotationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @extend_schema(request=AnswerIn, responses={200: MyAnnotationListOut},
                    summary="Change one's own answer while its item is not complete")
     def partial_update(self, request, pk=None):
-        annotation = annotation_update(annotation_id=pk, user=request.user, payload=request.data)
+        annotation = annotation_update(annotation_id=pk, user=request.user, **_answer(request))
         return Response(MyAnnotationListOut(annotation).data)
 
 

@@ -65,7 +65,15 @@ _INSERT_ANSWER = f"""
 _CLOSE_ASSIGNMENT = f"UPDATE annotation_assignment SET status = '{SUBMITTED}', finished_at = %s WHERE id = %s"
 
 
-def _previous_answer(user, idempotency_key: str, assignment_id: int, payload, shape: AnswerShape) -> Annotation | None:
+def _canonical(payload, shape: AnswerShape, malformed: list[dict] | None) -> dict:
+    """The answer's canonical values, or AnswerError: `malformed` (the API's input serializer's errors) first."""
+    if malformed:
+        raise AnswerError(malformed)
+    return answer_values(canonicalize(payload, shape))
+
+
+def _previous_answer(user, idempotency_key: str, assignment_id: int, payload, shape: AnswerShape,
+                     malformed: list[dict] | None) -> Annotation | None:
     """The answer this key already stored, when the request repeats it; a conflict when the key served another."""
     previous = Annotation.objects.filter(annotator=user, idempotency_key=idempotency_key).first()
     if previous is None:
@@ -73,7 +81,7 @@ def _previous_answer(user, idempotency_key: str, assignment_id: int, payload, sh
     if previous.assignment_id != assignment_id:
         raise AssignmentConflict("this Idempotency-Key was already used for a different assignment")
     try:
-        same = answer_values(canonicalize(payload, shape)) == answer_values(previous)
+        same = _canonical(payload, shape, malformed) == answer_values(previous)
     except AnswerError:
         same = False
     if not same:
@@ -95,9 +103,13 @@ def _gold_feedback(tell: bool, kind: str, annotation: Annotation, gold) -> dict 
 
 @transaction.atomic
 def annotation_submit(
-    *, assignment_id: int, user, payload: dict, idempotency_key: str | None = None
+    *, assignment_id: int, user, payload: dict, idempotency_key: str | None = None, malformed: list[dict] | None = None
 ) -> tuple[Annotation, bool]:
     """Record an annotator's answer. Returns (annotation, created). Safe to call twice with the same key.
+
+    `malformed`: the errors the API's input serializer found in the payload. They are raised where the payload is
+    first read, as canonicalize's would be, so that a missing assignment (404), a replayed key or an answered
+    assignment (409) still answer first.
 
     The annotation carries `gold_feedback` (see _gold_feedback), an attribute of this call's result, not a column.
 
@@ -115,7 +127,7 @@ def annotation_submit(
                         criteria=tuple(from_db_json(criteria) or ()), min_text_chars=min_chars)
     # The key is looked up again after the lock: a twin request that held it may just have committed.
     if idempotency_key and (seen_key is not None or status == SUBMITTED):
-        previous = _previous_answer(user, idempotency_key, assignment_id, payload, shape)
+        previous = _previous_answer(user, idempotency_key, assignment_id, payload, shape, malformed)
         if previous is not None:
             previous.gold_feedback = _gold_feedback(tell_gold, kind, previous, gold)
             return previous, False
@@ -126,7 +138,7 @@ def annotation_submit(
         )
     if status not in (LEASED, EXPIRED):
         raise AssignmentConflict(f"this assignment is {status}; ask for the next item")
-    fields = answer_values(canonicalize(payload, shape))
+    fields = _canonical(payload, shape, malformed)
     # Even past expires_at, a lease not yet reclaimed still holds its slot; an expired one needs a free slot.
     if status == LEASED:
         changed(_SLOT_FROM_LEASE, [item_id])
@@ -157,8 +169,8 @@ def annotation_submit(
 
 
 @transaction.atomic
-def annotation_update(*, annotation_id: int, user, payload: dict) -> Annotation:
-    """Change one's own answer while its item still needs answers."""
+def annotation_update(*, annotation_id: int, user, payload: dict, malformed: list[dict] | None = None) -> Annotation:
+    """Change one's own answer while its item still needs answers. `malformed`: as for annotation_submit."""
     annotation = (
         Annotation.objects.select_for_update(of=("self",))
         .select_related("item", "project")
@@ -168,8 +180,7 @@ def annotation_update(*, annotation_id: int, user, payload: dict) -> Annotation:
     # Gold items too, though more than the overlap answer them: an annotator must not tell them apart.
     if item.n_submitted >= project.annotations_per_item:
         raise AssignmentConflict("this item is complete; its answers can no longer be changed")
-    answer = canonicalize(payload, answer_shape(project, item))
-    for name, value in answer_values(answer).items():
+    for name, value in _canonical(payload, answer_shape(project, item), malformed).items():
         setattr(annotation, name, value)
     annotation.save()
     transaction.on_commit(partial(agreement_refresh_after_answer, project.id), robust=True)

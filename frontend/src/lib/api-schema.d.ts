@@ -332,25 +332,43 @@ export interface components {
     AgreementPending: {
       status: string;
     };
-    /** @description Documentation only: payloads are validated by annotation.answers.canonicalize. */
+    /** @description One criterion's answer, in the form of the main answer: chosen and strength, or tie (pairwise); ranking. */
+    AnswerCriterionInRequest: {
+      /** @description pairwise: the id of the better response (with strength) */
+      chosen?: number | null;
+      /** @description pairwise: 1 (slightly), 2 (clearly) or 3 (much better) */
+      strength?: number | null;
+      /** @description pairwise: true for a tie instead of chosen, where the project allows ties */
+      tie?: boolean | null;
+      /** @description ranking: response ids best first; with ties, groups of ids best first, e.g. [[a], [b, c], [d]] */
+      ranking?: ((number | number[])[]) | null;
+    };
+    /** @description An answer as submitted. Pairwise: chosen and strength, or tie; ranking: ranking; demonstration: text. Each field is checked here for its type and range, and against the item and the project on submit. */
     AnswerInRequest: {
-      /** @description demonstration */
-      text?: string;
-      /** @description pairwise: id of the better response */
-      chosen?: number;
-      /** @description pairwise: 1..3 */
-      strength?: number;
-      tie?: boolean;
-      both_bad?: boolean;
-      /** @description ranking: response ids best first; with ties, groups best first, e.g. [[a], [b, c], [d]] */
-      ranking?: unknown;
+      /** @description pairwise: the id of the better response (with strength) */
+      chosen?: number | null;
+      /** @description pairwise: 1 (slightly), 2 (clearly) or 3 (much better) */
+      strength?: number | null;
+      /** @description pairwise: true for a tie instead of chosen, where the project allows ties */
+      tie?: boolean | null;
+      /** @description pairwise: neither response is acceptable */
+      both_bad?: boolean | null;
+      /** @description ranking: response ids best first; with ties, groups of ids best first, e.g. [[a], [b, c], [d]] */
+      ranking?: ((number | number[])[]) | null;
+      /** @description demonstration: the written answer */
+      text?: string | null;
+      /** @description {criterion: an answer of the main answer's form (chosen, strength, tie; or ranking)} */
       criteria?: {
-        [key: string]: unknown;
-      };
+        [key: string]: components["schemas"]["AnswerCriterionInRequest"];
+      } | null;
+      /** @description why, in the annotator's words */
       rationale?: string;
+      /** @description short names, such as ['unsafe', 'pii', 'not_rankable', 'broken', 'off_topic', 'other'] */
       flags?: string[];
-      confidence?: number;
-      time_spent_ms?: number;
+      /** @description 1 (a guess) .. 5 (sure) */
+      confidence?: number | null;
+      /** @description time spent on the item, in milliseconds */
+      time_spent_ms?: number | null;
     };
     AssignmentOut: {
       assignment: number;
@@ -459,6 +477,40 @@ export interface components {
       skipped: number;
       skipped_ids: string[];
     };
+    /**
+     * @description The item as the lead's item page shows it: its responses, answers and ruling, and its neighbours in the list
+     * the same filters give.
+     */
+    ItemDetailOut: {
+      id: number;
+      external_id: string;
+      conversation: unknown;
+      /** @description Response ids in stored order. */
+      response_ids?: unknown;
+      is_gold?: boolean;
+      /** @description Expected answer, canonical form. */
+      gold_answer?: unknown;
+      /** Format: int64 */
+      n_submitted?: number;
+      /** Format: int64 */
+      n_leased?: number;
+      status: string;
+      /**
+       * Format: double
+       * @description Share of agreeing answer pairs.
+       */
+      agreement?: number | null;
+      /** @default false */
+      adjudicated: boolean;
+      /** Format: date-time */
+      created_at: string;
+      /** @description in the stored order */
+      responses: components["schemas"]["ItemResponseOut"][];
+      metadata: unknown;
+      answers: components["schemas"]["LeadAnnotationOut"][];
+      adjudication: components["schemas"]["AdjudicationOut"] | null;
+      neighbours: components["schemas"]["ItemNeighboursOut"];
+    };
     ItemLeadOut: {
       id: number;
       external_id: string;
@@ -482,6 +534,15 @@ export interface components {
       adjudicated: boolean;
       /** Format: date-time */
       created_at: string;
+    };
+    ItemNeighboursOut: {
+      previous: number | null;
+      next: number | null;
+    };
+    ItemResponseOut: {
+      id: number;
+      text: string;
+      model: string;
     };
     /** @description The item as an annotator sees it: no gold flag, no other answers. */
     ItemShown: {
@@ -584,6 +645,43 @@ export interface components {
         [key: string]: unknown;
       };
     };
+    LeadAnnotationOut: {
+      annotator: string;
+      id: number;
+      item: number;
+      /**
+       * Format: int64
+       * @description pairwise: -3..3 relative to the item's stored response order; negative: the first is better, 0: a tie
+       */
+      preference?: number | null;
+      /** @description pairwise: neither response is acceptable */
+      both_bad?: boolean;
+      /** @description ranking: response ids best first; with ties, groups of ids best first, e.g. [[a], [b, c], [d]] */
+      ranking?: unknown;
+      /** @description demonstration: the written answer */
+      text?: string;
+      /** @description {criterion: canonical sub-answer} */
+      criteria?: unknown;
+      /** @description why, in the annotator's words */
+      rationale?: string;
+      /** @description short names, such as ['unsafe', 'pii', 'not_rankable', 'broken', 'off_topic', 'other'] */
+      flags?: unknown;
+      /**
+       * Format: int64
+       * @description 1 (a guess) .. 5 (sure)
+       */
+      confidence?: number | null;
+      /**
+       * Format: int64
+       * @description time spent on the item, in milliseconds
+       */
+      time_spent_ms?: number | null;
+      shown_order?: unknown;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      updated_at: string;
+    };
     LineageGraphOut: {
       nodes: {
           [key: string]: unknown;
@@ -675,18 +773,32 @@ export interface components {
       project: number;
       id: number;
       item: number;
-      /** Format: int64 */
+      /**
+       * Format: int64
+       * @description pairwise: -3..3 relative to the item's stored response order; negative: the first is better, 0: a tie
+       */
       preference?: number | null;
+      /** @description pairwise: neither response is acceptable */
       both_bad?: boolean;
+      /** @description ranking: response ids best first; with ties, groups of ids best first, e.g. [[a], [b, c], [d]] */
       ranking?: unknown;
+      /** @description demonstration: the written answer */
       text?: string;
       /** @description {criterion: canonical sub-answer} */
       criteria?: unknown;
+      /** @description why, in the annotator's words */
       rationale?: string;
+      /** @description short names, such as ['unsafe', 'pii', 'not_rankable', 'broken', 'off_topic', 'other'] */
       flags?: unknown;
-      /** Format: int64 */
+      /**
+       * Format: int64
+       * @description 1 (a guess) .. 5 (sure)
+       */
       confidence?: number | null;
-      /** Format: int64 */
+      /**
+       * Format: int64
+       * @description time spent on the item, in milliseconds
+       */
       time_spent_ms?: number | null;
       shown_order?: unknown;
       /** Format: date-time */
@@ -706,18 +818,32 @@ export interface components {
       project: number;
       id: number;
       item: number;
-      /** Format: int64 */
+      /**
+       * Format: int64
+       * @description pairwise: -3..3 relative to the item's stored response order; negative: the first is better, 0: a tie
+       */
       preference?: number | null;
+      /** @description pairwise: neither response is acceptable */
       both_bad?: boolean;
+      /** @description ranking: response ids best first; with ties, groups of ids best first, e.g. [[a], [b, c], [d]] */
       ranking?: unknown;
+      /** @description demonstration: the written answer */
       text?: string;
       /** @description {criterion: canonical sub-answer} */
       criteria?: unknown;
+      /** @description why, in the annotator's words */
       rationale?: string;
+      /** @description short names, such as ['unsafe', 'pii', 'not_rankable', 'broken', 'off_topic', 'other'] */
       flags?: unknown;
-      /** Format: int64 */
+      /**
+       * Format: int64
+       * @description 1 (a guess) .. 5 (sure)
+       */
       confidence?: number | null;
-      /** Format: int64 */
+      /**
+       * Format: int64
+       * @description time spent on the item, in milliseconds
+       */
       time_spent_ms?: number | null;
       shown_order?: unknown;
       /** Format: date-time */
@@ -733,18 +859,32 @@ export interface components {
       project: number;
       id: number;
       item: number;
-      /** Format: int64 */
+      /**
+       * Format: int64
+       * @description pairwise: -3..3 relative to the item's stored response order; negative: the first is better, 0: a tie
+       */
       preference?: number | null;
+      /** @description pairwise: neither response is acceptable */
       both_bad?: boolean;
+      /** @description ranking: response ids best first; with ties, groups of ids best first, e.g. [[a], [b, c], [d]] */
       ranking?: unknown;
+      /** @description demonstration: the written answer */
       text?: string;
       /** @description {criterion: canonical sub-answer} */
       criteria?: unknown;
+      /** @description why, in the annotator's words */
       rationale?: string;
+      /** @description short names, such as ['unsafe', 'pii', 'not_rankable', 'broken', 'off_topic', 'other'] */
       flags?: unknown;
-      /** Format: int64 */
+      /**
+       * Format: int64
+       * @description 1 (a guess) .. 5 (sure)
+       */
       confidence?: number | null;
-      /** Format: int64 */
+      /**
+       * Format: int64
+       * @description time spent on the item, in milliseconds
+       */
       time_spent_ms?: number | null;
       shown_order?: unknown;
       /** Format: date-time */
@@ -893,25 +1033,32 @@ export interface components {
     PasswordOut: {
       password: string;
     };
-    /** @description Documentation only: payloads are validated by annotation.answers.canonicalize. */
+    /** @description An answer as submitted. Pairwise: chosen and strength, or tie; ranking: ranking; demonstration: text. Each field is checked here for its type and range, and against the item and the project on submit. */
     PatchedAnswerInRequest: {
-      /** @description demonstration */
-      text?: string;
-      /** @description pairwise: id of the better response */
-      chosen?: number;
-      /** @description pairwise: 1..3 */
-      strength?: number;
-      tie?: boolean;
-      both_bad?: boolean;
-      /** @description ranking: response ids best first; with ties, groups best first, e.g. [[a], [b, c], [d]] */
-      ranking?: unknown;
+      /** @description pairwise: the id of the better response (with strength) */
+      chosen?: number | null;
+      /** @description pairwise: 1 (slightly), 2 (clearly) or 3 (much better) */
+      strength?: number | null;
+      /** @description pairwise: true for a tie instead of chosen, where the project allows ties */
+      tie?: boolean | null;
+      /** @description pairwise: neither response is acceptable */
+      both_bad?: boolean | null;
+      /** @description ranking: response ids best first; with ties, groups of ids best first, e.g. [[a], [b, c], [d]] */
+      ranking?: ((number | number[])[]) | null;
+      /** @description demonstration: the written answer */
+      text?: string | null;
+      /** @description {criterion: an answer of the main answer's form (chosen, strength, tie; or ranking)} */
       criteria?: {
-        [key: string]: unknown;
-      };
+        [key: string]: components["schemas"]["AnswerCriterionInRequest"];
+      } | null;
+      /** @description why, in the annotator's words */
       rationale?: string;
+      /** @description short names, such as ['unsafe', 'pii', 'not_rankable', 'broken', 'off_topic', 'other'] */
       flags?: string[];
-      confidence?: number;
-      time_spent_ms?: number;
+      /** @description 1 (a guess) .. 5 (sure) */
+      confidence?: number | null;
+      /** @description time spent on the item, in milliseconds */
+      time_spent_ms?: number | null;
     };
     PatchedProjectPatchRequest: {
       name?: string;
@@ -3089,7 +3236,13 @@ export interface operations {
         page?: number;
         /** @description text in the prompt or a response (case-insensitive) */
         q?: string;
-        status?: "complete" | "in_progress" | "needs_annotators" | "open";
+        /**
+         * @description * `open` - open
+         * * `in_progress` - in_progress
+         * * `needs_annotators` - needs_annotators
+         * * `complete` - complete
+         */
+        status?: "open" | "in_progress" | "needs_annotators" | "complete";
       };
       path: {
         id: string;
@@ -3169,7 +3322,13 @@ export interface operations {
         model?: string;
         /** @description text in the prompt or a response (case-insensitive) */
         q?: string;
-        status?: "complete" | "in_progress" | "needs_annotators" | "open";
+        /**
+         * @description * `open` - open
+         * * `in_progress` - in_progress
+         * * `needs_annotators` - needs_annotators
+         * * `complete` - complete
+         */
+        status?: "open" | "in_progress" | "needs_annotators" | "complete";
       };
       path: {
         id: string;
@@ -3179,7 +3338,7 @@ export interface operations {
     responses: {
       200: {
         content: {
-          "application/json": components["schemas"]["ItemLeadOut"];
+          "application/json": components["schemas"]["ItemDetailOut"];
         };
       };
       /** @description Invalid input: each error names its field (or file line). */

@@ -1,0 +1,104 @@
+"""The submitted answer's input serializer, built from its declaration (annotation.answers.PAYLOAD_FIELDS).
+
+Each field checks what its declaration checks, as canonicalize does: no coercion ("3" is not 3, 1 is not true)
+and the declaration's message on a wrong value, so a submit answers the same errors whichever of the two met
+the value first. What needs the item or the project stays in canonicalize, which the services call.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from .. import answers
+from ..answers import PayloadField
+
+
+class _Declared:
+    """A field checked by its PayloadField alone; the DRF base class gives the schema its type and range."""
+
+    def __init__(self, spec: PayloadField, **kwargs):
+        self.spec = spec
+        super().__init__(required=False, allow_null=spec.nullable, help_text=spec.help,
+                         error_messages={"null": spec.message}, **kwargs)
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, empty)  # a form body's value as sent, never a parsed list
+
+    def run_validation(self, data=empty):
+        is_empty, data = self.validate_empty_values(data)
+        if is_empty:
+            return data
+        if not self.spec.accepts(data):
+            raise serializers.ValidationError(self.spec.message)
+        return self.validate_items(data)
+
+    def validate_items(self, data):
+        return data
+
+
+class _Integer(_Declared, serializers.IntegerField):
+    def __init__(self, spec: PayloadField):
+        super().__init__(spec, min_value=spec.minimum, max_value=spec.maximum)
+
+
+class _Boolean(_Declared, serializers.BooleanField):
+    pass
+
+
+class _Text(_Declared, serializers.CharField):
+    def __init__(self, spec: PayloadField):
+        super().__init__(spec, max_length=spec.maximum, allow_blank=True, trim_whitespace=False)
+
+
+class _Names(_Declared, serializers.ListField):
+    def __init__(self, spec: PayloadField):
+        super().__init__(spec, child=serializers.CharField(min_length=1, max_length=50))
+
+
+_ID_OR_GROUP = {"oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1}]}
+
+
+@extend_schema_field({"type": "array", "items": _ID_OR_GROUP})
+class _Ranking(_Declared, serializers.JSONField):
+    pass
+
+
+class _Criteria(_Declared, serializers.DictField):
+    """{criterion: sub-answer}: each sub-answer checked by the criterion serializer, its errors named
+    `criteria.<name>.<field>` as canonicalize names them."""
+
+    def __init__(self, spec: PayloadField):
+        super().__init__(spec, child=AnswerCriterionIn())
+
+    def validate_items(self, data):
+        errors, valid = {}, {}
+        for name, sub in data.items():
+            if not isinstance(sub, dict):
+                errors[name] = [answers.NOT_A_SUB_ANSWER]
+                continue
+            try:
+                valid[name] = self.child.run_validation(sub)
+            except serializers.ValidationError as exc:
+                errors[name] = exc.detail
+        if errors:
+            raise serializers.ValidationError(errors)
+        return valid
+
+
+_FIELD_CLASSES = {"integer": _Integer, "boolean": _Boolean, "text": _Text, "names": _Names, "ranking": _Ranking,
+                  "criteria": _Criteria}
+
+
+def _payload_serializer(name: str, specs, doc: str) -> type[serializers.Serializer]:
+    fields = {spec.name: _FIELD_CLASSES[spec.type](spec) for spec in specs}
+    return type(name, (serializers.Serializer,), {
+        "__doc__": doc, "__module__": __name__, "default_error_messages": {"invalid": answers.NOT_AN_OBJECT}, **fields})
+
+
+AnswerCriterionIn = _payload_serializer(
+    "AnswerCriterionIn", [spec for spec in answers.PAYLOAD_FIELDS if spec.in_criteria],
+    "One criterion's answer, in the form of the main answer: chosen and strength, or tie (pairwise); ranking.")
+AnswerIn = _payload_serializer(
+    "AnswerIn", answers.PAYLOAD_FIELDS,
+    "An answer as submitted. Pairwise: chosen and strength, or tie; ranking: ranking; demonstration: text. "
+    "Each field is checked here for its type and range, and against the item and the project on submit.")
