@@ -21,7 +21,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
 from .answers import gold_score
-from .models import Adjudication, Annotation, Assignment, Item, Membership, Project, Response
+from .models import Adjudication, Annotation, Assignment, AuditEvent, Item, Membership, Project, Response
 from .sql import from_db_json, rows
 
 
@@ -223,6 +223,18 @@ def item_neighbours_for_lead(project: Project, item: Item, **filters) -> dict[st
 
 def membership_list_for_lead(project: Project) -> QuerySet[Membership]:
     return project.memberships.select_related("user").order_by("user__username")
+
+def audit_event_list_for_admin(*, project: int | None = None, actor: str | None = None,
+                               action: str | None = None) -> QuerySet[AuditEvent]:
+    """Newest first. `action` is one action (membership.remove) or a family (membership)."""
+    events = AuditEvent.objects.all()
+    if project is not None:
+        events = events.filter(project_id=project)
+    if actor:
+        events = events.filter(actor_name=actor)
+    if action:
+        events = events.filter(action=action) if "." in action else events.filter(action__startswith=action + ".")
+    return events.order_by("-id")
 
 
 def annotation_list_for_annotator(user, *, project_id: int | None = None) -> QuerySet[Annotation]:

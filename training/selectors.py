@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 
 from annotation.models import Membership
 
-from .models import Model, TrainingJob, TrainingMetric
+from .models import Constitution, Model, TrainingJob, TrainingMetric
 
 JOB_RELATED = ("snapshot__project", "base_model", "reference_model", "reward_model", "output_model", "created_by",
                "cancelled_by")
@@ -38,8 +38,10 @@ def job_list_filtered(jobs: QuerySet[TrainingJob], *, kind=None, status=None, pr
     return jobs
 
 
-def model_list_for_user(user) -> QuerySet[Model]:
+def model_list_for_user(user, *, kind: str | None = None, task: str | None = None) -> QuerySet[Model]:
     models = Model.objects.select_related("job__snapshot__project", "parent")
+    models = models.filter(kind=kind) if kind else models
+    models = models.filter(task=task) if task else models
     if user.is_staff:
         return models
     led = _led_projects(user)
@@ -51,6 +53,10 @@ def model_list_for_user(user) -> QuerySet[Model]:
 def model_list_for_project(project_id: int) -> QuerySet[Model]:
     return Model.objects.select_related("job__snapshot__project", "parent").filter(
         job__snapshot__project_id=project_id)
+
+
+def constitution_list_for_project(project_id: int) -> QuerySet[Constitution]:
+    return Constitution.objects.filter(project_id=project_id)
 
 
 def metric_list_for_job(job: TrainingJob, *, after: int | None = None) -> QuerySet[TrainingMetric]:

@@ -92,7 +92,8 @@ _FIELD_CLASSES = {"integer": _Integer, "boolean": _Boolean, "text": _Text, "name
 def _payload_serializer(name: str, specs, doc: str) -> type[serializers.Serializer]:
     fields = {spec.name: _FIELD_CLASSES[spec.type](spec) for spec in specs}
     return type(name, (serializers.Serializer,), {
-        "__doc__": doc, "__module__": __name__, "default_error_messages": {"invalid": answers.NOT_AN_OBJECT}, **fields})
+        "__doc__": doc, "__module__": __name__,
+        "default_error_messages": {"invalid": answers.NOT_AN_OBJECT, "null": answers.NOT_AN_OBJECT}, **fields})
 
 
 AnswerCriterionIn = _payload_serializer(

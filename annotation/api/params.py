@@ -60,6 +60,19 @@ class Share(_Param, serializers.FloatField):
         return value
 
 
+class WholeNumber(_Param, serializers.IntegerField):
+    """ASCII digits only: "²" is a digit to isdigit, and "+3" or " 3" name no row."""
+
+    def __init__(self, *, minimum: int = 0, message: str | None = None, **kwargs):
+        self.message = message or f"must be a whole number of at least {minimum}"
+        super().__init__(min_value=minimum, **kwargs)
+
+    def to_internal_value(self, data):
+        if not (data.isascii() and data.isdigit()) or int(data) < self.min_value:
+            raise serializers.ValidationError(self.message)
+        return int(data)
+
+
 class Choice(_Param, serializers.ChoiceField):
     def __init__(self, choices, **kwargs):
         super().__init__(choices=choices, error_messages={"invalid_choice": f"must be one of {list(choices)}"},
@@ -156,7 +169,13 @@ class AgreementFiltersIn(serializers.Serializer):
         return criterion
 
 
-def query_params(serializer_class, request, project) -> dict:
+class MineFiltersIn(serializers.Serializer):
+    """The caller's own answers and skips."""
+
+    project = WholeNumber(message="must be a project id (a whole number)", help_text="only this project's")
+
+
+def query_params(serializer_class, request, project=None) -> dict:
     """The request's query string through `serializer_class`: its validated values, or a 400 naming each field."""
     params = serializer_class(data=request.query_params, context={"project": project})
     params.is_valid(raise_exception=True)

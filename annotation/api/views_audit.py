@@ -1,10 +1,10 @@
 """`/api/audit/`: the audit trail, for admins (everyone else 403, as every admin-only route)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 
 from ..models import AuditEvent
-from ..services.audit import event_list
+from ..selectors import audit_event_list_for_admin
 from .permissions import IsAdmin
 
 
@@ -18,8 +18,9 @@ class AuditEventOut(serializers.ModelSerializer):
 
 class AuditFilters(serializers.Serializer):
     project = serializers.IntegerField(required=False, min_value=1)
-    actor = serializers.CharField(required=False, max_length=150)
+    actor = serializers.CharField(required=False, max_length=150, help_text="username")
     action = serializers.RegexField(r"^[a-z_]+(\.[a-z_]+)?$", required=False, max_length=50,
+                                    help_text="e.g. membership.remove, or membership",
                                     error_messages={"invalid": "an action (membership.remove) or a family (membership)"})
 
 
@@ -32,10 +33,8 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             return AuditEvent.objects.none()
         filters = AuditFilters(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        return event_list(**filters.validated_data)
+        return audit_event_list_for_admin(**filters.validated_data)
 
-    @extend_schema(parameters=[OpenApiParameter("project", int), OpenApiParameter("actor", str, description="username"),
-                               OpenApiParameter("action", str, description="e.g. membership.remove, or membership")],
-                   summary="Who changed what, newest first (admins)")
+    @extend_schema(parameters=[AuditFilters], summary="Who changed what, newest first (admins)")
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)

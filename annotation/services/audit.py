@@ -27,15 +27,3 @@ def record(*, actor, action: str, target: Model, project: Project | int | None =
         action=action, target_type=target._meta.model_name, target_id=str(target.pk),
         project_id=project.pk if isinstance(project, Project) else project, changes=changes or {},
     )
-
-
-def event_list(*, project: int | None = None, actor: str | None = None, action: str | None = None):
-    """Newest first. `action` is one action (membership.remove) or a family (membership)."""
-    events = AuditEvent.objects.all()
-    if project is not None:
-        events = events.filter(project_id=project)
-    if actor:
-        events = events.filter(actor_name=actor)
-    if action:
-        events = events.filter(action=action) if "." in action else events.filter(action__startswith=action + ".")
-    return events.order_by("-id")

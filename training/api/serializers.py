@@ -2,10 +2,31 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotation import snapshots
+from annotation.api.params import Choice, WholeNumber
 from annotation.models import DatasetSnapshot
 
 from ..engine.config import KINDS
 from ..models import Constitution, Model, TrainingJob, TrainingMetric
+
+
+class JobFiltersIn(serializers.Serializer):
+    kind = Choice(sorted(KINDS))
+    status = Choice(sorted(TrainingJob.Status.values))
+    project = WholeNumber(help_text="jobs of this project's snapshots or rounds")
+    model = WholeNumber(help_text="jobs that read this model")
+
+
+class ModelFiltersIn(serializers.Serializer):
+    kind = Choice(sorted(Model.Kind.values))
+    task = Choice(sorted(Model.Task.values))
+
+
+class MetricsQueryIn(serializers.Serializer):
+    after = WholeNumber(help_text="only steps after this one")
+
+
+class LogQueryIn(serializers.Serializer):
+    lines = WholeNumber(minimum=1, help_text="how many of the last lines (200 when left out)")
 
 
 class JobIn(serializers.Serializer):

@@ -5,7 +5,7 @@ Admins launch, cancel and retry; leads of a snapshot's project read its jobs and
 
 from dataclasses import asdict
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -13,13 +13,15 @@ from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.response import Response
 
 from annotation.api.errors import Conflict
+from annotation.api.params import query_params
 from annotation.api.permissions import IsAdmin
 from annotation.api.views_projects import ProjectScoped
 
 from ..arena import model_strengths
 from ..engine.config import KINDS, json_schema
-from ..models import Constitution, Model, TrainingJob
+from ..models import Model, TrainingJob
 from ..selectors import (
+    constitution_list_for_project,
     job_list_filtered,
     job_list_for_user,
     led_project_ids,
@@ -29,40 +31,29 @@ from ..selectors import (
     model_list_for_user,
     project_lineage,
 )
+from ..services.constitutions import constitution_create
 from ..services.jobs import JobConflict, job_cancel, job_launch, job_retry, job_validate
 from ..services.loop import generation_preview
 from .serializers import (
     ConstitutionIn,
     ConstitutionOut,
+    JobFiltersIn,
     JobIn,
     JobOut,
     KindOut,
     LineageGraphOut,
     LogOut,
+    LogQueryIn,
     MetricOut,
     MetricsOut,
+    MetricsQueryIn,
+    ModelFiltersIn,
     ModelOut,
     PreviewOut,
     StrengthsOut,
 )
 
 MAX_LOG_LINES = 2000
-
-
-def _int_param(params, name: str, *, minimum: int = 0) -> int | None:
-    value = params.get(name)
-    if value in (None, ""):
-        return None
-    if not value.isascii() or not value.isdigit() or int(value) < minimum:
-        raise ValidationError({name: f"must be a whole number of at least {minimum}"})
-    return int(value)
-
-
-def _choice_param(params, name: str, choices) -> str | None:
-    value = params.get(name) or None
-    if value is not None and value not in choices:
-        raise ValidationError({name: f"must be one of {sorted(choices)}"})
-    return value
 
 
 def kind_description(name: str) -> dict:
@@ -98,13 +89,9 @@ class TrainingJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         jobs = job_list_for_user(self.request.user)
         if self.action != "list":
             return jobs
-        params = self.request.query_params
-        return job_list_filtered(jobs, kind=_choice_param(params, "kind", KINDS),
-                                 status=_choice_param(params, "status", TrainingJob.Status.values),
-                                 project=_int_param(params, "project"), model=_int_param(params, "model"))
+        return job_list_filtered(jobs, **query_params(JobFiltersIn, self.request))
 
-    @extend_schema(parameters=[OpenApiParameter("kind", str), OpenApiParameter("status", str),
-                               OpenApiParameter("project", int), OpenApiParameter("model", int)])
+    @extend_schema(parameters=[JobFiltersIn])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -132,21 +119,20 @@ class TrainingJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def kinds(self, request):
         return Response([kind_description(name) for name in KINDS])
 
-    @extend_schema(parameters=[OpenApiParameter("after", int, description="only steps after this one")],
-                   responses=MetricsOut, summary="Every logged step, oldest first")
+    @extend_schema(parameters=[MetricsQueryIn], responses=MetricsOut, summary="Every logged step, oldest first")
     @action(detail=True, methods=["get"], pagination_class=None)
     def metrics(self, request, pk=None):
         job = self.get_object()
-        rows = list(metric_list_for_job(job, after=_int_param(request.query_params, "after")))
-        last = rows[-1].step if rows else _int_param(request.query_params, "after")
+        after = query_params(MetricsQueryIn, request).get("after")
+        rows = list(metric_list_for_job(job, after=after))
+        last = rows[-1].step if rows else after
         return Response({"results": MetricOut(rows, many=True).data, "last_step": last})
 
-    @extend_schema(parameters=[OpenApiParameter("lines", int)], responses=LogOut,
-                   summary="The tail of the engine's log")
+    @extend_schema(parameters=[LogQueryIn], responses=LogOut, summary="The tail of the engine's log")
     @action(detail=True, methods=["get"], pagination_class=None)
     def log(self, request, pk=None):
         job = self.get_object()
-        wanted = min(_int_param(request.query_params, "lines", minimum=1) or 200, MAX_LOG_LINES)
+        wanted = min(query_params(LogQueryIn, request).get("lines") or 200, MAX_LOG_LINES)
         lines = job.log_tail.splitlines()[-wanted:]
         return Response({"text": "\n".join(lines), "lines": len(lines)})
 
@@ -176,16 +162,10 @@ class ModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Model.objects.none()
-        models = model_list_for_user(self.request.user)
-        if self.action == "list":
-            params = self.request.query_params
-            kind = _choice_param(params, "kind", Model.Kind.values)
-            task = _choice_param(params, "task", Model.Task.values)
-            models = models.filter(kind=kind) if kind else models
-            models = models.filter(task=task) if task else models
-        return models
+        filters = query_params(ModelFiltersIn, self.request) if self.action == "list" else {}
+        return model_list_for_user(self.request.user, **filters)
 
-    @extend_schema(parameters=[OpenApiParameter("kind", str), OpenApiParameter("task", str)])
+    @extend_schema(parameters=[ModelFiltersIn])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -210,14 +190,14 @@ class ProjectConstitutionsView(ProjectScoped, GenericAPIView):
     @extend_schema(responses=ConstitutionOut(many=True))
     def get(self, request, pk=None):
         project = self.project
-        return Response(ConstitutionOut(Constitution.objects.filter(project=project), many=True).data)
+        return Response(ConstitutionOut(constitution_list_for_project(project.pk), many=True).data)
 
     @extend_schema(request=ConstitutionIn, responses={201: ConstitutionOut})
     def post(self, request, pk=None):
         project = self.project
         data = ConstitutionIn(data=request.data)
         data.is_valid(raise_exception=True)
-        constitution = Constitution.objects.create(project=project, created_by=request.user, **data.validated_data)
+        constitution = constitution_create(project=project, created_by=request.user, **data.validated_data)
         return Response(ConstitutionOut(constitution).data, status=status.HTTP_201_CREATED)
 
 

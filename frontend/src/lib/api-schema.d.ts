@@ -2000,6 +2000,8 @@ export interface operations {
       query?: {
         /** @description A page number within the paginated result set. */
         page?: number;
+        /** @description only this project's */
+        project?: number;
       };
     };
     responses: {
@@ -2195,6 +2197,8 @@ export interface operations {
       query?: {
         /** @description A page number within the paginated result set. */
         page?: number;
+        /** @description only this project's */
+        project?: number;
       };
     };
     responses: {
@@ -2256,10 +2260,20 @@ export interface operations {
   models_list: {
     parameters: {
       query?: {
-        kind?: string;
+        /**
+         * @description * `base` - base
+         * * `policy` - policy
+         * * `reward` - reward
+         */
+        kind?: "base" | "policy" | "reward";
         /** @description A page number within the paginated result set. */
         page?: number;
-        task?: string;
+        /**
+         * @description * `causal-lm` - causal-lm
+         * * `encoder` - encoder
+         * * `sequence-classification` - sequence-classification
+         */
+        task?: "causal-lm" | "encoder" | "sequence-classification";
       };
     };
     responses: {
@@ -4397,12 +4411,34 @@ export interface operations {
   training_jobs_list: {
     parameters: {
       query?: {
-        kind?: string;
+        /**
+         * @description * `ai_annotate` - ai_annotate
+         * * `constitutional` - constitutional
+         * * `dpo` - dpo
+         * * `evaluate` - evaluate
+         * * `generate` - generate
+         * * `grpo` - grpo
+         * * `kto` - kto
+         * * `ppo` - ppo
+         * * `reward` - reward
+         * * `rloo` - rloo
+         * * `sft` - sft
+         */
+        kind?: "ai_annotate" | "constitutional" | "dpo" | "evaluate" | "generate" | "grpo" | "kto" | "ppo" | "reward" | "rloo" | "sft";
+        /** @description jobs that read this model */
         model?: number;
         /** @description A page number within the paginated result set. */
         page?: number;
+        /** @description jobs of this project's snapshots or rounds */
         project?: number;
-        status?: string;
+        /**
+         * @description * `cancelled` - cancelled
+         * * `failed` - failed
+         * * `queued` - queued
+         * * `running` - running
+         * * `succeeded` - succeeded
+         */
+        status?: "cancelled" | "failed" | "queued" | "running" | "succeeded";
       };
     };
     responses: {
@@ -4656,6 +4692,7 @@ export interface operations {
   training_jobs_log_retrieve: {
     parameters: {
       query?: {
+        /** @description how many of the last lines (200 when left out) */
         lines?: number;
       };
       path: {
