@@ -73,6 +73,15 @@ def item_shown(item_id: int) -> tuple[list, dict[int, str]]:
     return from_db_json(conversations[0]), {rid: text for _, rid, text in found if rid is not None}
 
 
+def user_list_for_admin(*, with_memberships: bool = False) -> QuerySet:
+    """Every user by username; `with_memberships`: their memberships too, with the projects, by project."""
+    users = get_user_model().objects.order_by("username")
+    if with_memberships:
+        users = users.prefetch_related(
+            Prefetch("memberships", Membership.objects.select_related("project").order_by("project_id")))
+    return users
+
+
 def project_member(project: Project, username: str):
     """The user of that name if they belong to the project or answered in it (a removed member's answers stay)."""
     return get_user_model().objects.filter(

@@ -3,7 +3,6 @@ import hashlib
 from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Prefetch
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -17,8 +16,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from ..models import Membership
-from ..selectors import project_list_for_user, project_roles_for_user
+from ..selectors import project_list_for_user, project_roles_for_user, user_list_for_admin
 from ..services.projects import user_create
 from ..services.users import user_set_active, user_set_password, user_update
 from .permissions import IsAdmin
@@ -35,8 +33,8 @@ def _bad_credentials() -> Response:
 
 def _me(user) -> dict:
     roles = project_roles_for_user(user)
-    projects = [{"id": p.id, "name": p.name, "kind": p.kind, "role": "admin" if user.is_staff and p.id not in roles
-                 else roles.get(p.id)} for p in project_list_for_user(user)]
+    projects = [{"id": p.id, "name": p.name, "kind": p.kind, "role": roles.get(p.id)}
+                for p in project_list_for_user(user)]
     return {"id": user.id, "username": user.username, "is_staff": user.is_staff, "projects": projects}
 
 
@@ -170,11 +168,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Retriev
     lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
-        users = get_user_model().objects.order_by("username")
-        if self.action == "retrieve":
-            return users.prefetch_related(Prefetch("memberships", Membership.objects.select_related("project")
-                                                   .order_by("project_id")))
-        return users
+        return user_list_for_admin(with_memberships=self.action == "retrieve")
 
     @extend_schema(request=UserIn, responses={201: UserOut})
     def create(self, request):
