@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react'
+import { useQuery, useQueryClient } from '@tanstack/react-query'
+import { useCallback, useEffect, useMemo, type ReactNode } from 'react'
 import { Link, NavLink, Route, Routes, useLocation, useNavigate, useParams } from 'react-router'
 import { ProjectFormPage } from './admin/ProjectFormPage'
 import { UsersPage } from './admin/UsersPage'
@@ -38,21 +39,29 @@ async function fetchMe(): Promise<AuthState> {
   }
 }
 
+const SESSION_KEY = ['session']
+
+/** Who is signed in. It changes by what this app does (sign in, sign out, a refused request), so it is asked
+ *  again only then, and every 3 s while the server cannot be reached. */
+function useAuth(): { auth: AuthState; refresh: () => Promise<void>; setAuth: (auth: AuthState) => void } {
+  const client = useQueryClient()
+  const { data = { status: 'loading' }, refetch } = useQuery({
+    queryKey: SESSION_KEY,
+    queryFn: fetchMe, // never fails: an unreachable server is a state of its own
+    staleTime: Infinity,
+    refetchInterval: (query) => (query.state.data?.status === 'unreachable' ? 3000 : false),
+  })
+  const refresh = useCallback(async () => {
+    await refetch()
+  }, [refetch])
+  const setAuth = useCallback((auth: AuthState) => client.setQueryData(SESSION_KEY, auth), [client])
+  return { auth: data, refresh, setAuth }
+}
+
 export function App() {
-  const [auth, setAuth] = useState<AuthState>({ status: 'loading' })
+  const { auth, refresh, setAuth } = useAuth()
+  const client = useQueryClient()
   const navigate = useNavigate()
-  const refresh = useCallback(async () => setAuth(await fetchMe()), [])
-
-  useEffect(() => {
-    refresh()
-  }, [refresh])
-
-  // Retry the first contact while the server is unreachable.
-  useEffect(() => {
-    if (auth.status !== 'unreachable') return
-    const timer = setTimeout(refresh, 3000)
-    return () => clearTimeout(timer)
-  }, [auth, refresh])
 
   useEffect(() => {
     if (auth.status === 'in') answerQueue.start(auth.me.username)
@@ -73,7 +82,7 @@ export function App() {
         setAuth(now)
       }
     })
-  }, [])
+  }, [setAuth])
 
   const session = useMemo<Session | null>(
     () =>
@@ -83,13 +92,14 @@ export function App() {
             refresh,
             logout: async () => {
               await api.post(apiPaths.logout()).catch(() => undefined)
+              client.removeQueries({ queryKey: [auth.me.id] }) // what this user read goes with them
               setAuth({ status: 'anonymous' })
               navigate('/', { replace: true })
               refresh()
             },
           }
         : null,
-    [auth, refresh, navigate],
+    [auth, refresh, setAuth, client, navigate],
   )
 
   if (auth.status === 'loading') return <div className="splash">Loading…</div>

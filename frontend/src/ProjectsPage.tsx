@@ -1,7 +1,7 @@
 import { isLead, useSession } from './lib/auth'
 import { rows } from './lib/api'
 import { errorText } from './lib/errors'
-import { useFetch } from './lib/useFetch'
+import { useGet } from './lib/queries'
 import { Link } from 'react-router'
 import type { Project, Role } from './lib/types'
 import { ProgressBar } from './components/ui'
@@ -12,7 +12,7 @@ const ROLE_LABEL: Record<Role, string> = { annotator: 'You are an annotator', le
 
 export function ProjectsPage() {
   const { me } = useSession()
-  const { data, error, loading } = useFetch<Project[] | { results: Project[] }>(apiPaths.projects())
+  const { data, error, isFetching } = useGet<Project[] | { results: Project[] }>(apiPaths.projects())
   const projects = rows(data)
   return (
     <div className="page">
@@ -25,7 +25,7 @@ export function ProjectsPage() {
         )}
       </div>
       {error != null && <p className="form-error">Could not load projects: {errorText(error)}</p>}
-      {loading && !data && <p className="muted">Loading…</p>}
+      {isFetching && !data && <p className="muted">Loading…</p>}
       {data && projects.length === 0 && (
         <div className="empty">You are not a member of any project yet. Ask a project lead to add you.</div>
       )}

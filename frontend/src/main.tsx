@@ -3,7 +3,7 @@ import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { BrowserRouter } from 'react-router'
 import { App } from './App'
-import { createQueryClient } from './training/queryClient'
+import { createQueryClient } from './lib/queryClient'
 import './styles.css'
 
 const queryClient = createQueryClient()

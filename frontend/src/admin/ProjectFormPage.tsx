@@ -5,6 +5,7 @@ import { api, type FieldError } from '../lib/api'
 import { useSession } from '../lib/auth'
 import { toErrors } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
+import { useInvalidate } from '../lib/queries'
 import { useNavigate } from 'react-router'
 import type { Kind, Project } from '../lib/types'
 import { LeadFrame } from '../lead/ProjectHeader'
@@ -83,11 +84,12 @@ export function ProjectFormPage({ projectId }: { projectId?: number }) {
       </div>
     )
   }
-  return <LeadFrame projectId={projectId}>{(project) => <ProjectForm project={project} />}</LeadFrame>
+  return <LeadFrame projectId={projectId} fresh>{(project) => <ProjectForm project={project} />}</LeadFrame>
 }
 
 function ProjectForm({ project }: { project?: Project }) {
   const navigate = useNavigate()
+  const invalidate = useInvalidate()
   const [form, setForm] = useState<FormState>(project ? fromProject(project) : EMPTY)
   const [errors, setErrors] = useState<FieldError[]>([])
   const [busy, setBusy] = useState(false)
@@ -101,9 +103,11 @@ function ProjectForm({ project }: { project?: Project }) {
       if (project) {
         await api.patch(apiPaths.project(project.id), toBody(form, false))
         pushNotice('ok', 'Project saved.')
+        invalidate(apiPaths.projects()) // the lists and this project's header
       } else {
         const { data } = await api.post<Project>(apiPaths.projects(), toBody(form, true))
         pushNotice('ok', `Project ${data.name} created. Add members and import items next.`)
+        invalidate(apiPaths.projects())
         navigate(`/projects/${data.id}/members`)
       }
     } catch (err) {

@@ -4,7 +4,7 @@ import { api, rows, type FieldError } from '../lib/api'
 import { useSession } from '../lib/auth'
 import { errorText, toErrors } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
-import { useFetch } from '../lib/useFetch'
+import { useGet, useInvalidate } from '../lib/queries'
 import { Link } from 'react-router'
 import { apiPaths } from '../lib/paths'
 
@@ -30,7 +30,9 @@ function fullName(u: User): string {
 
 export function UsersPage() {
   const { me } = useSession()
-  const { data, error, reload } = useFetch<User[] | { results: User[] }>(me.is_staff ? apiPaths.users() : null)
+  const { data, error } = useGet<User[] | { results: User[] }>(me.is_staff ? apiPaths.users() : null)
+  const invalidate = useInvalidate()
+  const reload = () => invalidate(apiPaths.users()) // the list and every user's own read
   const [selected, setSelected] = useState<number | null>(null)
 
   if (!me.is_staff) return <div className="page">Only admins manage users.</div>
@@ -139,11 +141,7 @@ function EmailAndAdmin({ label, form, onChange }: { label: string; form: { email
 
 /** One user: edit, deactivate or reactivate, reset the password, and the projects they belong to. */
 function UserPanel({ userId, isMe, onChanged, onClose }: { userId: number; isMe: boolean; onChanged: () => void; onClose: () => void }) {
-  const { data: user, error, reload } = useFetch<UserDetail>(apiPaths.user(userId))
-  const changed = () => {
-    reload()
-    onChanged()
-  }
+  const { data: user, error } = useGet<UserDetail>(apiPaths.user(userId))
   return (
     <section className="card" aria-labelledby="user-panel" data-testid="user-panel">
       <div className="row-between">
@@ -155,8 +153,8 @@ function UserPanel({ userId, isMe, onChanged, onClose }: { userId: number; isMe:
       {error != null && <p className="form-error">Could not load this user: {errorText(error)}</p>}
       {user && (
         <>
-          <EditForm key={`${user.id}-${user.email}-${user.first_name}-${user.last_name}-${user.is_staff}`} user={user} onSaved={changed} />
-          <ActiveToggle user={user} isMe={isMe} onChanged={changed} />
+          <EditForm key={`${user.id}-${user.email}-${user.first_name}-${user.last_name}-${user.is_staff}`} user={user} onSaved={onChanged} />
+          <ActiveToggle user={user} isMe={isMe} onChanged={onChanged} />
           <PasswordReset user={user} />
           <h3>Projects</h3>
           {user.memberships.length === 0 ? (

@@ -1,3 +1,4 @@
+import { useMutation } from '@tanstack/react-query'
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import { Markdown } from '../components/Markdown'
 import { ProgressBar, Timer } from '../components/ui'
@@ -6,7 +7,7 @@ import { useSession } from '../lib/auth'
 import { errorText } from '../lib/errors'
 import { isPlainKey, useKeydown } from '../lib/keyboard'
 import { pushNotice } from '../lib/notices'
-import { useProject } from '../lib/useFetch'
+import { useProject } from '../lib/queries'
 import { Link } from 'react-router'
 import type { NextAssignment, Project } from '../lib/types'
 import { DemonstrationTask } from './DemonstrationTask'
@@ -28,7 +29,8 @@ const TASKS: Record<Project['kind'], (props: TaskProps) => ReactNode> = {
 }
 
 export function AnnotatePage({ projectId }: { projectId: number }) {
-  const { data: project, error } = useProject(projectId)
+  // Fresh, not the cache's copy: the session starts its counters and the guidelines from it.
+  const { data: project, error } = useProject(projectId, { fresh: true })
   if (error) return <div className="page form-error">Could not open this project: {errorText(error)}</div>
   if (!project) return <div className="page muted">Loading…</div>
   return <AnnotationSession project={project} />
@@ -39,7 +41,7 @@ type Phase = 'loading' | 'ready' | 'sending' | 'waiting' | 'done' | 'failed'
 function AnnotationSession({ project }: { project: Project }) {
   const { me, refresh } = useSession()
   const [current, setCurrent] = useState<NextAssignment | null>(null)
-  const [phase, setPhase] = useState<Phase>('loading')
+  const [loadPhase, setPhase] = useState<Phase>('loading')
   const [failure, setFailure] = useState('')
   const [errors, setErrors] = useState<FieldError[]>([])
   const [progress, setProgress] = useState(project.my_progress ?? { done: 0, skipped: 0, remaining: 0 })
@@ -54,12 +56,22 @@ function AnnotationSession({ project }: { project: Project }) {
   const startedAt = useRef(performance.now())
   const alive = useRef(true)
 
-  const loadNext = useCallback(async () => {
+  // `next` may be asked again: it hands back the lease the caller already holds, so a lost answer costs nothing.
+  const next = useMutation({
+    mutationFn: async () => {
+      await answerQueue.drained() // a pending answer (maybe from before a reload) goes first
+      return request<NextAssignment>('POST', apiPaths.next(project.id))
+    },
+    retry: (_, err) => alive.current && isTransient(err),
+    retryDelay: (attempt) => Math.min(15000, 1000 * 2 ** attempt),
+    networkMode: 'always', // the browser's online flag is not trusted: a retry finds out
+  })
+  const { mutate } = next
+
+  const loadNext = useCallback(() => {
     setPhase('loading')
-    await answerQueue.drained() // a pending answer (maybe from before a reload) goes first
-    for (let attempt = 0; alive.current; attempt++) {
-      try {
-        const response = await request<NextAssignment>('POST', apiPaths.next(project.id))
+    mutate(undefined, {
+      onSuccess: (response) => {
         if (!alive.current) return
         startedAt.current = performance.now()
         setErrors([])
@@ -71,22 +83,17 @@ function AnnotationSession({ project }: { project: Project }) {
           setFlagging(NO_FLAGS)
           setPhase('ready')
         }
-        return
-      } catch (err) {
-        const transient = err instanceof NetworkError || (err instanceof ApiError && err.status >= 500)
+      },
+      onError: (err) => {
+        if (!alive.current) return
         if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
           refresh() // the session may have ended: the app shows the login screen if so
         }
-        if (!transient) {
-          setFailure(errorText(err))
-          setPhase('failed')
-          return
-        }
-        setPhase('waiting')
-        await sleep(Math.min(15000, 1000 * 2 ** attempt))
-      }
-    }
-  }, [project.id, refresh])
+        setFailure(errorText(err))
+        setPhase('failed')
+      },
+    })
+  }, [mutate, refresh])
 
   useEffect(() => {
     alive.current = true
@@ -95,6 +102,9 @@ function AnnotationSession({ project }: { project: Project }) {
       alive.current = false
     }
   }, [loadNext])
+
+  // A `next` that failed and will be tried again: the screen says it is waiting for the server.
+  const phase: Phase = loadPhase === 'loading' && next.failureCount > 0 ? 'waiting' : loadPhase
 
   const settle = useCallback(
     (outcome: Outcome, kind: 'submit' | 'skip') => {
@@ -362,6 +372,7 @@ function tellGold(data: unknown): void {
   else pushNotice('warn', 'That was a check item with a known answer, and your answer did not match it. The guidelines (G) may say why.', 15000)
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
+/** Worth asking again: no answer at all, or the server's own failure. */
+function isTransient(err: unknown): boolean {
+  return err instanceof NetworkError || (err instanceof ApiError && err.status >= 500)
 }

@@ -3,7 +3,7 @@ import { api, ApiError, rows, type FieldError } from '../lib/api'
 import { useSession } from '../lib/auth'
 import { errorText, toErrors } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
-import { useFetch, useProject } from '../lib/useFetch'
+import { useGet, useInvalidate, useProject } from '../lib/queries'
 import { Link, useNavigate, type NavigateFunction } from 'react-router'
 import type { Item, Project } from '../lib/types'
 import { answerSummary, keptFields, type MyAnswer } from './answerSummary'
@@ -34,8 +34,9 @@ type Page<T> = T[] | { results: T[]; next?: string | null }
 export function MyAnswersPage({ projectId }: { projectId: number }) {
   const navigate = useNavigate()
   const { data: project, error } = useProject(projectId)
-  const answers = useFetch<Page<MyAnswer>>(withQuery(apiPaths.myAnswers(), { project: projectId }))
-  const skipped = useFetch<Page<Skipped>>(withQuery(apiPaths.mySkipped(), { project: projectId }))
+  const answers = useGet<Page<MyAnswer>>(withQuery(apiPaths.myAnswers(), { project: projectId }))
+  const skipped = useGet<Page<Skipped>>(withQuery(apiPaths.mySkipped(), { project: projectId }))
+  const invalidate = useInvalidate()
   const [editing, setEditing] = useState<number | null>(null)
   const [older, setOlder] = useState<{ rows: MyAnswer[]; next: string | null } | null>(null)
 
@@ -49,7 +50,7 @@ export function MyAnswersPage({ projectId }: { projectId: number }) {
         onDone={() => {
           setEditing(null)
           setOlder(null)
-          answers.reload()
+          invalidate(apiPaths.myAnswers()) // the list, and this answer's own read
         }}
       />
     )
@@ -89,7 +90,7 @@ export function MyAnswersPage({ projectId }: { projectId: number }) {
                   {s.reason && <> · “{s.reason}”</>}
                 </div>
               </div>
-              <button type="button" className="btn" onClick={() => takeBack(navigate, project.id, s.assignment, skipped.reload)}>
+              <button type="button" className="btn" onClick={() => takeBack(navigate, project.id, s.assignment, () => invalidate(apiPaths.mySkipped()))}>
                 Answer it now
               </button>
             </li>
@@ -158,7 +159,7 @@ interface AnswerDetail extends MyAnswer {
 
 function EditAnswer({ project, answerId, onDone }: { project: Project; answerId: number; onDone: () => void }) {
   const { me } = useSession()
-  const { data, error } = useFetch<AnswerDetail>(apiPaths.myAnswer(answerId))
+  const { data, error } = useGet<AnswerDetail>(apiPaths.myAnswer(answerId), { fresh: true })
   const [errors, setErrors] = useState<FieldError[]>([])
   const [sending, setSending] = useState(false)
   if (error) return <div className="page form-error">Could not open this answer: {errorText(error)}</div>

@@ -6,7 +6,7 @@ import { FieldErrors } from '../components/Banners'
 import { api, ApiError, type FieldError } from '../lib/api'
 import { errorText, toErrors } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
-import { useFetch } from '../lib/useFetch'
+import { useGet } from '../lib/queries'
 import { Link } from 'react-router'
 import type { CurationPreview, CurationRules, Kind, Project } from '../lib/types'
 import { errorsByField, formToRules, NUMBER_RULES, RULE_LABELS, rulesToForm, sameRules, waterfall, type NumberRule, type RulesForm, type WaterfallRow } from './curationRules'
@@ -20,7 +20,7 @@ export function CurationPage({ projectId }: { projectId: number }) {
 }
 
 function Curation({ project }: { project: Project }) {
-  const { data, error } = useFetch<{ rules: Partial<CurationRules> }>(apiPaths.curation(project.id))
+  const { data, error } = useGet<{ rules: Partial<CurationRules> }>(apiPaths.curation(project.id), { fresh: true })
   if (error != null) return <p className="form-error">Could not load the curation rules: {errorText(error)}</p>
   if (!data) return <p className="muted">Loading…</p>
   return <CurationEditor project={project} saved={data.rules} />

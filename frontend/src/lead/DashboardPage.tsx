@@ -1,6 +1,6 @@
 import { ProgressBar } from '../components/ui'
 import { errorText } from '../lib/errors'
-import { useFetch } from '../lib/useFetch'
+import { useGet } from '../lib/queries'
 import { Link } from 'react-router'
 import type { Progress } from '../lib/types'
 import { AgreementPanel } from './AgreementPanel'
@@ -12,7 +12,7 @@ export function DashboardPage({ projectId }: { projectId: number }) {
 }
 
 function Overview({ projectId, criteria }: { projectId: number; criteria: string[] }) {
-  const { data, error, reload } = useFetch<Progress>(apiPaths.progress(projectId))
+  const { data, error, refetch } = useGet<Progress>(apiPaths.progress(projectId))
   if (error) return <p className="form-error">Could not load progress: {errorText(error)}</p>
   if (!data) return <p className="muted">Loading…</p>
   const { items } = data
@@ -32,7 +32,7 @@ function Overview({ projectId, criteria }: { projectId: number; criteria: string
       <div className="card">
         <div className="row-between">
           <h2>Completion</h2>
-          <button type="button" className="btn btn-sm" onClick={reload}>
+          <button type="button" className="btn btn-sm" onClick={() => refetch()}>
             Refresh
           </button>
         </div>

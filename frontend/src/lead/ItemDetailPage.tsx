@@ -2,7 +2,7 @@ import { Markdown } from '../components/Markdown'
 import { ClockIcon, formatFigure, formatSpent } from '../components/ui'
 import { Conversation } from '../annotate/Conversation'
 import { errorText } from '../lib/errors'
-import { useFetch } from '../lib/useFetch'
+import { useGet, useInvalidate } from '../lib/queries'
 import { Link, useSearchParams } from 'react-router'
 import type { Project } from '../lib/types'
 import { AdjudicationForm } from './AdjudicationForm'
@@ -20,7 +20,9 @@ export function ItemDetailPage({ projectId, itemId }: { projectId: number; itemI
 function ItemDetail({ project, itemId }: { project: Project; itemId: number }) {
   const [search] = useSearchParams()
   const filtered = filterQuery(search).toString() !== ''
-  const { data: item, error, reload } = useFetch<LeadItem>(withQuery(apiPaths.item(project.id, itemId), filterQuery(search)))
+  const { data: item, error } = useGet<LeadItem>(withQuery(apiPaths.item(project.id, itemId), filterQuery(search)), { fresh: true })
+  const invalidate = useInvalidate()
+  const reload = () => invalidate(apiPaths.items(project.id)) // this item and the lists that show it
   if (error) return <p className="form-error">Could not load item #{itemId}: {errorText(error)}</p>
   if (!item || item.id !== itemId) return <p className="muted">Loading…</p>
   const responses = item.responses ?? []

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react'
 import { formatFigure } from '../components/ui'
 import { ApiError, rows } from '../lib/api'
 import { errorText } from '../lib/errors'
-import { useFetch } from '../lib/useFetch'
+import { useGet } from '../lib/queries'
 import { Link, useLocation, useNavigate, useSearchParams } from 'react-router'
 import { firstPrompt, type LeadItem } from './answers'
 import { filterErrors, filterQuery, itemHref, parseMetadata, STATUS_LABELS, type SingleFilter } from './itemFilters'
@@ -43,7 +43,7 @@ function ItemsTable({ projectId, perItem }: { projectId: number; perItem: number
   const page = search.get('page') ?? ''
   const query = filterQuery(search)
   if (page) query.set('page', page)
-  const { data, error, loading } = useFetch<Page | LeadItem[]>(withQuery(apiPaths.items(projectId), query))
+  const { data, error, isFetching } = useGet<Page | LeadItem[]>(withQuery(apiPaths.items(projectId), query))
   const items = rows(data as Page | LeadItem[] | undefined)
   const paged = data && !Array.isArray(data) ? data : null
   const { byField, general } = filterErrors(error instanceof ApiError && error.status === 400 ? error.errors : [])
@@ -90,7 +90,7 @@ function ItemsTable({ projectId, perItem }: { projectId: number; perItem: number
         </p>
       ))}
       {error != null && Object.keys(byField).length === 0 && <p className="form-error">Could not load items: {general.join('; ') || errorText(error)}</p>}
-      {loading && !data && <p className="muted">Loading…</p>}
+      {isFetching && !data && <p className="muted">Loading…</p>}
       {data && items.length === 0 && <div className="empty">No items match.</div>}
       {items.length > 0 && !error && (
         <div className="table-wrap">

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { api, rows, type FieldError } from '../lib/api'
 import { errorText, toErrors } from '../lib/errors'
-import { useFetch } from '../lib/useFetch'
+import { useGet, useInvalidate } from '../lib/queries'
 import type { Project, Role } from '../lib/types'
 import { LeadFrame } from './ProjectHeader'
 import { apiPaths } from '../lib/paths'
@@ -20,7 +20,9 @@ export function MembersPage({ projectId }: { projectId: number }) {
 
 function Members({ project }: { project: Project }) {
   const path = apiPaths.members(project.id)
-  const { data, error, reload } = useFetch<Member[] | { results: Member[] }>(path)
+  const { data, error } = useGet<Member[] | { results: Member[] }>(path)
+  const invalidate = useInvalidate()
+  const reload = () => invalidate(path)
   const [user, setUser] = useState('')
   const [role, setRole] = useState<Role>('annotator')
   const [errors, setErrors] = useState<FieldError[]>([])

@@ -2,15 +2,15 @@ import type { ReactNode } from 'react'
 import { Tabs, type Tab } from '../components/ui'
 import { useSession } from '../lib/auth'
 import { errorText } from '../lib/errors'
-import { useProject } from '../lib/useFetch'
+import { useProject } from '../lib/queries'
 import { useLocation } from 'react-router'
 import type { Project } from '../lib/types'
 
-/** Loads the project and frames a lead screen with the project's tabs. */
-export function LeadFrame({ projectId, children }: { projectId: number; children: (project: Project) => ReactNode }) {
+/** Loads the project and frames a lead screen with the project's tabs; `fresh` for a screen that starts a form from it. */
+export function LeadFrame({ projectId, fresh = false, children }: { projectId: number; fresh?: boolean; children: (project: Project) => ReactNode }) {
   const { me } = useSession()
   const { pathname } = useLocation()
-  const { data: project, error } = useProject(projectId)
+  const { data: project, error } = useProject(projectId, { fresh })
   if (error) return <div className="page form-error">Could not load the project: {errorText(error)}</div>
   if (!project) return <div className="page muted">Loading…</div>
   const base = `/projects/${project.id}`

@@ -6,7 +6,7 @@ import { formatBytes, Hash } from '../components/ui'
 import { api, type FieldError } from '../lib/api'
 import { errorText, toErrors } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
-import { useFetch } from '../lib/useFetch'
+import { useGet } from '../lib/queries'
 import { Link } from 'react-router'
 import type { CurationRules, Kind, Project, Snapshot, SnapshotCounts } from '../lib/types'
 import { describeRules } from './curationRules'
@@ -20,8 +20,8 @@ export function SnapshotsPage({ projectId }: { projectId: number }) {
 
 export function Snapshots({ project }: { project: Project }) {
   const listPath = apiPaths.snapshots(project.id)
-  const listed = useFetch<Snapshot[]>(listPath)
-  const saved = useFetch<{ rules: Partial<CurationRules> }>(apiPaths.curation(project.id))
+  const listed = useGet<Snapshot[]>(listPath)
+  const saved = useGet<{ rules: Partial<CurationRules> }>(apiPaths.curation(project.id), { fresh: true })
   // Snapshots created or polled on this screen: at least as fresh as the list, so they win over its entries.
   const [local, setLocal] = useState<Snapshot[]>([])
   const [opened, setOpened] = useState<Set<number>>(new Set())

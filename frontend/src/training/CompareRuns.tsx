@@ -2,18 +2,16 @@
 // (`?compare=3,5&metric=loss`), so a comparison can be linked to.
 import { useQueries, useQueryClient } from '@tanstack/react-query'
 import { useMemo } from 'react'
-import { api } from '../lib/api'
-import { useSession } from '../lib/auth'
 import { errorText } from '../lib/errors'
+import { useScope } from '../lib/queries'
 import { Link, useLocation, useNavigate, useSearchParams } from 'react-router'
 import { formatTick } from './format'
 import { withParam } from './JobsPage'
 import { LineChart, PALETTE } from './LineChart'
 import { alignRuns, orderedKeys, seriesOf, type MetricSeries } from './metrics'
 import { StatusTag } from './parts'
-import { loadMoreMetrics, POLL_MS, useJobs } from './queries'
+import { jobQuery, loadMoreMetrics, POLL_MS, useJobs } from './queries'
 import { isActive, type Job } from './types'
-import { apiPaths } from '../lib/paths'
 
 export function parseIds(text: string | null): number[] {
   return [...new Set((text ?? '').split(',').map(Number).filter((n) => Number.isSafeInteger(n) && n > 0))]
@@ -92,18 +90,12 @@ interface Run {
 }
 
 function useRuns(ids: number[]): Run[] {
-  const { me } = useSession()
+  const scope = useScope()
   const client = useQueryClient()
-  const jobs = useQueries({
-    queries: ids.map((id) => ({
-      queryKey: [me.id, 'training-job', id],
-      queryFn: () => api.get<Job>(apiPaths.job(id)),
-      refetchInterval: (q: { state: { data?: Job } }) => (q.state.data && isActive(q.state.data.status) ? POLL_MS : false),
-    })),
-  })
+  const jobs = useQueries({ queries: ids.map((id) => jobQuery(scope, id)) })
   const metrics = useQueries({
     queries: ids.map((id, i) => {
-      const key = [me.id, 'training-job', id, 'metrics', 'compare']
+      const key = [scope, 'training-job', id, 'metrics', 'compare']
       return {
         queryKey: key,
         queryFn: () => loadMoreMetrics(client, key, id),

@@ -1,9 +1,9 @@
 // Reads and writes of the training screens, cached and polled by TanStack Query. Every key starts
-// with the signed-in user's id, so one person's jobs never show for a moment after another logs in.
+// with the signed-in user's id (`useScope`), so one person's jobs never show for a moment after another logs in.
 import { useEffect, useRef } from 'react'
 import { keepPreviousData, useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query'
 import { api, ApiError, rows } from '../lib/api'
-import { useSession } from '../lib/auth'
+import { useScope } from '../lib/queries'
 import type { Project, Snapshot } from '../lib/types'
 import { appendMetrics, EMPTY_SERIES, type MetricSeries } from './metrics'
 import { isActive, type Job, type MetricsPage, type Page, type TrainedModel, type TrainingKind } from './types'
@@ -15,10 +15,6 @@ export const POLL_MS = 2000
 const MAX_PAGES = 40
 // One metrics answer may be capped by the server; follow on at most this many times per poll.
 const MAX_METRIC_FOLLOWUPS = 50
-
-function useScope() {
-  return useSession().me.id
-}
 
 /** A `next` link (absolute, as DRF writes it) as a same-origin path for the api client. */
 function toPath(link: string): string {
@@ -72,13 +68,15 @@ export function useJobs(filters: JobFilters, options: { enabled?: boolean } = {}
 
 const jobKey = (scope: number, id: number) => [scope, 'training-job', id]
 
+/** A job, asked again every POLL_MS while it is queued or running. */
+export const jobQuery = (scope: number, id: number) => ({
+  queryKey: jobKey(scope, id),
+  queryFn: () => api.get<Job>(apiPaths.job(id)),
+  refetchInterval: (query: { state: { data?: Job } }) => (query.state.data && isActive(query.state.data.status) ? POLL_MS : false),
+})
+
 export function useJob(id: number) {
-  const scope = useScope()
-  return useQuery({
-    queryKey: jobKey(scope, id),
-    queryFn: () => api.get<Job>(apiPaths.job(id)),
-    refetchInterval: (query) => (query.state.data && isActive(query.state.data.status) ? POLL_MS : false),
-  })
+  return useQuery(jobQuery(useScope(), id))
 }
 
 /** Fetch the rows after `after` (all rows when null), following on while the server says there are more. */

@@ -4,6 +4,8 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { api, ApiError } from '../../lib/api'
 import { useSession } from '../../lib/auth'
+import { useScope } from '../../lib/queries'
+import { retryTransient } from '../../lib/queryClient'
 import type { Project } from '../../lib/types'
 import { fetchAll, useModels } from '../queries'
 import type { Constitution, ModelStrengths, Principle, ProjectLineage, RoundPreview } from './types'
@@ -17,19 +19,15 @@ export function notDeployed(error: unknown): boolean {
   return error instanceof ApiError && error.status === 404
 }
 
-// A 404 stays a 404; asking again would only delay the message.
-const noRetryOn4xx = (failures: number, error: unknown) => failures < 3 && !(error instanceof ApiError && error.status < 500)
-
-function useScope() {
-  return useSession().me.id
-}
+// Each read says `retry: retryTransient` itself (a 404 stays a 404: asking again would only delay the message),
+// so it holds under a cache whose default differs, as the tests' does.
 
 export function useModelStrengths(projectId: number) {
   const scope = useScope()
   return useQuery({
     queryKey: [scope, 'model-strengths', projectId],
     queryFn: () => api.get<ModelStrengths>(apiPaths.modelStrengths(projectId)),
-    retry: noRetryOn4xx,
+    retry: retryTransient,
   })
 }
 
@@ -38,7 +36,7 @@ export function useProjectLineage(projectId: number) {
   return useQuery({
     queryKey: [scope, 'project-lineage', projectId],
     queryFn: () => api.get<ProjectLineage>(apiPaths.lineage(projectId)),
-    retry: noRetryOn4xx,
+    retry: retryTransient,
   })
 }
 
@@ -48,7 +46,7 @@ export function useConstitutions(projectId: number) {
   return useQuery({
     queryKey: [scope, 'constitutions', projectId],
     queryFn: () => fetchAll<Constitution>(apiPaths.constitutions(projectId)),
-    retry: noRetryOn4xx,
+    retry: retryTransient,
   })
 }
 
@@ -69,7 +67,7 @@ export function useRoundPreview(body: Record<string, unknown> | null) {
     queryFn: () => api.post<RoundPreview>(apiPaths.jobPreview(), body).then((r) => r.data),
     enabled: body !== null,
     placeholderData: keepPreviousData,
-    retry: noRetryOn4xx,
+    retry: retryTransient,
     staleTime: 30_000,
   })
 }
