@@ -1,7 +1,7 @@
 // Launch a training job: a kind, a ready snapshot holding rows of the kind's format, models that fit
 // the kind, and the kind's settings from its JSON schema. The server's `{"errors": [{"field"}]}` go
 // under the control they name.
-import { useId, useMemo, useState, type FormEvent, type ReactNode } from 'react'
+import { useMemo, useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
 import type { FieldError } from '../lib/api'
 import { useSession } from '../lib/auth'
@@ -9,6 +9,7 @@ import { errorText, toErrors } from '../lib/errors'
 import { Link, useNavigate, useSearchParams } from 'react-router'
 import { baseModelsForKind, formatRows, rewardModels, snapshotsForKind, totalRows } from './filters'
 import { formatParams } from './format'
+import { SelectField } from './parts'
 import { useAllSnapshots, useCreateJob, useKinds, useModels, type SnapshotWithProject } from './queries'
 import { SchemaForm } from './SchemaForm'
 import { initialValues, messagesFor, schemaFields, toConfig, type FormValue, type FormValues } from './schemaForm'
@@ -113,13 +114,13 @@ function NewJob() {
           <section className="card" aria-labelledby="what-to-train">
             <h2 id="what-to-train">What to train</h2>
             <div className="new-job-grid">
-              <Picker label="Kind" name="kind" value={kind.kind} error={fieldError('kind')} onChange={(v) => (clear(), setKindName(v))}>
+              <SelectField label="Kind" name="kind" value={kind.kind} error={fieldError('kind')} onChange={(v) => (clear(), setKindName(v))}>
                 {kinds.data!.map((k) => (
                   <option key={k.kind} value={k.kind}>
                     {k.label}
                   </option>
                 ))}
-              </Picker>
+              </SelectField>
               <p className="small muted new-job-kind" data-testid="kind-description">
                 {kind.description} {snapshotUse !== 'none' && kind.snapshot_format && <span>Reads the snapshot’s <code>{kind.snapshot_format}</code> rows{snapshotUse === 'optional' ? ', if given one' : ''}.</span>}{' '}
                 <span data-testid="kind-output">{outputText(kind)}</span>
@@ -170,29 +171,6 @@ function NewJob() {
   )
 }
 
-function Picker({ label, name, value, error, hint, onChange, children }: { label: string; name: string; value: string; error: string; hint?: string; onChange: (v: string) => void; children: ReactNode }) {
-  const id = useId()
-  const describedBy = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(' ')
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <select id={id} name={name} value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={error ? true : undefined} aria-describedby={describedBy || undefined}>
-        {children}
-      </select>
-      {hint && (
-        <span id={`${id}-hint`} className="small muted schema-help">
-          {hint}
-        </span>
-      )}
-      {error && (
-        <span id={`${id}-error`} className="field-error">
-          {error}
-        </span>
-      )}
-    </div>
-  )
-}
-
 /** What a job of this kind leaves behind. */
 function outputText(kind: TrainingKind): string {
   if (kind.output_kind === undefined) return ''
@@ -208,27 +186,27 @@ export function snapshotLabel(s: SnapshotWithProject, format: string): string {
 function SnapshotPicker({ kind, snapshots, loading, value, error, onChange, optional }: { kind: TrainingKind; snapshots: SnapshotWithProject[]; loading: boolean; value: string; error: string; onChange: (v: string) => void; optional?: boolean }) {
   const hint = loading ? 'loading the snapshots…' : snapshots.length === 0 ? `No ready snapshot has ${kind.snapshot_format} rows: build one on a project’s Snapshots tab.` : `ready snapshots with ${kind.snapshot_format} rows`
   return (
-    <Picker label="Snapshot" name="snapshot" value={value} error={error} hint={hint} onChange={onChange}>
+    <SelectField label="Snapshot" name="snapshot" value={value} error={error} hint={hint} onChange={onChange}>
       <option value="">{optional ? 'None' : 'Choose a snapshot'}</option>
       {snapshots.map((s) => (
         <option key={s.id} value={s.id}>
           {snapshotLabel(s, kind.snapshot_format)}
         </option>
       ))}
-    </Picker>
+    </SelectField>
   )
 }
 
 function ModelPicker({ label, name, models, loading, value, error, empty, hint, onChange }: { label: string; name: string; models: TrainedModel[]; loading: boolean; value: string; error: string; empty: string; hint?: string; onChange: (v: string) => void }) {
   const shown = loading ? 'loading the models…' : models.length === 0 ? `No registered model fits${hint ? ` (${hint})` : ''}.` : hint
   return (
-    <Picker label={label} name={name} value={value} error={error} hint={shown} onChange={onChange}>
+    <SelectField label={label} name={name} value={value} error={error} hint={shown} onChange={onChange}>
       <option value="">{empty}</option>
       {models.map((m) => (
         <option key={m.id} value={m.id}>
           {m.name} · {m.kind} · {m.architecture || m.task} · {formatParams(m.parameter_count)}
         </option>
       ))}
-    </Picker>
+    </SelectField>
   )
 }

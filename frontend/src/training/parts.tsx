@@ -1,5 +1,5 @@
-// Pieces the training screens share: a job's status and progress, the jobs table, the models table.
-import type { ReactNode } from 'react'
+// Pieces the training screens share: a job's status and progress, the jobs table, the models table, a select field.
+import { useId, type ReactNode } from 'react'
 import { Hash, ProgressBar } from '../components/ui'
 import { Link } from 'react-router'
 import { formatEta, formatParams, formatTime } from './format'
@@ -173,6 +173,30 @@ export function ModelsTable({ models, highlight, parents, actions }: { models: T
           ))}
         </tbody>
       </table>
+    </div>
+  )
+}
+
+/** A labelled select with its hint and error below it, both read out with it. */
+export function SelectField({ label, name, value, error, hint, disabled, onChange, children }: { label: string; name: string; value: string; error?: string; hint?: string; disabled?: boolean; onChange: (v: string) => void; children: ReactNode }) {
+  const id = useId()
+  const describedBy = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(' ')
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} name={name} value={value} onChange={(e) => onChange(e.target.value)} disabled={disabled} aria-invalid={error ? true : undefined} aria-describedby={describedBy || undefined}>
+        {children}
+      </select>
+      {hint && (
+        <span id={`${id}-hint`} className="small muted schema-help">
+          {hint}
+        </span>
+      )}
+      {error && (
+        <span id={`${id}-error`} className="field-error">
+          {error}
+        </span>
+      )}
     </div>
   )
 }

@@ -1,7 +1,7 @@
 // "New round from model …": a policy answers prompts (this project's, or a snapshot's) and its
 // answers become new items of this project to annotate. The preview says how many prompts, items
 // and responses the round will create before anything is launched; only admins launch it.
-import { useEffect, useId, useMemo, useState, type ReactNode } from 'react'
+import { useEffect, useId, useMemo, useState } from 'react'
 import { FieldErrors } from '../../components/Banners'
 import { ApiError, type FieldError } from '../../lib/api'
 import { useSession } from '../../lib/auth'
@@ -9,6 +9,7 @@ import { toErrors } from '../../lib/errors'
 import { useNavigate, useSearchParams } from 'react-router'
 import type { Project } from '../../lib/types'
 import { formatRows, totalRows } from '../filters'
+import { SelectField } from '../parts'
 import { useAllSnapshots, useCreateJob, type SnapshotWithProject } from '../queries'
 import type { TrainedModel, TrainingKind } from '../types'
 import { AdminLaunches, mayLaunchInto, ModelSelect, policyModels, Problem } from './parts'
@@ -113,14 +114,14 @@ export function NewRound({ project, models, modelsLoading, generate }: Props) {
             <input type="radio" name="round-source" checked={form.source === 'snapshot'} onChange={() => set('source', 'snapshot')} /> a snapshot
           </label>
           {form.source === 'snapshot' && (
-            <Select label="Snapshot" name="snapshot" value={form.snapshot} onChange={(v) => set('snapshot', v)} error={error('snapshot')} hint={snapshots.isPending ? 'loading the snapshots…' : usable.length ? 'ready snapshots with prompts' : 'No ready snapshot has prompts.'}>
+            <SelectField label="Snapshot" name="snapshot" value={form.snapshot} onChange={(v) => set('snapshot', v)} error={error('snapshot')} hint={snapshots.isPending ? 'loading the snapshots…' : usable.length ? 'ready snapshots with prompts' : 'No ready snapshot has prompts.'}>
               <option value="">Choose a snapshot</option>
               {usable.map((s) => (
                 <option key={s.id} value={s.id}>
                   #{s.id} · {s.projectName} · {totalRows(formatRows(s, 'prompts'))} prompts
                 </option>
               ))}
-            </Select>
+            </SelectField>
           )}
           {error('source') && <span className="field-error">{error('source')}</span>}
         </fieldset>
@@ -177,26 +178,6 @@ function PreviewFigures({ body, preview }: { body: Record<string, unknown> | nul
       )}
       {data?.candidates_per_prompt != null && body && !failed && <p className="small muted round-preview-note">{data.candidates_per_prompt} responses per item.</p>}
       {preview.isFetching && data && <span className="small muted">updating…</span>}
-    </div>
-  )
-}
-
-function Select({ label, name, value, onChange, error, hint, children }: { label: string; name: string; value: string; onChange: (v: string) => void; error: string; hint?: string; children: ReactNode }) {
-  const id = useId()
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <select id={id} name={name} value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={error ? true : undefined} aria-describedby={`${id}-hint${error ? ` ${id}-error` : ''}`}>
-        {children}
-      </select>
-      <span id={`${id}-hint`} className="small muted schema-help">
-        {hint}
-      </span>
-      {error && (
-        <span id={`${id}-error`} className="field-error">
-          {error}
-        </span>
-      )}
     </div>
   )
 }

@@ -1,9 +1,9 @@
 // Pieces the closing-the-loop screens share: a plain message for an endpoint the server lacks, a
 // model picker, and the note a lead sees where only an admin may launch.
-import { useId } from 'react'
 import { errorText } from '../../lib/errors'
 import type { Me } from '../../lib/types'
 import { formatParams } from '../format'
+import { SelectField } from '../parts'
 import type { TrainedModel } from '../types'
 import { notDeployed } from './queries'
 
@@ -65,31 +65,16 @@ interface PickerProps {
 }
 
 export function ModelSelect({ label, name, models, value, onChange, empty, error, hint, loading, disabled }: PickerProps) {
-  const id = useId()
   const shown = loading ? 'loading the models…' : models.length === 0 ? 'No model fits.' : hint
-  const describedBy = [shown && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(' ')
   return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <select id={id} name={name} value={value} onChange={(e) => onChange(e.target.value)} disabled={disabled} aria-invalid={error ? true : undefined} aria-describedby={describedBy || undefined}>
-        <option value="">{empty}</option>
-        {models.map((m) => (
-          <option key={m.id} value={m.id}>
-            {modelOption(m)}
-          </option>
-        ))}
-      </select>
-      {shown && (
-        <span id={`${id}-hint`} className="small muted schema-help">
-          {shown}
-        </span>
-      )}
-      {error && (
-        <span id={`${id}-error`} className="field-error">
-          {error}
-        </span>
-      )}
-    </div>
+    <SelectField label={label} name={name} value={value} onChange={onChange} error={error} hint={shown} disabled={disabled}>
+      <option value="">{empty}</option>
+      {models.map((m) => (
+        <option key={m.id} value={m.id}>
+          {modelOption(m)}
+        </option>
+      ))}
+    </SelectField>
   )
 }
 
