@@ -400,3 +400,43 @@ def test_a_build_whose_worker_died_is_marked_failed_and_a_live_one_is_left_alone
         for proc in builders.values():
             proc.kill()
             proc.wait()
+
+
+def _jsonl(snapshot: DatasetSnapshot) -> dict[str, bytes]:
+    return {f["name"]: (snapshot_folder(snapshot) / f["name"]).read_bytes() for f in snapshot.files
+            if f["name"].endswith(".jsonl")}
+
+
+def test_a_jsonl_only_build_writes_the_bytes_the_row_dicts_write(artifacts, answered, lead):
+    """JSONL alone goes straight to lines (`snapshots.lines`); with Parquet the rows go through dicts. Same bytes,
+    whatever the answers hold: a rationale with quotes and emoji, flags, criteria, no time, a whole-second time."""
+    project, items, (a, b, _) = answered
+    Prompt.objects.filter(pk=items[0].prompt_id).update(conversation=[{"role": "user", "content": 'Wie "spät"\n🙂?'}])
+    Response.objects.filter(pk=items[1].response_ids[0]).update(text="tab\there, \u2028 and \\ too")
+    first, second = Annotation.objects.filter(project=project).order_by("id")[:2]
+    Annotation.objects.filter(pk=first.pk).update(rationale='weil "so"\n🙂', flags=["pii", "other"], confidence=4,
+                                                  time_spent_ms=None, criteria={"zeta": 1, "Ä b": -2})
+    Annotation.objects.filter(pk=second.pk).update(created_at=first.created_at.replace(microsecond=0))
+    from annotation.services.adjudications import adjudication_set
+    adjudication_set(item=items[2], decided_by=lead, payload={"chosen": items[2].response_ids[1], "strength": 2,
+                                                              "note": 'tie "broken"'})
+    rules = {"exclude_flagged": True, "adjudication": "use"}
+    lines = build(project, lead, rules=rules, seed=5, test_fraction=0.5)
+    dicts = build(project, lead, rules=rules, seed=5, test_fraction=0.5, options={"parquet": True})
+    assert lines.state == dicts.state == "ready"
+    assert _jsonl(lines) == _jsonl(dicts) and len(_jsonl(lines)) >= 5
+    stored = {pk: at.isoformat().replace("+00:00", "Z") for pk, at in
+              Annotation.objects.filter(project=project).values_list("id", "created_at")}
+    raw = [json.loads(line) for line in _jsonl(lines)["raw-all.jsonl"].split(b"\n") if line]  # not splitlines: U+2028
+    assert {row["answer_id"]: row["created_at"] for row in raw} == stored
+    assert stored[second.pk].endswith(f":{first.created_at.second:02d}Z")
+
+
+def test_a_ranking_projects_raw_rows_are_the_same_bytes_either_way(artifacts, lead, annotator):
+    project = factories.project("ranking", members={lead: "lead", annotator: "annotator"}, annotations_per_item=1)
+    factories.items(project, 2)
+    for item in Item.objects.filter(project=project).order_by("id"):
+        answer(annotator, item, {"ranking": [item.response_ids[1], item.response_ids[0], *item.response_ids[2:]]})
+    lines = build(project, lead, test_fraction=0.0)
+    dicts = build(project, lead, test_fraction=0.0, options={"parquet": True})
+    assert _jsonl(lines) == _jsonl(dicts) and "raw-all.jsonl" in _jsonl(lines)

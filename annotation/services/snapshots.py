@@ -16,12 +16,13 @@ import fcntl
 import logging
 import shutil
 import tomllib
-from collections import Counter
+from collections import Counter, namedtuple
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
+from itertools import compress
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,16 +30,16 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Count, Func, Max, Min, QuerySet, TextField
 from django.utils import timezone
 
 from rlhf_site.celery import enqueue as enqueue_task  # `enqueue` is snapshot_create's flag
 
 from .. import artifacts, quality, snapshots
-from ..answers import ranking_groups
+from ..answers import ANSWER_FIELDS, JSON_ANSWER_FIELDS, ranking_groups
 from ..models import Annotation, DatasetSnapshot, Item, Membership, Project, Response
 from ..snapshots.rows import PairVotes, Verdict
-from ..sql import from_db_json, from_db_time
+from ..sql import from_db_json
 from .columns import raw_rows
 from .curation import Curated, curation_apply, curation_remaining, curation_rules_parse, model_annotator_ids
 from .limits import project_queue_check
@@ -288,9 +289,26 @@ class _Item(NamedTuple):
     is_gold: bool
 
 
-ANSWER_FIELDS = ("id", "item_id", "annotator_id", "created_at", "shown_order", "preference", "ranking", "text",
-                 "both_bad", "criteria", "flags", "confidence", "time_spent_ms", "rationale")
-_JSON_FIELDS = ("shown_order", "ranking", "criteria", "flags")
+class _IsoUtc(Func):
+    """A time as `datetime.isoformat()` spells it in UTC, with Z: computed by the database, as a raw row writes it
+    (decoding a million timestamps in Python cost more than writing their rows)."""
+
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = ("to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+                    "mod(date_part('microseconds', %(expressions)s)::int, 1000000) = 0 THEN '' ELSE "
+                    "to_char(%(expressions)s AT TIME ZONE 'UTC', '.US') END || 'Z'")
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):  # Django keeps UTC as 'YYYY-MM-DD HH:MM:SS[.ffffff]'
+        return self.as_sql(compiler, connection, template="replace(%(expressions)s, ' ', 'T') || 'Z'", **extra)
+
+
+# What a raw row carries of each answer: the answer's own fields (one declaration, `answers.ANSWER_FIELDS`), what was
+# shown, and who answered when. JSON columns stay as the database returned them until a writer needs them.
+_Answer = namedtuple("_Answer", ("id", "item_id", "annotator_id", "created_at", "shown_order", *ANSWER_FIELDS))
+_JSON_FIELDS = ("shown_order", *sorted(JSON_ANSWER_FIELDS))
 
 
 def _item_chunks(project: Project) -> Iterator[list[_Item]]:
@@ -309,19 +327,26 @@ def _item_chunks(project: Project) -> Iterator[list[_Item]]:
 
 def _responses_of(chunk: list[_Item]) -> dict[int, tuple[str, str]]:
     ids = [rid for item in chunk for rid in item.response_ids]
-    return {rid: (text, model) for rid, text, model in
-            Response.objects.filter(id__in=ids).values_list("id", "text", "model_name")} if ids else {}
+    rows = Response.objects.filter(id__in=ids).order_by().values_list("id", "text", "model_name")
+    return {rid: (text, model) for rid, text, model in raw_rows(rows, server_side=False)} if ids else {}
 
 
-def _answers_of(project: Project, chunk: list[_Item]) -> dict[int, list[dict]]:
-    out: dict[int, list[dict]] = {}
+def _answers_of(project: Project, chunk: list[_Item]) -> dict[int, list[_Answer]]:
+    out: dict[int, list[_Answer]] = {}
     rows = Annotation.objects.filter(project=project, item_id__gte=chunk[0].id, item_id__lte=chunk[-1].id)
-    for values in raw_rows(rows.order_by("item_id", "id").values_list(*ANSWER_FIELDS), server_side=False):
-        row = dict(zip(ANSWER_FIELDS, values, strict=True))  # decoded here, a few times faster than by the ORM
-        row.update({name: from_db_json(row[name]) for name in _JSON_FIELDS}, created_at=from_db_time(row["created_at"]),
-                   both_bad=bool(row["both_bad"]))
-        out.setdefault(row["item_id"], []).append(row)
+    columns = [_IsoUtc("created_at") if name == "created_at" else name for name in _Answer._fields]
+    for values in raw_rows(rows.order_by("item_id", "id").values_list(*columns), server_side=False):
+        answer = _Answer._make(values)
+        out.setdefault(answer.item_id, []).append(answer)
     return out
+
+
+def _answer_dict(answer: _Answer) -> dict:
+    """The answer as the row functions take it: JSON decoded, the time an aware datetime."""
+    row = answer._asdict()
+    row.update({name: from_db_json(row[name]) for name in _JSON_FIELDS}, both_bad=bool(answer.both_bad),
+               created_at=datetime.fromisoformat(answer.created_at))
+    return row
 
 
 # --- the curated view, per kind ---
@@ -330,9 +355,12 @@ def _sorted_ids(ids: np.ndarray) -> np.ndarray:
     return np.unique(ids) if ids.size else np.zeros(0, np.int64)
 
 
-def _contains(sorted_ids: np.ndarray, value: int) -> bool:
-    at = int(np.searchsorted(sorted_ids, value))
-    return bool(at < sorted_ids.size and sorted_ids[at] == value)
+def _contains(sorted_ids: np.ndarray, values: list[int]) -> list[bool]:
+    """Whether each value is in `sorted_ids`, all at once."""
+    if not values or not sorted_ids.size:
+        return [False] * len(values)
+    at = np.minimum(np.searchsorted(sorted_ids, values), sorted_ids.size - 1)
+    return (sorted_ids[at] == np.asarray(values)).tolist()
 
 
 @dataclass
@@ -356,8 +384,8 @@ class _PairwisePlan:
         return Verdict(int(r.consensus[at]), float(self.margin[at]), self.curated.item_agreement.get(item_id),
                        self.curated.item_answers.get(item_id, 0), ruling.note if ruling else None)
 
-    def kept(self, answer_id: int) -> bool:
-        return _contains(self.alive, answer_id)
+    def kept(self, answer_ids: list[int]) -> list[bool]:
+        return _contains(self.alive, answer_ids)
 
 
 @dataclass
@@ -370,8 +398,8 @@ class _RankingPlan:
     rankings: dict[int, int] = field(default_factory=dict)  # item -> rankings kept
     alive: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # kept ranking ids, sorted
 
-    def kept(self, answer_id: int) -> bool:
-        return _contains(self.alive, answer_id)
+    def kept(self, answer_ids: list[int]) -> list[bool]:
+        return _contains(self.alive, answer_ids)
 
 
 def _ranking_plan(curated: Curated | None) -> _RankingPlan:
@@ -405,6 +433,12 @@ def _curation_summary(curated: Curated | None) -> dict | None:
     return {"initial": r.initial, "steps": r.preview, "remaining": curation_remaining(curated)}
 
 
+class _Encoded(NamedTuple):
+    item_id: int
+    prompt: bytes  # the conversation's JSON
+    prompt_id: bytes
+
+
 class _Export:
     """One pass over the items: every row of every file, and the counts."""
 
@@ -423,6 +457,13 @@ class _Export:
             ("items", "answers", "pairs")
         self.splits = {split: Counter(prompts=0, **dict.fromkeys(units, 0)) for split in snapshots.split.SPLITS}
         self.totals = Counter(**dict.fromkeys(units, 0), skipped_ties=0, raw_answers=0, adjudicated=0)
+        # JSONL alone: rows go straight to their lines (`snapshots.lines`); with Parquet, through the row dicts both
+        # formats take (which write the same JSONL bytes).
+        self.lines = not files.parquet
+        self.encoded: _Encoded | None = None
+        self.annotator_json: dict[int, bytes] = {}
+        self.kept_ids: set[int] = set()
+        self.split_json = {split: snapshots.lines.json_bytes(split) for split in snapshots.split.SPLITS}
 
     def run(self) -> dict:
         kind = self.project.kind
@@ -434,6 +475,9 @@ class _Export:
         done = 0
         for chunk in _item_chunks(self.project):
             texts, answers = _responses_of(chunk), _answers_of(self.project, chunk)
+            if kind != Project.Kind.DEMONSTRATION:  # which answers curation kept: the chunk's at once
+                ids = [a.id for group in answers.values() for a in group]
+                self.kept_ids = set(compress(ids, self.plan.kept(ids)))
             for item in chunk:
                 split = snapshots.split_of(seed=self.snapshot.seed, prompt_key=item.external_id,
                                            test_fraction=self.snapshot.test_fraction)
@@ -447,31 +491,66 @@ class _Export:
     def _included(self, item: _Item, split: str, answers: int, pairs: int, **more: int) -> None:
         """Count an item that made it into the snapshot, and write its prompt once."""
         counts = self.splits[split]
-        counts.update(items=1, answers=answers, pairs=pairs, **more)
-        self.totals.update(items=1, answers=answers, pairs=pairs, **more)
+        for key, n in (("items", 1), ("answers", answers), ("pairs", pairs), *more.items()):
+            counts[key] += n  # not Counter.update: per item, it cost more than the item's rows
+            self.totals[key] += n
         byte, bit = divmod(item.prompt_id - self.prompt_low, 8)
         if not self.seen_prompts[byte] & (1 << bit):
             self.seen_prompts[byte] |= 1 << bit
             counts["prompts"] += 1
-            self.files.write("prompts", split, snapshots.prompt_row(conversation=item.conversation,
-                                                                    prompt_id=item.external_id))
+            if self.lines:
+                encoded = self._encoded(item)
+                self.files.write_line("prompts", split, snapshots.lines.prompt_line(prompt=encoded.prompt,
+                                                                                    prompt_id=encoded.prompt_id))
+            else:
+                self.files.write("prompts", split, snapshots.prompt_row(conversation=item.conversation,
+                                                                        prompt_id=item.external_id))
 
-    def _raw(self, item: _Item, split: str, texts, answers: list[dict], kept: Callable[[dict], bool]) -> None:
+    def _encoded(self, item: _Item) -> "_Encoded":
+        """The JSON of what all the rows of one item share, encoded once (the item being written)."""
+        if self.encoded is None or self.encoded.item_id != item.id:
+            lines = snapshots.lines
+            self.encoded = _Encoded(item.id, lines.json_bytes(item.conversation), lines.json_bytes(item.external_id))
+        return self.encoded
+
+    def _annotator(self, user_id: int) -> str:
+        name = self.names.get(user_id)
+        if name is None:
+            name = self.names[user_id] = snapshots.pseudonym(secret=self.secret, seed=self.snapshot.seed,
+                                                             user_id=user_id)
+        return name
+
+    def _raw(self, item: _Item, split: str, texts, answers: list[_Answer], kept: list[bool]) -> None:
         responses = [{"id": rid, "text": texts[rid][0], "model": texts[rid][1]} for rid in item.response_ids]
-        for answer in answers:
-            name = self.names.get(answer["annotator_id"])
-            if name is None:
-                name = self.names[answer["annotator_id"]] = snapshots.pseudonym(
-                    secret=self.secret, seed=self.snapshot.seed, user_id=answer["annotator_id"])
+        if self.lines:
+            self._raw_lines(item, split, responses, answers, kept)
+        for answer, keep in zip(answers, kept, strict=True) if not self.lines else ():
             self.files.write("raw", "all", snapshots.raw_row(
-                answer={**answer, "is_gold": item.is_gold}, annotator=name, prompt_id=item.external_id,
-                conversation=item.conversation, responses=responses, split=split, kept=kept(answer),
-                annotator_is_model=answer["annotator_id"] in self.model_users))
+                answer={**_answer_dict(answer), "is_gold": item.is_gold}, annotator=self._annotator(answer.annotator_id),
+                prompt_id=item.external_id, conversation=item.conversation, responses=responses, split=split,
+                kept=keep, annotator_is_model=answer.annotator_id in self.model_users))
         self.totals["raw_answers"] += len(answers)
 
-    def _pairwise(self, item: _Item, split: str, texts, answers: list[dict]) -> None:
+    def _raw_lines(self, item: _Item, split: str, responses: list[dict], answers: list[_Answer],
+                   kept: list[bool]) -> None:
+        """`_raw` as bytes: the same rows, the item's part of the line encoded once (`snapshots.lines`)."""
+        lines, encoded, write = snapshots.lines, self._encoded(item), self.files.write_line
+        template = lines.raw_template(is_gold=item.is_gold, item_id=item.id, prompt=encoded.prompt,
+                                      prompt_id=encoded.prompt_id, responses=lines.json_bytes(responses),
+                                      split=self.split_json[split])
+        stored = lines.stored_json
+        for a, keep in zip(answers, kept, strict=True):
+            annotator = self.annotator_json.get(a.annotator_id)
+            if annotator is None:
+                annotator = self.annotator_json[a.annotator_id] = lines.json_bytes(self._annotator(a.annotator_id))
+            write("raw", "all", lines.raw_line(
+                template, annotator, a.annotator_id in self.model_users, a.id, bool(a.both_bad), a.confidence,
+                a.created_at, stored(a.criteria, b"{}"), stored(a.flags, b"[]"), keep, a.preference,
+                stored(a.ranking, b"null"), a.rationale, stored(a.shown_order, b"[]"), a.text, a.time_spent_ms))
+
+    def _pairwise(self, item: _Item, split: str, texts, answers: list[_Answer]) -> None:
         verdict = self.plan.verdict(item.id)
-        self._raw(item, split, texts, answers, lambda a: self.plan.kept(a["id"]))
+        self._raw(item, split, texts, answers, [a.id in self.kept_ids for a in answers])
         if verdict is None:
             return
         pairs = 0
@@ -481,18 +560,34 @@ class _Export:
         else:
             first, second = (texts[rid][0] for rid in item.response_ids[:2])
             chosen, rejected = (first, second) if verdict.direction < 0 else (second, first)
-            ids = {"prompt_id": item.external_id, "item_id": item.id}
-            self.files.write("preference", split, snapshots.preference_row(
-                conversation=item.conversation, chosen=chosen, rejected=rejected, verdict=verdict, **ids))
-            for row in snapshots.kto_rows_from_pair(conversation=item.conversation, chosen=chosen, rejected=rejected,
-                                                    **ids):
-                self.files.write("kto", split, row)
+            if self.lines:
+                self._pair_lines(item, split, chosen, rejected, verdict)
+            else:
+                self._pair_rows(item, split, chosen, rejected, verdict)
             pairs = 1
         self._included(item, split, verdict.n_annotators, pairs)
 
+    def _pair_rows(self, item: _Item, split: str, chosen: str, rejected: str, verdict: Verdict) -> None:
+        ids = {"prompt_id": item.external_id, "item_id": item.id}
+        self.files.write("preference", split, snapshots.preference_row(
+            conversation=item.conversation, chosen=chosen, rejected=rejected, verdict=verdict, **ids))
+        for row in snapshots.kto_rows_from_pair(conversation=item.conversation, chosen=chosen, rejected=rejected, **ids):
+            self.files.write("kto", split, row)
+
+    def _pair_lines(self, item: _Item, split: str, chosen: str, rejected: str, verdict: Verdict) -> None:
+        """`_pair_rows` as bytes."""
+        lines, encoded = snapshots.lines, self._encoded(item)
+        ids = {"prompt": encoded.prompt, "prompt_id": encoded.prompt_id, "item_id": item.id}
+        chosen_json, rejected_json = lines.assistant_json(chosen), lines.assistant_json(rejected)
+        self.files.write_line("preference", split, lines.preference_line(
+            **ids, chosen=chosen_json, rejected=rejected_json, margin=verdict.margin, agreement=verdict.agreement,
+            n_annotators=verdict.n_annotators, adjudication_note=verdict.adjudication_note))
+        self.files.write_line("kto", split, lines.kto_line(**ids, completion=chosen_json, label=True))
+        self.files.write_line("kto", split, lines.kto_line(**ids, completion=rejected_json, label=False))
+
     def _ranking(self, item: _Item, split: str, texts, answers: list[dict]) -> None:
         votes = self.plan.votes.get(item.id)
-        self._raw(item, split, texts, answers, lambda a: self.plan.kept(a["id"]))
+        self._raw(item, split, texts, answers, [a.id in self.kept_ids for a in answers])
         if votes is None:
             return
         groups = self.plan.groups[item.id]
@@ -517,18 +612,15 @@ class _Export:
         self._included(item, split, self.plan.rankings.get(item.id, 0), len(pairs),
                        pair_votes=sum(v.n_annotators for v in votes.values()))
 
-    def _demonstration(self, item: _Item, split: str, texts, answers: list[dict]) -> None:
+    def _demonstration(self, item: _Item, split: str, texts, answers: list[_Answer]) -> None:
         # Of the curation rules only exclude_flagged means anything for demonstrations.
         drop_flagged = bool(self.snapshot.rules.get("exclude_flagged"))
-
-        def keep(answer: dict) -> bool:
-            return not (drop_flagged and answer["flags"])
-
-        kept = [a for a in answers if keep(a)]
+        keep = [not (drop_flagged and from_db_json(answer.flags)) for answer in answers]
         self._raw(item, split, texts, answers, keep)
+        kept = [answer for answer, k in zip(answers, keep, strict=True) if k]
         for answer in kept:
-            self.files.write("sft", split, snapshots.sft_row(conversation=item.conversation, reply=answer["text"],
+            self.files.write("sft", split, snapshots.sft_row(conversation=item.conversation, reply=answer.text,
                                                              prompt_id=item.external_id, item_id=item.id,
-                                                             answer_id=answer["id"]))
+                                                             answer_id=answer.id))
         if kept:
             self._included(item, split, len(kept), 0)

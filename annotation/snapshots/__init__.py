@@ -14,10 +14,12 @@ canonical byte form so that the same answers, rules and seed give byte-identical
 - ``prompts``: ``{"prompt": [...]}`` for rollouts (train) and held-out samples (test).
 - ``raw``: every answer, with an annotator pseudonym, its time and the order shown.
 
-``split`` decides train/test per prompt; ``rows`` builds the rows; ``writers`` writes,
+``split`` decides train/test per prompt; ``rows`` builds the rows (``lines`` writes the most
+numerous ones straight as their JSONL bytes, the same bytes); ``writers`` writes,
 hashes and publishes the folder in one rename; ``schemas`` holds the Parquet schemas.
 """
 
+from . import lines
 from .rows import (
     PairVotes,
     Verdict,
@@ -33,7 +35,7 @@ from .split import pseudonym, split_of
 from .writers import FileInfo, SnapshotFiles, canonical_json, file_name, fingerprint
 
 __all__ = [
-    "FileInfo", "PairVotes", "Verdict", "SnapshotFiles", "canonical_json", "file_name", "fingerprint", "kto_rows_from_pair",
+    "lines", "FileInfo", "PairVotes", "Verdict", "SnapshotFiles", "canonical_json", "file_name", "fingerprint", "kto_rows_from_pair",
     "kto_rows_from_ranking", "preference_row", "prompt_row", "pseudonym", "ranking_pairs", "raw_row", "sft_row",
     "split_of",
 ]

@@ -137,6 +137,10 @@ class _Jsonl:
         self.file.write(self.encoder.line(row))
         self.rows += 1
 
+    def write_line(self, line: bytes) -> None:
+        self.file.write(line)
+        self.rows += 1
+
     def close(self) -> None:
         self.file.flush()
         os.fsync(self.file.fileno())
@@ -186,6 +190,7 @@ class SnapshotFiles:
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{name}-building-", dir=root))
         self.parquet, self.ranking, self.batch_rows = parquet, ranking, batch_rows
         self.open: dict[str, _Jsonl | _Parquet] = {}
+        self.line_writers: dict[tuple[str, str], _Jsonl] = {}  # write_line's, by (format, split)
         self.encoder = RowEncoder()
         self.published = False
 
@@ -200,6 +205,17 @@ class SnapshotFiles:
                 self.open[name] = writer
             writer.write(row)
 
+    def write_line(self, fmt: str, split: str, line: bytes) -> None:
+        """A row already encoded as its JSONL line (see `lines`); only for a JSONL-only snapshot."""
+        writer = self.line_writers.get((fmt, split))
+        if writer is None:
+            if self.parquet:
+                raise ValueError("a snapshot with Parquet files takes rows, not lines")
+            name = file_name(fmt, split)
+            writer = self.open.get(name) or _Jsonl(self.tmp / name, self.encoder)
+            self.open[name] = self.line_writers[(fmt, split)] = writer
+        writer.write_line(line)
+
     def publish(self) -> list[FileInfo]:
         """Close, hash, make read-only, and move the folder into place in one rename."""
         infos = []
@@ -208,7 +224,7 @@ class SnapshotFiles:
             path = self.tmp / name
             infos.append(FileInfo(name, writer.rows, sha256_file(path), path.stat().st_size))
             path.chmod(READ_ONLY)
-        self.open = {}
+        self.open, self.line_writers = {}, {}
         self.tmp.chmod(0o755)
         if self.final.exists():
             raise FileExistsError(f"{self.final}: appeared while building; not overwritten")
@@ -224,7 +240,7 @@ class SnapshotFiles:
                 writer.close()
             except Exception:  # noqa: BLE001 - the files are being thrown away anyway
                 pass
-        self.open = {}
+        self.open, self.line_writers = {}, {}
         shutil.rmtree(self.tmp, ignore_errors=True)
         if self.published:
             shutil.rmtree(self.final, ignore_errors=True)
