@@ -43,6 +43,14 @@ def stored_json(value, empty: bytes) -> bytes:
     return orjson.dumps(value, option=_SORTED)
 
 
+def iso_utc(text: str) -> str:
+    """'YYYY-MM-DD HH:MM:SS[.f]' (UTC) as `datetime.isoformat` writes it, Z for UTC: a fraction gets its six digits,
+    none stays none."""
+    if len(text) == 19:
+        return f"{text[:10]}T{text[11:]}Z"
+    return f"{text[:10]}T{text[11:20]}{text[20:]:0<6}Z"
+
+
 def int_or_null(value: int | None) -> bytes:
     return b"null" if value is None else b"%d" % value
 
