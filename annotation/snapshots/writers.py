@@ -12,6 +12,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -115,11 +116,17 @@ class FileInfo:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    return _hash_and_count_lines(path)[0]
+
+
+def _hash_and_count_lines(path: Path) -> tuple[str, int]:
+    """(sha256, number of newlines) in one read: a JSONL file's rows are its lines."""
+    digest, lines = hashlib.sha256(), 0
     with open(path, "rb") as f:
         while block := f.read(HASH_BLOCK):
             digest.update(block)
-    return digest.hexdigest()
+            lines += block.count(b"\n")
+    return digest.hexdigest(), lines
 
 
 def fingerprint(files: list[dict]) -> str:
@@ -129,17 +136,15 @@ def fingerprint(files: list[dict]) -> str:
 
 
 class _Jsonl:
+    """Rows are counted when the file is hashed (its lines: JSON escapes a newline inside a value), so that
+    `SnapshotFiles.line_writer` can hand out the file's own write."""
+
     def __init__(self, path: Path, encoder: RowEncoder):
         self.file = open(path, "wb", buffering=HASH_BLOCK)
-        self.encoder, self.rows = encoder, 0
+        self.encoder = encoder
 
     def write(self, row: dict) -> None:
         self.file.write(self.encoder.line(row))
-        self.rows += 1
-
-    def write_line(self, line: bytes) -> None:
-        self.file.write(line)
-        self.rows += 1
 
     def close(self) -> None:
         self.file.flush()
@@ -190,7 +195,6 @@ class SnapshotFiles:
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{name}-building-", dir=root))
         self.parquet, self.ranking, self.batch_rows = parquet, ranking, batch_rows
         self.open: dict[str, _Jsonl | _Parquet] = {}
-        self.line_writers: dict[tuple[str, str], _Jsonl] = {}  # write_line's, by (format, split)
         self.encoder = RowEncoder()
         self.published = False
 
@@ -205,16 +209,16 @@ class SnapshotFiles:
                 self.open[name] = writer
             writer.write(row)
 
-    def write_line(self, fmt: str, split: str, line: bytes) -> None:
-        """A row already encoded as its JSONL line (see `lines`); only for a JSONL-only snapshot."""
-        writer = self.line_writers.get((fmt, split))
+    def line_writer(self, fmt: str, split: str) -> Callable[[bytes], object]:
+        """The write of a file that takes rows already encoded as their JSONL lines (see `lines`), one call per
+        line; only in a JSONL-only snapshot."""
+        if self.parquet:
+            raise ValueError("a snapshot with Parquet files takes rows, not lines")
+        name = file_name(fmt, split)
+        writer = self.open.get(name)
         if writer is None:
-            if self.parquet:
-                raise ValueError("a snapshot with Parquet files takes rows, not lines")
-            name = file_name(fmt, split)
-            writer = self.open.get(name) or _Jsonl(self.tmp / name, self.encoder)
-            self.open[name] = self.line_writers[(fmt, split)] = writer
-        writer.write_line(line)
+            writer = self.open[name] = _Jsonl(self.tmp / name, self.encoder)
+        return writer.file.write
 
     def publish(self) -> list[FileInfo]:
         """Close, hash, make read-only, and move the folder into place in one rename."""
@@ -222,9 +226,11 @@ class SnapshotFiles:
         for name, writer in sorted(self.open.items()):
             writer.close()
             path = self.tmp / name
-            infos.append(FileInfo(name, writer.rows, sha256_file(path), path.stat().st_size))
+            sha256, lines = _hash_and_count_lines(path)
+            infos.append(FileInfo(name, writer.rows if isinstance(writer, _Parquet) else lines, sha256,
+                                  path.stat().st_size))
             path.chmod(READ_ONLY)
-        self.open, self.line_writers = {}, {}
+        self.open = {}
         self.tmp.chmod(0o755)
         if self.final.exists():
             raise FileExistsError(f"{self.final}: appeared while building; not overwritten")
@@ -240,7 +246,7 @@ class SnapshotFiles:
                 writer.close()
             except Exception:  # noqa: BLE001 - the files are being thrown away anyway
                 pass
-        self.open, self.line_writers = {}, {}
+        self.open = {}
         shutil.rmtree(self.tmp, ignore_errors=True)
         if self.published:
             shutil.rmtree(self.final, ignore_errors=True)
