@@ -1,7 +1,6 @@
 """Reads shared by views and tasks. Visibility rules live here: what a user may not see
 is simply not in the queryset, so it answers 404."""
 
-from statistics import median
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
@@ -20,8 +19,8 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
-from .answers import gold_score
 from .models import Adjudication, Annotation, Assignment, AuditEvent, Item, Membership, Project, Response
+from .services.quality import annotator_speed_and_gold
 from .sql import from_db_json, rows
 
 
@@ -286,25 +285,16 @@ def project_progress(project: Project) -> dict:
     for row in assignment_counts:
         per_user[row["annotator_id"]] = {
             "username": row["annotator__username"], "done": row["done"], "skipped": row["skipped"],
-            "in_progress": row["in_progress"], "seconds": [], "gold": [],
+            "in_progress": row["in_progress"],
         }
-    answers = Annotation.objects.filter(project=project).values_list(
-        "annotator_id", "time_spent_ms", "created_at", "assignment__created_at",
-        "item__is_gold", "item__gold_answer", "preference", "ranking",
-    )
-    for annotator_id, spent, created, leased_at, is_gold, gold, preference, ranking in answers.iterator(chunk_size=5000):
-        row = per_user[annotator_id]
-        row["seconds"].append(spent / 1000 if spent is not None else (created - leased_at).total_seconds())
-        if is_gold:
-            score = gold_score(project.kind, preference if project.kind == Project.Kind.PAIRWISE else ranking, gold)
-            if score is not None:
-                row["gold"].append(score)
+    # Speed and gold accuracy: the agreement report's own computation (one place), not a second one here.
+    figures = annotator_speed_and_gold(project)
     annotators = []
-    for row in sorted(per_user.values(), key=lambda r: r["username"]):
-        seconds, gold = row.pop("seconds"), row.pop("gold")
-        row["median_seconds"] = round(median(seconds), 2) if seconds else None
-        row["gold_answered"] = len(gold)
-        row["gold_accuracy"] = round(sum(gold) / len(gold), 4) if gold else None
+    for user_id, row in sorted(per_user.items(), key=lambda pair: pair[1]["username"]):
+        mine = figures.get(user_id)
+        row["median_seconds"] = round(mine.median_seconds, 2) if mine and mine.median_seconds is not None else None
+        row["gold_answered"] = mine.gold_answered if mine else 0
+        row["gold_accuracy"] = round(mine.gold_accuracy, 4) if mine and mine.gold_accuracy is not None else None
         annotators.append(row)
     total_answers = sum(r["done"] for r in annotators)
     return {"items": items, "annotations": total_answers, "annotators": annotators}

@@ -207,3 +207,24 @@ def test_a_report_left_running_by_a_dead_worker_is_sent_again_and_finished(api, 
     wait_for(lambda: api(lead).get(url).status_code == 200, timeout=120, what="the report sent again",
              log_path=live_worker.log_path)
     assert api(lead).get(url).json()["n_annotations"] == 12
+
+
+def test_progress_shows_the_reports_own_speed_and_gold_accuracy_per_annotator(api, lead, answered):
+    """Computed once (`annotator_speed_and_gold`): the progress page and the agreement report cannot disagree."""
+    items = list(answered.items.order_by("id"))
+    for item in items[:3]:
+        assert api(lead).post(f"/api/projects/{answered.id}/items/{item.id}/gold/", {
+            "is_gold": True, "expected": {"chosen": item.response_ids[0], "strength": 1}}, format="json").status_code == 200
+    spent = {a.pk: 1000 * (i % 5 + 1) for i, a in enumerate(Annotation.objects.filter(project=answered).order_by("id"))}
+    for pk, ms in spent.items():
+        Annotation.objects.filter(pk=pk).update(time_spent_ms=ms)
+    report, _ = agreement_compute(answered, {})
+    progress = api(lead).get(f"/api/projects/{answered.id}/progress/").json()
+    by_name = {row["annotator"]: row for row in report["annotators"]}
+    assert {row["username"] for row in progress["annotators"]} == set(by_name)
+    for row in progress["annotators"]:
+        mine = by_name[row["username"]]
+        assert row["gold_answered"] == mine["gold_answers"] == 3
+        assert row["gold_accuracy"] == round(mine["gold_accuracy"], 4)
+        assert row["median_seconds"] == round(mine["median_seconds"], 2)
+    assert sorted(row["gold_accuracy"] for row in progress["annotators"]) == [0.3333, 0.6667, 0.6667]  # 2 of 3 right

@@ -39,6 +39,7 @@ from django.utils import timezone
 from rlhf_site.celery import enqueue
 
 from .. import quality
+from ..answers import gold_score
 from ..models import AgreementReport, Annotation, Assignment, Item, Project, Response
 from ..sql import db_time, from_db_json, rows
 from .columns import columns_from_query, raw_rows
@@ -127,14 +128,22 @@ def _item_columns(project: Project, answer_items: np.ndarray) -> dict[str, np.nd
     order = np.argsort(ids)
     ids, first, second = ids[order], first[order], second[order]
     at = np.searchsorted(ids, answer_items)
-    gold, is_gold = np.full(ids.size, np.nan), np.zeros(ids.size, bool)
-    for item_id, answer in Item.objects.filter(project=project, is_gold=True).values_list("id", "gold_answer"):
-        is_gold[np.searchsorted(ids, item_id)] = True
-        gold[np.searchsorted(ids, item_id)] = np.nan if answer is None else float(answer)
+    is_gold, gold = _gold_of(project, ids)
     response_ids, lengths = columns_from_query(Response.objects.filter(prompt__project=project).order_by().annotate(
         n=Cast(Length("text"), BigIntegerField())).values_list("id", "n"), [np.int64, np.int64])
     return {"first": first[at], "len_first": _length_of(first[at], response_ids, lengths),
             "len_second": _length_of(second[at], response_ids, lengths), "gold": gold[at], "is_gold": is_gold[at]}
+
+
+def _gold_of(project: Project, item_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of the (sorted) item ids: whether it is gold, and its gold answer as a number (NaN: none)."""
+    gold, is_gold = np.full(item_ids.size, np.nan), np.zeros(item_ids.size, bool)
+    for item_id, answer in Item.objects.filter(project=project, is_gold=True).values_list("id", "gold_answer"):
+        at = np.searchsorted(item_ids, item_id)
+        if at < item_ids.size and item_ids[at] == item_id:
+            is_gold[at] = True
+            gold[at] = np.nan if answer is None or isinstance(answer, list) else float(answer)
+    return is_gold, gold
 
 
 def _length_of(ids: np.ndarray, response_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -239,6 +248,52 @@ def _loaded_rankings(rows, names, criterion: str | None) -> Loaded:
     items, coders, orders, ids, flagged = zip(*chosen, strict=True)
     rankings = quality.Rankings.from_lists(items, coders, orders, answer_id=ids, flagged=flagged)
     return Loaded(None, rankings, names, np.array([]))
+
+
+@dataclass(frozen=True)
+class SpeedAndGold:
+    median_seconds: float | None
+    gold_answered: int
+    gold_accuracy: float | None
+
+
+def annotator_speed_and_gold(project: Project) -> dict[int, SpeedAndGold]:
+    """Per annotator (user id): the median seconds an answer took, and how many gold answers were scored and the share
+    right. For pairwise answers these are the agreement report's own figures (`quality.annotator_stats`, from the same
+    columns); a ranking is scored by the share of its response pairs ordered as the gold ranking orders them."""
+    cols = _pairwise_columns(project, {})  # every kind: each answer's item, annotator, seconds and preference
+    if not cols["item"].size:
+        return {}
+    raters = quality.answers.group_by(cols["annotator"])
+    if project.kind == Project.Kind.PAIRWISE:
+        item_ids = np.unique(cols["item"])
+        is_gold, gold = (column[np.searchsorted(item_ids, cols["item"])] for column in _gold_of(project, item_ids))
+        answers = quality.Answers(item=cols["item"], annotator=raters.codes, value=np.nan_to_num(cols["value"]),
+                                  seconds=cols["seconds"], is_gold=is_gold, gold_value=gold)
+        stats = quality.annotator_stats(answers, np.full(len(answers), np.nan))
+        medians, answered, accuracy = stats.median_seconds, stats.gold.n, stats.gold.rate
+    else:
+        medians = quality.answers.group_median(raters.codes, raters.n, cols["seconds"])
+        answered, accuracy = _ranking_gold(project, raters)
+    return {int(user): SpeedAndGold(None if not np.isfinite(m) else float(m), int(n), None if n == 0 else float(a))
+            for user, m, n, a in zip(raters.keys.tolist(), medians.tolist(), answered.tolist(), accuracy.tolist(),
+                                     strict=True)}
+
+
+def _ranking_gold(project: Project, raters) -> tuple[np.ndarray, np.ndarray]:
+    """Per annotator code: gold rankings scored (`answers.gold_score`), and their mean score."""
+    answered, total = np.zeros(raters.n, np.int64), np.zeros(raters.n)
+    if project.kind == Project.Kind.RANKING:
+        gold = Annotation.objects.filter(project=project, item__is_gold=True).values_list(
+            "annotator_id", "ranking", "item__gold_answer")
+        for annotator_id, ranking, expected in gold.iterator(chunk_size=5000):
+            score = gold_score(project.kind, ranking, expected)
+            if score is not None:
+                code = int(np.searchsorted(raters.keys, annotator_id))
+                answered[code] += 1
+                total[code] += score
+    with np.errstate(invalid="ignore"):
+        return answered, np.where(answered > 0, total / np.maximum(answered, 1), np.nan)
 
 
 def answers_stamp(project: Project) -> str:
