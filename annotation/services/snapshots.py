@@ -348,7 +348,7 @@ def _answers_of(project: Project, chunk: list[_Item]) -> dict[int, list[_Answer]
     columns = [_UtcText("created_at") if name == "created_at" else name for name in _Answer._fields]
     iso_utc = snapshots.lines.iso_utc
     for values in raw_rows(rows.order_by("item_id", "id").values_list(*columns), server_side=False):
-        answer = _Answer._make(values)._replace(created_at=iso_utc(values[3]))
+        answer = _Answer(*values[:3], iso_utc(values[3]), *values[4:])
         out.setdefault(answer.item_id, []).append(answer)
     return out
 
