@@ -92,13 +92,9 @@ def vacuum() -> None:
 
 
 def _backend_cpu_s() -> float:
-    """CPU seconds the PostgreSQL backend serving this connection has used (the server runs on this machine)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    from pg_cpu import backend_cpu_s  # this script's folder (see pg_cpu)
+
+    return backend_cpu_s(connection)
 
 
 def recompute(project_id: int) -> dict:

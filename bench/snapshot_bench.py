@@ -172,15 +172,10 @@ def _distinct(rng, n_items: int, pool: int, per_item: int) -> np.ndarray:
 
 
 def _backend_cpu_s() -> float:
-    """CPU seconds of the PostgreSQL backend serving this process (the server runs on this machine)."""
     from django.db import connection
+    from pg_cpu import backend_cpu_s
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return backend_cpu_s(connection)
 
 
 def build(args) -> dict:
