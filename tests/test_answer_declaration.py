@@ -14,6 +14,8 @@ from annotation.answers import (
 )
 from annotation.models import Annotation, Item
 
+from . import factories
+
 
 def test_every_declared_answer_field_is_an_annotation_column_stored_as_declared():
     for column in ANSWER_COLUMNS:
@@ -102,3 +104,27 @@ def test_an_answer_that_is_not_an_object_is_refused_as_before(api, annotator, pa
     r = client.post(f"/api/assignments/{lease['assignment']}/submit/", body, content_type="application/json")
     assert r.status_code == 400
     assert r.json()["errors"] == [{"field": "non_field_errors", "message": "the answer must be a JSON object"}]
+
+
+def test_the_schema_documents_the_ruling_as_checked(api, lead):
+    body = request_schema(openapi(api(lead)), "/api/projects/{id}/items/{item_id}/adjudication/", "put")
+    assert list(body["properties"]) == ["note", "from_answer", "preference", "chosen", "strength", "tie", "ranking"]
+    assert body["required"] == ["note"] and body["properties"]["preference"]["minimum"] == -3
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"note": 5, "from_answer": 1}, "note"), ({"note": "x", "preference": None}, "preference"),
+    ({"note": "x", "tie": "yes"}, "tie"), ({"note": "x", "ranking": "a"}, "ranking"), ([1], "non_field_errors"),
+])
+def test_a_malformed_ruling_is_refused_naming_the_field(api, lead, pairwise_project, body, field):
+    item = pairwise_project.items.first()
+    r = api(lead).put(f"/api/projects/{pairwise_project.id}/items/{item.id}/adjudication/", body, format="json")
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == field, r.content
+
+
+def test_a_malformed_ruling_on_a_demonstration_still_says_there_is_nothing_to_settle(api, lead):
+    project = factories.project("demonstration", members={lead: "lead"})
+    factories.items(project, 1)
+    item = project.items.get()
+    r = api(lead).put(f"/api/projects/{project.id}/items/{item.id}/adjudication/", {"note": 5}, format="json")
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "item"

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from ..answers import ANSWER_COLUMNS, ANSWER_FIELDS
 from ..models import Adjudication, Annotation, Assignment, Item, Membership, Project
 from ..selectors import item_shown, remaining_for_user
-from .answer_in import AnswerCriterionIn, AnswerIn  # noqa: F401 (the API's serializers, all from here)
+from .answer_in import AdjudicationIn, AnswerCriterionIn, AnswerIn  # noqa: F401 (the API's serializers, all here)
 
 User = get_user_model()
 
@@ -243,18 +243,6 @@ class AdjudicationOut(serializers.ModelSerializer):
         model = Adjudication
         fields = ["preference", "ranking", "from_answer", "note", "decided_by", "decided_at"]
 
-
-class AdjudicationIn(serializers.Serializer):
-    """Documentation only: validated by services.adjudications. Give `from_answer`, or the lead's own answer."""
-
-    note = serializers.CharField(help_text="why this answer stands")
-    from_answer = serializers.IntegerField(required=False, help_text="the id of a submitted answer that stands")
-    preference = serializers.IntegerField(required=False, min_value=-3, max_value=3,
-                                          help_text="pairwise, canonical: -3..3 on the stored order")
-    chosen = serializers.IntegerField(required=False, help_text="pairwise: the better response's id (with strength)")
-    strength = serializers.IntegerField(required=False, min_value=1, max_value=3)
-    tie = serializers.BooleanField(required=False)
-    ranking = serializers.JSONField(required=False, help_text="ranking: ids best first, or groups best first")
 
 
 class ItemResponseOut(serializers.Serializer):

@@ -3,9 +3,7 @@
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
 from .. import json_input
@@ -18,7 +16,7 @@ from ..selectors import (
 )
 from ..services.annotations import annotation_submit, annotation_update
 from ..services.assignments import Lease, assignment_next, assignment_skip, assignment_unskip
-from .errors import error_list
+from .answer_in import ANSWER_IN, checked
 from .params import MineFiltersIn, query_params
 from .serializers import (
     AnswerIn,
@@ -50,20 +48,6 @@ def assignment_payload(lease: Lease) -> dict:
             "responses": [{"id": rid, "text": texts[rid]} for rid in lease.shown_order],
         },
     }
-
-
-# One instance for every request: a serializer builds its fields by deep copy when it is made (2 ms for AnswerIn's,
-# with the criteria's own serializer, 40 times the check itself), and run_validation keeps no state on it.
-ANSWER_IN = AnswerIn()
-
-
-def _answer(request) -> dict:
-    """The submitted answer checked by its input serializer: {payload, malformed} for the services, which check it
-    against the item and the project and say what is malformed in the order their other answers (404, 409) come."""
-    try:
-        return {"payload": ANSWER_IN.run_validation(request.data), "malformed": None}
-    except ValidationError as exc:
-        return {"payload": request.data, "malformed": error_list(as_serializer_error(exc))}
 
 
 def _mine(request) -> dict:
@@ -105,7 +89,7 @@ class AssignmentViewSet(viewsets.GenericViewSet):
             return Response({"errors": [{"field": "Idempotency-Key", "message": problem}]},
                             status=status.HTTP_400_BAD_REQUEST)
         annotation, created = annotation_submit(assignment_id=_existing_id(pk), user=request.user,
-                                                idempotency_key=key, **_answer(request))
+                                                idempotency_key=key, **checked(ANSWER_IN, request.data))
         data = MyAnnotationOut(annotation).data
         if annotation.gold_feedback is not None:  # the answer is committed: now it may say whether gold matched
             data["gold_feedback"] = annotation.gold_feedback
@@ -141,7 +125,7 @@ class MyAnnotationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @extend_schema(request=AnswerIn, responses={200: MyAnnotationListOut},
                    summary="Change one's own answer while its item is not complete")
     def partial_update(self, request, pk=None):
-        annotation = annotation_update(annotation_id=pk, user=request.user, **_answer(request))
+        annotation = annotation_update(annotation_id=pk, user=request.user, **checked(ANSWER_IN, request.data))
         return Response(MyAnnotationListOut(annotation).data)
 
 

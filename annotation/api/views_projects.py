@@ -25,6 +25,7 @@ from ..services.adjudications import adjudication_set, adjudication_withdraw
 from ..services.curation import curation_preview, curation_rules_save
 from ..services.projects import item_set_gold, membership_remove, membership_set, project_create, project_update
 from ..services.quality import agreement_report_current, agreement_report_get, agreement_request
+from .answer_in import ADJUDICATION_IN, checked
 from .params import AgreementFiltersIn, ItemFiltersIn, query_params
 from .permissions import IsAdmin, IsProjectLead, IsProjectMember
 from .serializers import (
@@ -158,7 +159,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
         if request.method == "DELETE":  # idempotent: withdrawing a ruling that is not there leaves none too
             adjudication_withdraw(item=item, actor=request.user)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        ruling = adjudication_set(item=item, decided_by=request.user, payload=request.data)
+        ruling = adjudication_set(item=item, decided_by=request.user, **checked(ADJUDICATION_IN, request.data))
         return Response(AdjudicationOut(ruling).data)
 
     @extend_schema(request=GoldIn, responses={200: ItemLeadOut})

@@ -9,11 +9,14 @@ from typing import NamedTuple
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .. import answers, json_input
+from .. import answers
 from ..models import Adjudication, Item, Project
 from . import audit
 
 MAX_NOTE = 2000
+NOTE_REQUIRED = "required: say why this answer stands"
+NOT_A_RULING = "must be a JSON object with a note and the answer that stands"
+PREFERENCE_RANGE = "must be a whole number from -3 (the first stored response much better) to 3 (the second much better)"
 
 
 def _own_answer(item: Item, payload: dict) -> dict:
@@ -21,12 +24,9 @@ def _own_answer(item: Item, payload: dict) -> dict:
     annotator would submit it (`chosen` + `strength`, `tie`)."""
     project = item.project
     if project.kind == Project.Kind.PAIRWISE and "preference" in payload:
-        value = payload["preference"]
-        if isinstance(value, bool) or not isinstance(value, int) or not -3 <= value <= 3 \
-                or (value == 0 and not project.allow_tie):
-            tie = " (0, a tie, is not allowed in this project)" if not project.allow_tie else " (0: a tie)"
-            raise ValidationError({"preference": f"must be a whole number from -3 (the first stored response much "
-                                                 f"better) to 3 (the second much better){tie}"})
+        value = payload["preference"]  # -3..3: the input serializer's check
+        if value == 0 and not project.allow_tie:
+            raise ValidationError({"preference": f"{PREFERENCE_RANGE} (0, a tie, is not allowed in this project)"})
         return {"preference": value, "ranking": None}
     shape = answers.AnswerShape(kind=project.kind, response_ids=tuple(item.response_ids),
                                 allow_tie=project.allow_tie, criteria=())
@@ -40,25 +40,24 @@ def _own_answer(item: Item, payload: dict) -> dict:
 
 
 @transaction.atomic
-def adjudication_set(*, item: Item, decided_by, payload) -> Adjudication:
+def adjudication_set(*, item: Item, decided_by, payload, malformed: list[dict] | None = None) -> Adjudication:
     """Record (or replace) the ruling on an item.
 
-    `payload`: `{"note": "...", "from_answer": <answer id>}` to let one submitted answer stand, or the lead's own
-    answer (`{"preference": -2}` / `{"chosen": id, "strength": 2}` / `{"tie": true}`; rankings `{"ranking": [...]}`).
+    `payload`, as the API's input serializer (AdjudicationIn) checked it: `{"note": "...", "from_answer": <answer
+    id>}` to let one submitted answer stand, or the lead's own answer (`{"preference": -2}` / `{"chosen": id,
+    "strength": 2}` / `{"tie": true}`; rankings `{"ranking": [...]}`). `malformed`: that serializer's errors, raised
+    once the item is known to take a ruling at all.
     """
     if not isinstance(payload, dict):
-        raise ValidationError({"non_field_errors": "must be a JSON object with a note and the answer that stands"})
+        raise ValidationError({"non_field_errors": NOT_A_RULING})
     if item.project.kind == Project.Kind.DEMONSTRATION:
         raise ValidationError({"item": "demonstrations are not compared, so there is nothing to settle"})
-    note = payload.get("note")
-    if not isinstance(note, str) or not note.strip():
-        raise ValidationError({"note": "required: say why this answer stands"})
-    if len(note) > MAX_NOTE or json_input.NUL in note:
-        raise ValidationError({"note": f"at most {MAX_NOTE} characters, no NUL character"})
+    if malformed:
+        raise answers.AnswerError(malformed)
+    note = payload["note"]
     source, chosen = payload.get("from_answer"), None
     if source is not None:
-        chosen = item.annotations.filter(pk=source).first() if isinstance(source, int) and \
-            not isinstance(source, bool) else None
+        chosen = item.annotations.filter(pk=source).first()
         if chosen is None:
             raise ValidationError({"from_answer": "must be the id of an answer to this item"})
         value = {"preference": chosen.preference, "ranking": chosen.ranking}

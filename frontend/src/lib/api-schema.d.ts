@@ -293,20 +293,22 @@ export type webhooks = Record<string, never>;
 
 export interface components {
   schemas: {
-    /** @description Documentation only: validated by services.adjudications. Give `from_answer`, or the lead's own answer. */
+    /** @description A lead's ruling: a note, and the answer that stands: from_answer (a submitted answer's id), or the lead's own, canonical (preference) or as an annotator gives it (chosen and strength, or tie; ranking). */
     AdjudicationInRequest: {
       /** @description why this answer stands */
       note: string;
       /** @description the id of a submitted answer that stands */
-      from_answer?: number;
+      from_answer?: number | null;
       /** @description pairwise, canonical: -3..3 on the stored order */
       preference?: number;
-      /** @description pairwise: the better response's id (with strength) */
-      chosen?: number;
-      strength?: number;
-      tie?: boolean;
-      /** @description ranking: ids best first, or groups best first */
-      ranking?: unknown;
+      /** @description pairwise: the id of the better response (with strength) */
+      chosen?: number | null;
+      /** @description pairwise: 1 (slightly), 2 (clearly) or 3 (much better) */
+      strength?: number | null;
+      /** @description pairwise: true for a tie instead of chosen, where the project allows ties */
+      tie?: boolean | null;
+      /** @description ranking: response ids best first; with ties, groups of ids best first, e.g. [[a], [b, c], [d]] */
+      ranking?: ((number | number[])[]) | null;
     };
     AdjudicationOut: {
       /**
