@@ -2,25 +2,61 @@
 
 Parameters go through Django's own adapters (``connection.ops``), so a datetime or a JSON value is
 stored exactly as the ORM would store it; values read back are decoded the same way.
+
+On PostgreSQL these statements are prepared: psycopg binds their parameters on the server, and from a statement's
+fifth run on a connection (OPTIONS prepare_threshold, rlhf_site/settings.py) PostgreSQL has it parsed and planned
+once instead of on every call; its CPU per next + submit fell by about a third (docs/benchmarks.md). Only these
+fixed statements: the ORM keeps Django's client-side binding, whose cursors never prepare.
 """
 
 import datetime as dt
+from contextlib import contextmanager
+from functools import cache
 
 import orjson
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
 
+@cache
+def _server_binding_cursor():
+    from django.db.backends.postgresql.base import ServerBindingCursor  # psycopg: only where PostgreSQL is used
+
+    return ServerBindingCursor
+
+
+@contextmanager
+def _cursor():
+    """Django's cursor (its health check, error translation and query logging); on PostgreSQL one that prepares."""
+    # Where Django records each statement's text (DEBUG, or a test capturing queries) it runs unprepared, as the
+    # ORM's do: only client-side binding leaves the text for Django to read.
+    if connection.vendor != "postgresql" or connection.queries_logged:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    # The psycopg connection's own factory, swapped for this one cursor; a connection that the health check replaces
+    # meanwhile comes with the default factory, and this statement then runs unprepared, as any other.
+    default, raw.cursor_factory = raw.cursor_factory, _server_binding_cursor()
+    try:
+        cursor = connection.cursor()
+    finally:
+        raw.cursor_factory = default
+    with cursor:
+        yield cursor
+
+
 def rows(sql: str, params: list) -> list[tuple]:
     """Run one statement and return its rows."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
 def changed(sql: str, params: list) -> int:
     """Run one statement and return how many rows it changed."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 

@@ -124,6 +124,10 @@ else:
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # The hot path's fixed statements (annotation/sql.py) are prepared from their fifth run on a connection; the ORM's
+    # client-side cursors never prepare. Django turns preparing off by default for the sake of connection poolers in
+    # transaction mode; none stands between the web server and PostgreSQL here (docker-compose.yml).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Run where a password is set through the API (POST /api/users/) and by Django's own forms and commands;
