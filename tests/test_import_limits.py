@@ -127,3 +127,18 @@ def test_a_bulk_import_analyzes_the_tables_it_filled(requires_postgres, api, lea
     assert post_items(api(lead), project, factories.lines(project, ANALYZE_AFTER)).status_code == 201
     wait_for(lambda: all(analyze_counts().get(t, 0) > before.get(t, 0) for t in TABLES), timeout=30,
              what=f"analyze_count to grow on {TABLES}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_small_against_its_tables_analyzes_only_the_items(requires_postgres, api, lead):
+    """The prompts' and responses' statistics (mostly about texts) are left to autovacuum when an import adds less
+    than a tenth of what the tables hold; the items' (projects, counters) are refreshed after every bulk import."""
+    big = factories.project("pairwise", members={lead: "lead"})
+    assert post_items(api(lead), big, factories.lines(big, 11 * ANALYZE_AFTER)).status_code == 201
+    item, prompt = (model._meta.db_table for model in (Item, Prompt))
+    wait_for(lambda: analyze_counts().get(prompt, 0) > 0, timeout=30, what="the first import's ANALYZE")
+    before = analyze_counts()
+    small = factories.project("pairwise", members={lead: "lead"})
+    assert post_items(api(lead), small, factories.lines(small, ANALYZE_AFTER)).status_code == 201
+    wait_for(lambda: analyze_counts().get(item, 0) > before.get(item, 0), timeout=30, what="the items' ANALYZE")
+    assert analyze_counts()[prompt] == before[prompt]
