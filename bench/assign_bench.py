@@ -4,8 +4,9 @@
 
 Sets up (in the database ``rlhf_bench``, created and migrated if missing) one pairwise project per
 size, overlap 3, with annotator users and tokens; starts gunicorn on 127.0.0.1; drives K annotator
-threads, each looping POST next -> POST submit for --duration seconds (after --warmup seconds not
-counted); reports cycles/s and next/submit latency p50/p99; then checks the counters in the database
+threads (bench/cycles.py: a new connection per request), each looping POST next -> POST submit for
+--duration seconds (after --warmup seconds not counted); reports the answers stored per second in the
+window and next/submit latency p50/p99; then checks the counters in the database
 (no item over the overlap, n_submitted == answers per item, n_leased == live leases, no duplicate
 (item, annotator)). Between cells the project's assignments and answers are deleted and the touched
 items' counters reset, so each cell starts from an untouched project. ``--keep`` reuses an existing
@@ -18,10 +19,8 @@ import http.client
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -63,7 +62,7 @@ from annotation import importing  # noqa: E402
 from annotation.models import Item, Membership, Project  # noqa: E402
 from annotation.services import assignments as engine  # noqa: E402
 from annotation.services.imports import items_import  # noqa: E402
-from bench.cycles import pct  # noqa: E402
+from bench import cycles  # noqa: E402
 
 User = get_user_model()
 
@@ -181,99 +180,23 @@ def gunicorn_stop(proc: subprocess.Popen) -> None:
             proc.wait(5)
 
 
-# ---------------------------------------------------------------- driver
+# ---------------------------------------------------------------- driver (bench/cycles.py's loop)
 
-class Annotator(threading.Thread):
-    def __init__(self, port: int, project_id: int, token: str, t_start: float, t_end: float):
-        super().__init__(daemon=True)
-        self.port, self.project_id, self.t_start, self.t_end = port, project_id, t_start, t_end
-        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-        self.next_ms: list[float] = []
-        self.submit_ms: list[float] = []
-        self.cycles = 0
-        self.submitted = 0  # includes warm-up: compared with the database
-        self.errors: dict[str, int] = {}
-        self.conn = None
+def side(project: Project, port: int, headers: dict | None = None) -> cycles.Side:
+    """Our next and submit over HTTP, answers counted from our database."""
+    def call(token: str, path: str, body=None):
+        return cycles.request(port, "POST", path, body, headers={**(headers or {}), "Authorization": f"Token {token}"})
 
-    def call(self, path: str, body: dict | None) -> tuple[int, dict | None]:
-        for attempt in range(2):
-            try:
-                if self.conn is None:
-                    self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-                self.conn.request("POST", path, body=json.dumps(body or {}), headers=self.headers)
-                resp = self.conn.getresponse()
-                data = resp.read()
-                return resp.status, (json.loads(data) if data else None)
-            except (OSError, http.client.HTTPException):
-                self.conn.close()
-                self.conn = None
-                if attempt:
-                    raise
-        raise AssertionError
+    def next_(token):
+        status, data = call(token, f"/api/projects/{project.id}/next/")
+        return status, ((data["assignment"], data["item"]["responses"][0]["id"]) if status == 200 else None)
 
-    def error(self, what: str) -> None:
-        self.errors[what] = self.errors.get(what, 0) + 1
+    def submit(token, handle):
+        return call(token, f"/api/assignments/{handle[0]}/submit/", {"chosen": handle[1], "strength": 2})[0]
 
-    def run(self) -> None:
-        while time.perf_counter() < self.t_end:
-            t0 = time.perf_counter()
-            try:
-                st, data = self.call(f"/api/projects/{self.project_id}/next/", None)
-            except Exception as exc:  # noqa: BLE001 - counted, never silent
-                self.error(f"next {type(exc).__name__}")
-                continue
-            t1 = time.perf_counter()
-            if st == 204:
-                self.error("next 204 (nothing left)")
-                break
-            if st != 200:
-                self.error(f"next {st}")
-                continue
-            chosen = data["item"]["responses"][0]["id"]
-            try:
-                st, _ = self.call(f"/api/assignments/{data['assignment']}/submit/", {"chosen": chosen, "strength": 2})
-            except Exception as exc:  # noqa: BLE001
-                self.error(f"submit {type(exc).__name__}")
-                continue
-            t2 = time.perf_counter()
-            if st != 201:
-                self.error(f"submit {st}")
-                continue
-            self.submitted += 1
-            if t0 >= self.t_start and t2 <= self.t_end:
-                self.cycles += 1
-                self.next_ms.append((t1 - t0) * 1000)
-                self.submit_ms.append((t2 - t1) * 1000)
-        if self.conn:
-            self.conn.close()
-
-
-
-
-def drive(port: int, project: Project, tokens: list[str], warmup: float, duration: float) -> dict:
-    now = time.perf_counter()
-    t_start = now + warmup
-    t_end = t_start + duration
-    threads = [Annotator(port, project.id, tok, t_start, t_end) for tok in tokens]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(duration + warmup + 120)
-    next_ms = [x for t in threads for x in t.next_ms]
-    submit_ms = [x for t in threads for x in t.submit_ms]
-    errors: dict[str, int] = {}
-    for t in threads:
-        for k, v in t.errors.items():
-            errors[k] = errors.get(k, 0) + v
-    return {
-        "cycles": sum(t.cycles for t in threads),
-        "cps": sum(t.cycles for t in threads) / duration,
-        "next_p50": pct(next_ms, 50), "next_p99": pct(next_ms, 99),
-        "next_mean": statistics.fmean(next_ms) if next_ms else float("nan"),
-        "submit_p50": pct(submit_ms, 50), "submit_p99": pct(submit_ms, 99),
-        "submitted": sum(t.submitted for t in threads),
-        "errors": errors,
-    }
+    dsn = os.environ["DATABASE_URL"].replace("postgres://", "postgresql://")
+    return cycles.Side("ours", next_, submit, cycles.stored_between(dsn, "annotation_annotation", project.id),
+                       done_status=204)
 
 
 # ---------------------------------------------------------------- checks
@@ -363,27 +286,20 @@ def main() -> None:
             for k in levels:
                 reset(project)
                 connection.close()
-                r = drive(args.port, project, tokens[size][:k], args.warmup, args.duration)
+                r = cycles.drive(side(project, args.port), tokens[size][:k], args.warmup, args.duration)
                 r.update(size=size, k=k, check=check(project, r["submitted"]))
                 rows.append(r)
-                print(f"[{size} items, {k} annotators] {r['cps']:.1f} cycles/s; next p50 {r['next_p50']:.1f} ms "
-                      f"p99 {r['next_p99']:.1f} ms; submit p50 {r['submit_p50']:.1f} ms p99 {r['submit_p99']:.1f} ms; "
-                      f"errors {r['errors'] or 'none'}; checks {r['check']}", flush=True)
+                print(cycles.cell_line(f"{size} items, {k} annotators", r), flush=True)
                 if args.explain:
                     # As annotator 0 in the state the cell left: it has answered many items.
                     plans[f"{size:,} items, after the {k}-annotator cell"] = explain(project, "bench-annotator-0")
     finally:
         gunicorn_stop(server)
 
-    print("\n| items | annotators | cycles/s | next p50 ms | next p99 ms | submit p50 ms | submit p99 ms "
-          "| answers | over overlap | counter drift | duplicates | errors |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for r in rows:
-        c = r["check"]
-        print(f"| {r['size']:,} | {r['k']} | {r['cps']:.1f} | {r['next_p50']:.1f} | {r['next_p99']:.1f} "
-              f"| {r['submit_p50']:.1f} | {r['submit_p99']:.1f} | {c['annotations']:,} | {c['over_overlap']} "
-              f"| {c['drift_submitted'] + c['drift_leased'] + c['bad_open_slots']} "
-              f"| {c['dup_annotations'] + c['dup_assignments']} | {sum(r['errors'].values())} |")
+    print("\n" + cycles.cells_table(rows, {
+        "over overlap": lambda c: c["over_overlap"],
+        "counter drift": lambda c: c["drift_submitted"] + c["drift_leased"] + c["bad_open_slots"],
+        "duplicates": lambda c: c["dup_annotations"] + c["dup_assignments"]}))
     for label, plan in plans.items():
         print(f"\nEXPLAIN ANALYZE, claim query of next as bench-annotator-0, {label}:\n{plan}")
     if args.json:

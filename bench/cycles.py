@@ -8,7 +8,9 @@ both sides, so a cycle cut by the window's edge counts as it would on either sid
 of the cycles that began inside the window. The driver's own CPU (all its threads) is reported, because on a
 small machine the load generator competes with the servers for the same cores.
 
-Stdlib only: the sides bring their own `next`, `submit` and `count` (see `Side`).
+The one annotator loop of the assignment benches: bench/assign_bench.py (ours), bench/labelstudio/ls_bench.py and
+bench/side_by_side.py (both) drive it with their own `Side` (`next`, `submit` and `count`). Stdlib only, but for
+`stored_between`'s psycopg.
 """
 
 from __future__ import annotations
@@ -45,10 +47,10 @@ def pair(i: int) -> tuple[str, str, str]:
 
 def request(port: int, method: str, path: str, body=None, headers: dict | None = None,
             timeout: float = 120) -> tuple[int, object]:
-    """One request on a connection of its own."""
+    """One request on a connection of its own; a body of bytes is sent as it is (JSON encoded before a timing)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        data = None if body is None else json.dumps(body).encode()
+        data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
         conn.request(method, path, body=data, headers={**(headers or {}),
                                                        **({"Content-Type": "application/json"} if data else {})})
         resp = conn.getresponse()
@@ -113,6 +115,17 @@ class _Annotator(threading.Thread):
                 self.submit_ms.append((time.time() - t1) * 1000)
 
 
+def stored_between(dsn: str, table: str, project_id: int) -> Callable[[float, float], int]:
+    """A Side's `count`: the rows of `table` in the project whose created_at falls between two epoch times."""
+    def count(t_start: float, t_end: float) -> int:
+        import psycopg
+
+        with psycopg.connect(dsn) as db:
+            return db.execute(f"SELECT count(*) FROM {table} WHERE project_id = %s AND created_at >= to_timestamp(%s) "
+                              "AND created_at < to_timestamp(%s)", [project_id, t_start, t_end]).fetchone()[0]
+    return count
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -144,6 +157,28 @@ def drive(side: Side, tokens: list[str], warmup: float, duration: float) -> dict
             "next_p50": pct(next_ms, 50), "next_p99": pct(next_ms, 99), "submit_p50": pct(submit_ms, 50),
             "submit_p99": pct(submit_ms, 99), "submitted": sum(t.submitted for t in threads), "errors": errors,
             "driver_cpu_cores": round(driver_cpu, 2)}
+
+
+def cell_line(label: str, r: dict) -> str:
+    """One cell of drive() as the benches print it while they run."""
+    return (f"[{label}] {r['cps']:.1f} cycles/s; next p50 {r['next_p50']:.1f} ms p99 {r['next_p99']:.1f} ms; submit "
+            f"p50 {r['submit_p50']:.1f} ms p99 {r['submit_p99']:.1f} ms; errors {r['errors'] or 'none'}; "
+            f"checks {r['check']}")
+
+
+def cells_table(cells: list[dict], checks: dict[str, Callable[[dict], object]]) -> str:
+    """Markdown, a line per cell (with its `size`, `k` and `check`): rate and latencies, then the side's own database
+    checks (column name -> value read from the cell's check), then the errors."""
+    head = ["items", "annotators", "cycles/s", "next p50 ms", "next p99 ms", "submit p50 ms", "submit p99 ms",
+            "answers", *checks, "errors"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * (len(head) - 1) + "---|"]
+    for r in cells:
+        values = [f"{r['size']:,}", r["k"], f"{r['cps']:.1f}",
+                  *(f"{r[key]:.1f}" for key in ("next_p50", "next_p99", "submit_p50", "submit_p99")),
+                  f"{r['check']['annotations']:,}", *(value(r["check"]) for value in checks.values()),
+                  sum(r["errors"].values())]
+        lines.append("| " + " | ".join(map(str, values)) + " |")
+    return "\n".join(lines)
 
 
 def summary(values: list[float]) -> str:

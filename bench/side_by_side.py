@@ -24,10 +24,12 @@ Our side uses DATABASE_URL (default: rlhf_bench on 127.0.0.1) and --port.
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,10 +43,8 @@ SECRET = "side-by-side-bench-secret-key-not-for-production-0123456789"
 os.environ.update(DATABASE_URL=OURS_DB, SECRET_KEY=SECRET)  # env.sh set Label Studio's own
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
-
 from bench import assign_bench as ours  # noqa: E402  (sets Django up on OURS_DB)
-from bench import cycles  # noqa: E402
+from bench import cycles, server_time  # noqa: E402
 from bench.cycles import gunicorn_args  # noqa: E402
 from bench.labelstudio import ls_bench as ls  # noqa: E402
 
@@ -61,12 +61,18 @@ def ours_env(artifacts: Path) -> dict:
 
 
 class Server:
-    def __init__(self, config: str, port: int, artifacts: Path, log: Path):
+    """Ours under gunicorn; with `timed`, the app is wrapped by bench/server_time.py writing into that folder."""
+
+    def __init__(self, config: str, port: int, artifacts: Path, log: Path, timed: Path | None = None):
         self.config, self.port = config, port
-        cmd = [sys.executable, "-m", "gunicorn", *gunicorn_args(config, port)]
+        args = gunicorn_args(config, port)
+        env = ours_env(artifacts)
+        if timed is not None:
+            args = ["bench.server_time:application" if a == "rlhf_site.wsgi:application" else a for a in args]
+            env.update(SERVER_TIME_DIR=str(timed), SERVER_PROFILE=os.environ.get("SERVER_PROFILE", ""))
         self.log = open(log, "ab")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=ours_env(artifacts), start_new_session=True,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", *args], cwd=ROOT, env=env,
+                                     start_new_session=True, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 90
         while time.time() < deadline:
             try:
@@ -110,12 +116,13 @@ def _lead_token() -> str:
 
 def ours_import_http(port: int, project_id: int, n: int, chunk: int) -> float:
     headers = {**PROXY, "Authorization": f"Token {_lead_token()}"}
+    bodies = [json.dumps({"items": [ours_item(i) for i in range(start, min(n, start + chunk))]}).encode()
+              for start in range(0, n, chunk)]  # encoded before the clock starts, as Label Studio's side does
     t0 = time.perf_counter()
-    for start in range(0, n, chunk):
-        status, body = cycles.request(port, "POST", f"/api/projects/{project_id}/import/",
-                                      {"items": [ours_item(i) for i in range(start, min(n, start + chunk))]},
-                                      headers=headers, timeout=600)
-        assert status == 201, (status, body)
+    for body in bodies:
+        status, answer = cycles.request(port, "POST", f"/api/projects/{project_id}/import/", body, headers=headers,
+                                        timeout=600)
+        assert status == 201, (status, answer)
     return n / (time.perf_counter() - t0)
 
 
@@ -135,43 +142,6 @@ def ours_project(size: int, keep: bool, port: int, chunk: int, log: Path, artifa
     finally:
         server.stop()
     return project, rate
-
-
-def ours_side(project, port: int) -> cycles.Side:
-    def next_(token):
-        status, data = cycles.request(port, "POST", f"/api/projects/{project.id}/next/",
-                                      headers={**PROXY, "Authorization": f"Token {token}"})
-        return status, ((data["assignment"], data["item"]["responses"][0]["id"]) if status == 200 else None)
-
-    def submit(token, handle):
-        return cycles.request(port, "POST", f"/api/assignments/{handle[0]}/submit/",
-                              {"chosen": handle[1], "strength": 2},
-                              headers={**PROXY, "Authorization": f"Token {token}"})[0]
-
-    return cycles.Side("ours", next_, submit, _counter(OURS_DB.replace("postgres://", "postgresql://"),
-                                                        "annotation_annotation", project.id), done_status=204)
-
-
-def ls_side(pid: int) -> cycles.Side:
-    def next_(token):
-        status, task = cycles.request(ls.PORT, "GET", f"/api/projects/{pid}/next/",
-                                      headers={"Authorization": f"Token {token}"})
-        return status, (task["id"] if status == 200 and isinstance(task, dict) and "id" in task else None)
-
-    def submit(token, task_id):
-        return cycles.request(ls.PORT, "POST", f"/api/tasks/{task_id}/annotations/?project={pid}",
-                              {"result": ls.RESULT, "lead_time": 1.0, "project": pid},
-                              headers={"Authorization": f"Token {token}"})[0]
-
-    return cycles.Side("Label Studio", next_, submit, _counter(ls.DB, "task_completion", pid), done_status=404)
-
-
-def _counter(dsn: str, table: str, project_id: int):
-    def count(t_start: float, t_end: float) -> int:
-        with psycopg.connect(dsn) as db:
-            return db.execute(f"SELECT count(*) FROM {table} WHERE project_id = %s AND created_at >= to_timestamp(%s) "
-                              "AND created_at < to_timestamp(%s)", [project_id, t_start, t_end]).fetchone()[0]
-    return count
 
 
 # ---------------------------------------------------------------- the run
@@ -223,6 +193,8 @@ def main() -> None:
     parser.add_argument("--import-lines", type=int, default=10_000)
     parser.add_argument("--import-rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=8151)
+    parser.add_argument("--server-time", action="store_true",
+                        help="wrap our app in bench/server_time.py: our own wall, CPU and SQL time per request")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     use_ls = not args.no_labelstudio
@@ -238,11 +210,11 @@ def main() -> None:
         project, rate = ours_project(size, args.keep, args.port, args.import_chunk, log, artifacts)
         imports[f"ours over HTTP, {size:,}"] = rate
         tokens = ours.annotators(project, args.annotators)
-        sides = [(config, lambda p=project: ours_side(p, args.port)) for config in configs]
+        sides = [(config, lambda p=project: ours.side(p, args.port, PROXY)) for config in configs]
         if use_ls:
             pid, ls_rate = ls.project_for(size, args.keep, args.import_chunk)
             imports[f"Label Studio over HTTP, {size:,}"] = ls_rate
-            sides.append(("Label Studio", lambda pid=pid: ls_side(pid)))
+            sides.append(("Label Studio", lambda pid=pid: ls.side(pid)))
         for round_ in range(args.rounds):
             for config, make in sides:
                 if config == "Label Studio":
@@ -252,12 +224,19 @@ def main() -> None:
                 else:
                     ours.reset(project)
                     ours.connection.close()
-                    server = Server(config, args.port, artifacts, log)
+                    timed = Path(tempfile.mkdtemp(prefix="server-time-")) if args.server_time else None
+                    server = Server(config, args.port, artifacts, log, timed)
                     try:
                         row = cycles.drive(make(), tokens, args.warmup, args.duration)
                     finally:
                         server.stop()
                     row["check"] = ours.check(project, row["submitted"])
+                    if timed is not None:
+                        row["server"] = server_time.summary(timed)
+                        if os.environ.get("SERVER_PROFILE"):
+                            print(f"    cProfile of each worker: {timed}/*.prof", flush=True)
+                        else:
+                            shutil.rmtree(timed)
                 row.update(size=size, config=config, round=round_ + 1)
                 results.append(row)
                 print(f"[{size:,} items, {args.annotators} annotators, round {round_ + 1}, {config}] "
@@ -265,6 +244,10 @@ def main() -> None:
                       f"p99 {row['next_p99']:.1f} ms; driver CPU {row['driver_cpu_cores']} cores; "
                       f"errors {row['errors'] or 'none'}; checks ok {row['check']['ok']}; "
                       f"load {os.getloadavg()[0]:.1f}", flush=True)
+                for route, t in row.get("server", {}).items():
+                    print(f"    server side, {route}: {t['requests']} requests; wall p50 {t['wall_p50']:.1f} p99 "
+                          f"{t['wall_p99']:.1f} ms; CPU p50 {t['cpu_p50']:.1f} mean {t['cpu_mean']:.1f} ms; SQL p50 "
+                          f"{t['sql_p50']:.1f} p99 {t['sql_p99']:.1f} ms in {t['statements']:.0f} statements", flush=True)
     import_rates = import_rounds(args, artifacts, log, use_ls) if args.import_rounds else {}
     report(results, imports, import_rates, args)
     if args.json:

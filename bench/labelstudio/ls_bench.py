@@ -5,20 +5,17 @@
 
 Talks to a Label Studio already served on 127.0.0.1:$LS_PORT (serve.sh) through its API only:
 creates a pairwise project (maximum_annotations=3, overlap_cohort_percentage=100), imports N tasks
-through POST /api/projects/{id}/import in chunks (reports tasks/s), then drives K annotators, each
-looping GET /api/projects/{id}/next/ -> POST /api/tasks/{id}/annotations/. Before each cell the
+through POST /api/projects/{id}/import in chunks (reports tasks/s), then drives K annotators (bench/cycles.py's loop,
+a new connection per request), each looping GET /api/projects/{id}/next/ -> POST /api/tasks/{id}/annotations/. Before each cell the
 project's annotations and locks are deleted and task counters zeroed in SQL (state reset only);
 after it, the database is checked: tasks over the overlap, total_annotations vs real answer count
 (counter drift), is_labeled vs the count, duplicate (task, annotator). Stdlib + psycopg only.
 """
 
 import argparse
-import http.client
 import json
 import os
-import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -26,7 +23,6 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench import cycles  # noqa: E402
-from bench.cycles import pct  # noqa: E402
 
 PORT = int(os.environ.get("LS_PORT", "8032"))
 ADMIN_TOKEN = os.environ.get("LS_ADMIN_TOKEN", "0123456789abcdef0123456789abcdef01234567")
@@ -42,23 +38,8 @@ LABEL_CONFIG = """<View>
 RESULT = [{"from_name": "comparison", "to_name": "answer1", "type": "pairwise", "value": {"selected": "left"}}]
 
 
-def api(method: str, path: str, body=None, token: str = ADMIN_TOKEN, conn=None, timeout: float = 600):
-    own = conn is None
-    conn = conn or http.client.HTTPConnection("127.0.0.1", PORT, timeout=timeout)
-    headers = {"Authorization": f"Token {token}"}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    conn.request(method, path, body=data, headers=headers)
-    resp = conn.getresponse()
-    raw = resp.read()
-    if own:
-        conn.close()
-    try:
-        return resp.status, json.loads(raw) if raw else None
-    except ValueError:
-        return resp.status, raw[:300]
+def api(method: str, path: str, body=None, token: str = ADMIN_TOKEN):
+    return cycles.request(PORT, method, path, body, headers={"Authorization": f"Token {token}"}, timeout=600)
 
 
 def ls_task(i: int) -> dict:
@@ -83,10 +64,11 @@ def project_for(size: int, keep: bool, chunk: int, title: str | None = None) -> 
         "title": title, "label_config": LABEL_CONFIG, "maximum_annotations": OVERLAP,
         "overlap_cohort_percentage": 100, "sampling": "Sequential sampling", "show_skip_button": False})
     assert st == 201, (st, p)
+    bodies = [json.dumps([ls_task(i) for i in range(start, min(size, start + chunk))]).encode()
+              for start in range(0, size, chunk)]  # encoded before the clock starts, as our side does
     t0 = time.perf_counter()
-    for start in range(0, size, chunk):
-        batch = [ls_task(i) for i in range(start, min(size, start + chunk))]
-        st, r = api("POST", f"/api/projects/{p['id']}/import", batch)
+    for body in bodies:
+        st, r = api("POST", f"/api/projects/{p['id']}/import", body)
         assert st == 201, (st, r)
     dt = time.perf_counter() - t0
     with psycopg.connect(DB) as db:
@@ -110,84 +92,18 @@ def reset(pid: int) -> None:
         db.execute("VACUUM ANALYZE task_completion")
 
 
-class Annotator(threading.Thread):
-    def __init__(self, pid: int, token: str, t_start: float, t_end: float):
-        super().__init__(daemon=True)
-        self.pid, self.token, self.t_start, self.t_end = pid, token, t_start, t_end
-        self.next_ms, self.submit_ms = [], []
-        self.cycles = self.submitted = 0
-        self.errors: dict[str, int] = {}
-        self.conn = None
+def side(pid: int) -> cycles.Side:
+    """Label Studio's next and annotation create over HTTP (bench/cycles.py's loop), answers counted from its database."""
+    def next_(token):
+        status, task = cycles.request(PORT, "GET", f"/api/projects/{pid}/next/", headers={"Authorization": f"Token {token}"})
+        return status, (task["id"] if status == 200 and isinstance(task, dict) and "id" in task else None)
 
-    def call(self, method, path, body=None):
-        for attempt in range(2):
-            try:
-                if self.conn is None:
-                    self.conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
-                return api(method, path, body, token=self.token, conn=self.conn)
-            except (OSError, http.client.HTTPException):
-                if self.conn:
-                    self.conn.close()
-                self.conn = None
-                if attempt:
-                    raise
-        raise AssertionError
+    def submit(token, task_id):
+        return cycles.request(PORT, "POST", f"/api/tasks/{task_id}/annotations/?project={pid}",
+                              {"result": RESULT, "lead_time": 1.0, "project": pid},
+                              headers={"Authorization": f"Token {token}"})[0]
 
-    def error(self, what):
-        self.errors[what] = self.errors.get(what, 0) + 1
-
-    def run(self):
-        while time.perf_counter() < self.t_end:
-            t0 = time.perf_counter()
-            try:
-                st, task = self.call("GET", f"/api/projects/{self.pid}/next/")
-            except Exception as exc:  # noqa: BLE001 - counted
-                self.error(f"next {type(exc).__name__}")
-                continue
-            t1 = time.perf_counter()
-            if st != 200 or not isinstance(task, dict) or "id" not in task:
-                self.error(f"next {st}")
-                if st == 404:  # nothing left
-                    break
-                continue
-            try:
-                st, r = self.call("POST", f"/api/tasks/{task['id']}/annotations/?project={self.pid}",
-                                  {"result": RESULT, "lead_time": 1.0, "project": self.pid})
-            except Exception as exc:  # noqa: BLE001
-                self.error(f"submit {type(exc).__name__}")
-                continue
-            t2 = time.perf_counter()
-            if st != 201:
-                self.error(f"submit {st}")
-                continue
-            self.submitted += 1
-            if t0 >= self.t_start and t2 <= self.t_end:
-                self.cycles += 1
-                self.next_ms.append((t1 - t0) * 1000)
-                self.submit_ms.append((t2 - t1) * 1000)
-
-
-
-
-def drive(pid, tokens, warmup, duration):
-    t_start = time.perf_counter() + warmup
-    t_end = t_start + duration
-    threads = [Annotator(pid, tok, t_start, t_end) for tok in tokens]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(duration + warmup + 300)
-    nxt = [x for t in threads for x in t.next_ms]
-    sub = [x for t in threads for x in t.submit_ms]
-    errors = {}
-    for t in threads:
-        for k, v in t.errors.items():
-            errors[k] = errors.get(k, 0) + v
-    return {"cycles": sum(t.cycles for t in threads), "cps": sum(t.cycles for t in threads) / duration,
-            "next_p50": pct(nxt, 50), "next_p99": pct(nxt, 99),
-            "next_mean": statistics.fmean(nxt) if nxt else float("nan"),
-            "submit_p50": pct(sub, 50), "submit_p99": pct(sub, 99),
-            "submitted": sum(t.submitted for t in threads), "errors": errors}
+    return cycles.Side("Label Studio", next_, submit, cycles.stored_between(DB, "task_completion", pid), done_status=404)
 
 
 def check(pid, client_submitted):
@@ -236,21 +152,13 @@ def main():
             imports[size] = rate
         for k in levels:
             reset(pid)
-            r = drive(pid, tokens[:k], args.warmup, args.duration)
+            r = cycles.drive(side(pid), tokens[:k], args.warmup, args.duration)
             r.update(size=size, k=k, check=check(pid, r["submitted"]))
             rows.append(r)
-            print(f"[LS {size} tasks, {k} annotators] {r['cps']:.1f} cycles/s; next p50 {r['next_p50']:.0f} ms "
-                  f"p99 {r['next_p99']:.0f} ms; submit p50 {r['submit_p50']:.0f} ms p99 {r['submit_p99']:.0f} ms; "
-                  f"errors {r['errors'] or 'none'}; checks {r['check']}", flush=True)
-    print("\n| tasks | annotators | cycles/s | next p50 ms | next p99 ms | submit p50 ms | submit p99 ms | answers "
-          "| over overlap | total_annotations drift | is_labeled drift | duplicates | errors |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for r in rows:
-        c = r["check"]
-        print(f"| {r['size']:,} | {r['k']} | {r['cps']:.1f} | {r['next_p50']:.0f} | {r['next_p99']:.0f} "
-              f"| {r['submit_p50']:.0f} | {r['submit_p99']:.0f} | {c['annotations']:,} | {c['over_overlap']} "
-              f"| {c['drift_total_annotations']} | {c['drift_is_labeled']} | {c['dup_annotations']} "
-              f"| {sum(r['errors'].values())} |")
+            print(cycles.cell_line(f"LS {size} tasks, {k} annotators", r), flush=True)
+    print("\n" + cycles.cells_table(rows, {
+        "over overlap": lambda c: c["over_overlap"], "total_annotations drift": lambda c: c["drift_total_annotations"],
+        "is_labeled drift": lambda c: c["drift_is_labeled"], "duplicates": lambda c: c["dup_annotations"]}))
     for size, rate in imports.items():
         print(f"import {size:,} tasks: {rate:,.0f} tasks/s")
     if args.json:
