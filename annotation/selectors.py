@@ -14,10 +14,11 @@ from django.db.models import (
     QuerySet,
     Subquery,
     TextChoices,
+    TextField,
     Value,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 
 from .models import Adjudication, Annotation, Assignment, AuditEvent, Item, Membership, Project, Response
 from .services.quality import annotator_speed_and_gold
@@ -172,8 +173,10 @@ def item_list_for_lead(project: Project, *, status: str | None = None, is_gold: 
     if q:
         items = items.filter(Q(prompt__conversation__icontains=q)
                              | Exists(Response.objects.filter(prompt=OuterRef("prompt"), text__icontains=q)))
-    for n, (key, value) in enumerate((metadata or {}).items()):  # compared as text: "3" finds 3, "true" true
-        items = items.alias(**{f"metadata_{n}": KeyTextTransform(key, "prompt__metadata")}).filter(
+    # Compared as text: "3" finds 3, "true" true. The cast makes it a text comparison on SQLite too, where
+    # a key's exact lookup would otherwise read the value given as JSON (and `forum` is not JSON).
+    for n, (key, value) in enumerate((metadata or {}).items()):
+        items = items.alias(**{f"metadata_{n}": Cast(KeyTextTransform(key, "prompt__metadata"), TextField())}).filter(
             **{f"metadata_{n}": value})
     if annotator is not None:
         items = items.filter(Exists(Annotation.objects.filter(item=OuterRef("pk"), annotator=annotator)))
