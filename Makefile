@@ -77,7 +77,8 @@ browser:
 
 # When the suite runs on PostgreSQL (DATABASE_URL set, as in CI), the tests of the assignment engine, the import,
 # the snapshots and the lead's item filters (JSON lookups differ) run once more on the embedded defaults that
-# `make run` uses with nothing set: SQLite and the filesystem broker (empty values, so .env cannot set them either). Not with PYTEST_ARGS: that run is a chosen one.
+# `make run` uses with nothing set: SQLite and the filesystem broker (empty values, so .env cannot set them either).
+# Not with PYTEST_ARGS: that run is a chosen one.
 SQLITE_TESTS := tests/test_assignment.py tests/test_concurrency.py tests/test_hardening_leases.py \
 	tests/test_import.py tests/test_hardening_import.py tests/test_snapshots.py tests/test_snapshot_formats.py \
 	tests/test_lead_items.py
