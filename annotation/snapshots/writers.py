@@ -115,10 +115,6 @@ class FileInfo:
         return asdict(self)
 
 
-def sha256_file(path: Path) -> str:
-    return _hash_and_count_lines(path)[0]
-
-
 def _hash_and_count_lines(path: Path) -> tuple[str, int]:
     """(sha256, number of newlines) in one read: a JSONL file's rows are its lines."""
     digest, lines = hashlib.sha256(), 0
