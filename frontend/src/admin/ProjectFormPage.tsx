@@ -1,15 +1,15 @@
 import { useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { Markdown } from '../components/Markdown'
-import { api, type FieldError } from '../lib/api'
+import { api } from '../lib/api'
 import { useSession } from '../lib/auth'
-import { toErrors } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
 import { useInvalidate } from '../lib/queries'
 import { useNavigate } from 'react-router'
 import type { Kind, Project } from '../lib/types'
 import { LeadFrame } from '../lead/ProjectHeader'
 import { apiPaths } from '../lib/paths'
+import { useWrite } from '../lib/useWrite'
 
 interface FormState {
   name: string
@@ -91,15 +91,12 @@ function ProjectForm({ project }: { project?: Project }) {
   const navigate = useNavigate()
   const invalidate = useInvalidate()
   const [form, setForm] = useState<FormState>(project ? fromProject(project) : EMPTY)
-  const [errors, setErrors] = useState<FieldError[]>([])
-  const [busy, setBusy] = useState(false)
+  const { errors, busy, run } = useWrite()
   const set = <K extends keyof FormState>(key: K, value: FormState[K]) => setForm((f) => ({ ...f, [key]: value }))
 
   async function save(event: FormEvent) {
     event.preventDefault()
-    setBusy(true)
-    setErrors([])
-    try {
+    await run(async () => {
       if (project) {
         await api.patch(apiPaths.project(project.id), toBody(form, false))
         pushNotice('ok', 'Project saved.')
@@ -110,11 +107,7 @@ function ProjectForm({ project }: { project?: Project }) {
         invalidate(apiPaths.projects())
         navigate(`/projects/${data.id}/members`)
       }
-    } catch (err) {
-      setErrors(toErrors(err))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   return (

@@ -1,12 +1,13 @@
 import { useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
-import { api, rows, type FieldError } from '../lib/api'
+import { api, rows } from '../lib/api'
 import { useSession } from '../lib/auth'
-import { errorText, toErrors } from '../lib/errors'
+import { errorText } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
 import { useGet, useInvalidate } from '../lib/queries'
 import { Link } from 'react-router'
 import { apiPaths } from '../lib/paths'
+import { useWrite } from '../lib/useWrite'
 
 interface User {
   id: number
@@ -88,21 +89,18 @@ export function UsersPage() {
 
 function NewUserForm({ onCreated }: { onCreated: () => void }) {
   const [form, setForm] = useState({ username: '', password: '', email: '', is_staff: false })
-  const [errors, setErrors] = useState<FieldError[]>([])
+  const { errors, run } = useWrite()
 
   async function create(event: FormEvent) {
     event.preventDefault()
-    setErrors([])
     const body: Record<string, unknown> = { username: form.username.trim(), password: form.password, is_staff: form.is_staff }
     if (form.email.trim()) body.email = form.email.trim()
-    try {
+    await run(async () => {
       await api.post(apiPaths.users(), body)
       pushNotice('ok', `User ${form.username} created.`)
       setForm({ username: '', password: '', email: '', is_staff: false })
       onCreated()
-    } catch (err) {
-      setErrors(toErrors(err))
-    }
+    })
   }
 
   return (
@@ -176,18 +174,15 @@ function UserPanel({ userId, isMe, onChanged, onClose }: { userId: number; isMe:
 
 function EditForm({ user, onSaved }: { user: UserDetail; onSaved: () => void }) {
   const [form, setForm] = useState({ first_name: user.first_name ?? '', last_name: user.last_name ?? '', email: user.email ?? '', is_staff: !!user.is_staff })
-  const [errors, setErrors] = useState<FieldError[]>([])
+  const { errors, run } = useWrite()
 
   async function save(event: FormEvent) {
     event.preventDefault()
-    setErrors([])
-    try {
+    await run(async () => {
       await api.patch(apiPaths.user(user.id), { ...form, email: form.email.trim() })
       pushNotice('ok', `Saved ${user.username}.`)
       onSaved()
-    } catch (err) {
-      setErrors(toErrors(err))
-    }
+    })
   }
 
   return (
@@ -210,19 +205,15 @@ function EditForm({ user, onSaved }: { user: UserDetail; onSaved: () => void }) 
 }
 
 function ActiveToggle({ user, isMe, onChanged }: { user: UserDetail; isMe: boolean; onChanged: () => void }) {
-  const [errors, setErrors] = useState<FieldError[]>([])
+  const { errors, run } = useWrite()
   const active = user.is_active !== false
 
-  async function toggle() {
-    setErrors([])
-    try {
+  const toggle = () =>
+    run(async () => {
       await api.post(apiPaths.userAction(user.id, active ? 'deactivate' : 'reactivate'))
       pushNotice('ok', `${user.username} ${active ? 'deactivated: they can no longer sign in' : 'can sign in again'}.`)
       onChanged()
-    } catch (err) {
-      setErrors(toErrors(err))
-    }
-  }
+    })
 
   return (
     <div className="form">
@@ -243,19 +234,16 @@ function ActiveToggle({ user, isMe, onChanged }: { user: UserDetail; isMe: boole
 function PasswordReset({ user }: { user: UserDetail }) {
   const [password, setPassword] = useState('')
   const [generated, setGenerated] = useState<string | null>(null)
-  const [errors, setErrors] = useState<FieldError[]>([])
+  const { errors, run } = useWrite()
 
   async function reset(body: { password: string } | { generate: true }) {
-    setErrors([])
     setGenerated(null)
-    try {
+    await run(async () => {
       const { data } = await api.post<{ password: string | null }>(apiPaths.userAction(user.id, 'password'), body)
       setPassword('')
       if (data.password) setGenerated(data.password)
       else pushNotice('ok', `New password set for ${user.username}.`)
-    } catch (err) {
-      setErrors(toErrors(err))
-    }
+    })
   }
 
   return (

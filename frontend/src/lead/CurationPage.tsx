@@ -3,8 +3,8 @@
 // the lead's edits (debounced) so the effect of a threshold is visible before it is saved.
 import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react'
 import { FieldErrors } from '../components/Banners'
-import { api, ApiError, type FieldError } from '../lib/api'
-import { errorText, toErrors } from '../lib/errors'
+import { api, ApiError } from '../lib/api'
+import { errorText } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
 import { useGet } from '../lib/queries'
 import { Link } from 'react-router'
@@ -12,6 +12,7 @@ import type { CurationPreview, CurationRules, Kind, Project } from '../lib/types
 import { errorsByField, formToRules, NUMBER_RULES, RULE_LABELS, rulesToForm, sameRules, waterfall, type NumberRule, type RulesForm, type WaterfallRow } from './curationRules'
 import { LeadFrame } from './ProjectHeader'
 import { apiPaths } from '../lib/paths'
+import { useWrite } from '../lib/useWrite'
 
 export const PREVIEW_DEBOUNCE_MS = 350
 
@@ -64,8 +65,7 @@ export function useCurationPreview(projectId: number, rules: CurationRules | nul
 export function CurationEditor({ project, saved }: { project: Project; saved: Partial<CurationRules> }) {
   const [savedForm, setSavedForm] = useState(() => rulesToForm(saved))
   const [form, setForm] = useState(savedForm)
-  const [saveErrors, setSaveErrors] = useState<FieldError[]>([])
-  const [busy, setBusy] = useState(false)
+  const { errors: saveErrors, setErrors: setSaveErrors, busy, run } = useWrite()
   const { rules, errors: inputErrors } = useMemo(() => formToRules(form), [form])
   const preview = useCurationPreview(project.id, inputErrors.length ? null : rules)
   const previewErrors = preview.error instanceof ApiError && preview.error.status === 400 ? preview.error.errors : []
@@ -79,19 +79,13 @@ export function CurationEditor({ project, saved }: { project: Project; saved: Pa
 
   async function save(event: FormEvent) {
     event.preventDefault()
-    setBusy(true)
-    setSaveErrors([])
-    try {
+    await run(async () => {
       const data = await api.put<{ rules: Partial<CurationRules> }>(apiPaths.curation(project.id), { rules })
       const next = rulesToForm(data.rules)
       setSavedForm(next)
       setForm(next)
       pushNotice('ok', 'Curation rules saved. New snapshots use them.')
-    } catch (err) {
-      setSaveErrors(toErrors(err))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   const comparisons = project.kind !== 'demonstration' && preview.data?.initial !== null

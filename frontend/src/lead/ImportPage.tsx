@@ -1,7 +1,7 @@
 import { useRef, useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
-import { request, type FieldError } from '../lib/api'
-import { toErrors } from '../lib/errors'
+import { request } from '../lib/api'
+import { useWrite } from '../lib/useWrite'
 import type { Project } from '../lib/types'
 import { previewSummary, promptOf, sourceFile, type ImportPreview } from './importSource'
 import { LeadFrame } from './ProjectHeader'
@@ -24,7 +24,7 @@ export function ImportForm({ project }: { project: Project }) {
   const [busy, setBusy] = useState<'preview' | 'import' | null>(null)
   const [preview, setPreview] = useState<ImportPreview | null>(null)
   const [result, setResult] = useState<ImportResult | null>(null)
-  const [errors, setErrors] = useState<FieldError[]>([])
+  const { errors, setErrors, run } = useWrite()
   const source = sourceFile(file, pasted)
 
   function changed() {
@@ -51,15 +51,9 @@ export function ImportForm({ project }: { project: Project }) {
     const form = new FormData()
     form.append('file', source)
     setBusy(step)
-    setErrors([])
-    try {
-      return (await request<T>('POST', apiPaths.importItems(project.id, step), { body: form })).data
-    } catch (err) {
-      setErrors(toErrors(err))
-      return null
-    } finally {
-      setBusy(null)
-    }
+    const answer = await run(async () => (await request<T>('POST', apiPaths.importItems(project.id, step), { body: form })).data)
+    setBusy(null)
+    return answer ?? null
   }
 
   async function check(event: FormEvent) {

@@ -1,11 +1,12 @@
 import { useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
-import { api, rows, type FieldError } from '../lib/api'
-import { errorText, toErrors } from '../lib/errors'
+import { api, rows } from '../lib/api'
+import { errorText } from '../lib/errors'
 import { useGet, useInvalidate } from '../lib/queries'
 import type { Project, Role } from '../lib/types'
 import { LeadFrame } from './ProjectHeader'
 import { apiPaths } from '../lib/paths'
+import { useWrite } from '../lib/useWrite'
 
 interface Member {
   user: string | { username: string }
@@ -25,29 +26,24 @@ function Members({ project }: { project: Project }) {
   const reload = () => invalidate(path)
   const [user, setUser] = useState('')
   const [role, setRole] = useState<Role>('annotator')
-  const [errors, setErrors] = useState<FieldError[]>([])
+  const { errors, run } = useWrite()
 
   async function add(event: FormEvent) {
     event.preventDefault()
-    setErrors([])
-    try {
+    await run(async () => {
       await api.post(path, { user: user.trim(), role })
       setUser('')
       setRole('annotator') // a lead is the exception: never carry the choice over by accident
       reload()
-    } catch (err) {
-      setErrors(toErrors(err))
-    }
+    })
   }
 
   async function remove(name: string) {
     if (!window.confirm(`Remove ${name} from ${project.name}?`)) return
-    try {
+    await run(async () => {
       await api.delete(apiPaths.member(project.id, name))
       reload()
-    } catch (err) {
-      setErrors(toErrors(err))
-    }
+    })
   }
 
   return (

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
 import { formatBytes, Hash } from '../components/ui'
 import { api, type FieldError } from '../lib/api'
-import { errorText, toErrors } from '../lib/errors'
+import { errorText } from '../lib/errors'
 import { pushNotice } from '../lib/notices'
 import { useGet } from '../lib/queries'
 import { Link } from 'react-router'
@@ -13,6 +13,7 @@ import { describeRules } from './curationRules'
 import { LeadFrame } from './ProjectHeader'
 import { isFinished, pollSnapshot } from './snapshotPoll'
 import { apiPaths } from '../lib/paths'
+import { useWrite } from '../lib/useWrite'
 
 export function SnapshotsPage({ projectId }: { projectId: number }) {
   return <LeadFrame projectId={projectId}>{(project) => <Snapshots project={project} />}</LeadFrame>
@@ -87,8 +88,7 @@ export function snapshotRequest(form: SnapshotForm, kind: Kind, rules: Partial<C
 
 function NewSnapshot({ project, rules, rulesError, onCreated }: { project: Project; rules?: Partial<CurationRules>; rulesError: unknown; onCreated: (s: Snapshot) => void }) {
   const [form, setForm] = useState<SnapshotForm>({ testFraction: '0.1', seed: '0', parquet: false, bestVsRest: false })
-  const [errors, setErrors] = useState<FieldError[]>([])
-  const [busy, setBusy] = useState(false)
+  const { errors, setErrors, busy, run } = useWrite()
   const set = <K extends keyof SnapshotForm>(key: K, value: SnapshotForm[K]) => {
     setErrors([])
     setForm((f) => ({ ...f, [key]: value }))
@@ -102,16 +102,11 @@ function NewSnapshot({ project, rules, rulesError, onCreated }: { project: Proje
     const { body, errors: invalid } = snapshotRequest(form, project.kind, rules)
     setErrors(invalid)
     if (!body) return
-    setBusy(true)
-    try {
+    await run(async () => {
       const { data } = await api.post<Snapshot>(apiPaths.snapshots(project.id), body)
       onCreated(data)
       pushNotice('info', `Snapshot #${data.id} requested; a worker is building it.`)
-    } catch (err) {
-      setErrors(toErrors(err))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   const described = rules ? describeRules(rules, project.kind) : []

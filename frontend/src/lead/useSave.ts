@@ -1,26 +1,16 @@
-// The lead forms' save: one request at a time, its field errors kept for the form, a notice and a reload on success.
-import { useState } from 'react'
-import type { FieldError } from '../lib/api'
-import { toErrors } from '../lib/errors'
+// The lead forms' save: `useWrite`, with a notice and a reload on success.
 import { pushNotice } from '../lib/notices'
+import { useWrite } from '../lib/useWrite'
 
 export function useSave(onSaved: () => void) {
-  const [errors, setErrors] = useState<FieldError[]>([])
-  const [busy, setBusy] = useState(false)
+  const { errors, setErrors, busy, run } = useWrite()
 
-  async function save(request: () => Promise<unknown>, done: string) {
-    setBusy(true)
-    setErrors([])
-    try {
+  const save = (request: () => Promise<unknown>, done: string) =>
+    run(async () => {
       await request()
       pushNotice('ok', done)
       onSaved()
-    } catch (err) {
-      setErrors(toErrors(err))
-    } finally {
-      setBusy(false)
-    }
-  }
+    })
 
   return { errors, setErrors, busy, save }
 }

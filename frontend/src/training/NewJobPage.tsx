@@ -3,9 +3,9 @@
 // under the control they name.
 import { useMemo, useState, type FormEvent } from 'react'
 import { FieldErrors } from '../components/Banners'
-import type { FieldError } from '../lib/api'
 import { useSession } from '../lib/auth'
-import { errorText, toErrors } from '../lib/errors'
+import { errorText } from '../lib/errors'
+import { useWrite } from '../lib/useWrite'
 import { Link, useNavigate, useSearchParams } from 'react-router'
 import { baseModelsForKind, formatRows, rewardModels, snapshotsForKind, totalRows } from './filters'
 import { formatParams } from './format'
@@ -46,7 +46,7 @@ function NewJob() {
   const [rewardModel, setRewardModel] = useState('')
   // Edits are kept per kind, so looking at another kind and back loses nothing.
   const [edits, setEdits] = useState<Record<string, FormValues>>({})
-  const [errors, setErrors] = useState<FieldError[]>([])
+  const { errors, setErrors, run } = useWrite()
 
   const kind = kinds.data?.find((k) => k.kind === kindName) ?? kinds.data?.[0]
   const fields = useMemo(() => schemaFields(kind?.schema), [kind])
@@ -87,12 +87,8 @@ function NewJob() {
     body.config = config
     if (kind.reference_model && reference) body.reference_model = reference.id
     if (kind.reward_model || (kind.reward_model_optional && reward)) body.reward_model = reward?.id ?? null
-    try {
-      const job = await create.mutateAsync(body)
-      navigate(`/training/${job.id}`)
-    } catch (err) {
-      setErrors(toErrors(err))
-    }
+    const job = await run(() => create.mutateAsync(body))
+    if (job) navigate(`/training/${job.id}`)
   }
 
   const loadError = kinds.error ?? snapshots.error ?? models.error

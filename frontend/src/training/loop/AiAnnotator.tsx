@@ -2,9 +2,8 @@
 // `ai:<model name>`, beside the people. Admins launch it.
 import { useState } from 'react'
 import { FieldErrors } from '../../components/Banners'
-import type { FieldError } from '../../lib/api'
 import { useSession } from '../../lib/auth'
-import { toErrors } from '../../lib/errors'
+import { useWrite } from '../../lib/useWrite'
 import { useNavigate } from 'react-router'
 import type { Project } from '../../lib/types'
 import { rewardModels } from '../filters'
@@ -24,7 +23,7 @@ export function AiAnnotator({ project, models, modelsLoading, kind }: Props) {
   const { me } = useSession()
   const [rewardModel, setRewardModel] = useState('')
   const [overlap, setOverlap] = useState(false)
-  const [errors, setErrors] = useState<FieldError[]>([])
+  const { errors, setErrors, run } = useWrite()
   const create = useCreateJob()
   const rewards = rewardModels(models)
   const chosen = rewards.find((m) => String(m.id) === rewardModel)
@@ -35,12 +34,8 @@ export function AiAnnotator({ project, models, modelsLoading, kind }: Props) {
       setErrors([{ field: 'reward_model', message: 'Choose the reward model that answers.' }])
       return
     }
-    try {
-      const job = await create.mutateAsync({ kind: 'ai_annotate', reward_model: chosen.id, config: { project: project.id, take_overlap_slots: overlap } })
-      navigate(`/training/${job.id}`)
-    } catch (err) {
-      setErrors(toErrors(err))
-    }
+    const job = await run(() => create.mutateAsync({ kind: 'ai_annotate', reward_model: chosen.id, config: { project: project.id, take_overlap_slots: overlap } }))
+    if (job) navigate(`/training/${job.id}`)
   }
 
   return (

@@ -5,7 +5,7 @@ import { useId, useState } from 'react'
 import { FieldErrors } from '../../components/Banners'
 import type { FieldError } from '../../lib/api'
 import { useSession } from '../../lib/auth'
-import { toErrors } from '../../lib/errors'
+import { useWrite } from '../../lib/useWrite'
 import { useNavigate } from 'react-router'
 import type { Project } from '../../lib/types'
 import { useCreateJob } from '../queries'
@@ -71,7 +71,7 @@ function ConstitutionList({ constitutions }: { constitutions: Constitution[] }) 
 function ConstitutionEditor({ projectId }: { projectId: number }) {
   const [open, setOpen] = useState(false)
   const [draft, setDraft] = useState<ConstitutionDraft>(EMPTY_DRAFT)
-  const [errors, setErrors] = useState<FieldError[]>([])
+  const { errors, setErrors, run } = useWrite()
   const create = useCreateConstitution(projectId)
   const nameId = useId()
   const shown = errors.map((e) => ({ ...e, field: normaliseField(e.field) }))
@@ -85,13 +85,11 @@ function ConstitutionEditor({ projectId }: { projectId: number }) {
     const { body, errors: invalid } = constitutionBody(draft)
     setErrors(invalid)
     if (!body) return
-    try {
+    await run(async () => {
       await create.mutateAsync(body)
       setDraft(EMPTY_DRAFT)
       setOpen(false)
-    } catch (err) {
-      setErrors(toErrors(err))
-    }
+    })
   }
 
   if (!open) {
@@ -161,7 +159,7 @@ function ConstitutionalLaunch({ project, constitutions, models, modelsLoading, k
   const [constitution, setConstitution] = useState('')
   const [destination, setDestination] = useState<'dataset' | 'project'>('dataset')
   const [target, setTarget] = useState('')
-  const [errors, setErrors] = useState<FieldError[]>([])
+  const { errors, setErrors, run } = useWrite()
   const projects = useProjects()
   const create = useCreateJob()
   const ids = { constitution: useId(), target: useId() }
@@ -178,12 +176,8 @@ function ConstitutionalLaunch({ project, constitutions, models, modelsLoading, k
     setErrors(invalid)
     if (invalid.length) return
     const config = { project: project.id, constitution: Number(constitution), destination, target_project: destination === 'project' ? Number(target) : null }
-    try {
-      const job = await create.mutateAsync({ kind: 'constitutional', base_model: Number(policy), config })
-      navigate(`/training/${job.id}`)
-    } catch (err) {
-      setErrors(toErrors(err))
-    }
+    const job = await run(() => create.mutateAsync({ kind: 'constitutional', base_model: Number(policy), config }))
+    if (job) navigate(`/training/${job.id}`)
   }
 
   return (

@@ -3,9 +3,9 @@
 // and responses the round will create before anything is launched; only admins launch it.
 import { useEffect, useId, useMemo, useState } from 'react'
 import { FieldErrors } from '../../components/Banners'
-import { ApiError, type FieldError } from '../../lib/api'
+import { ApiError } from '../../lib/api'
 import { useSession } from '../../lib/auth'
-import { toErrors } from '../../lib/errors'
+import { useWrite } from '../../lib/useWrite'
 import { useNavigate, useSearchParams } from 'react-router'
 import type { Project } from '../../lib/types'
 import { formatRows, totalRows } from '../filters'
@@ -57,7 +57,7 @@ export function NewRound({ project, models, modelsLoading, generate }: Props) {
   const [search] = useSearchParams()
   const [form, setForm] = useState<RoundForm>(() => ({ ...EMPTY_ROUND, policy: search.get('model') ?? '' }))
   const [attempted, setAttempted] = useState(false)
-  const [launchErrors, setLaunchErrors] = useState<FieldError[]>([])
+  const { errors: launchErrors, setErrors: setLaunchErrors, run } = useWrite()
   const snapshots = useAllSnapshots()
   const create = useCreateJob()
   const policies = useMemo(() => policyModels(models), [models])
@@ -84,12 +84,8 @@ export function NewRound({ project, models, modelsLoading, generate }: Props) {
   async function launch() {
     setAttempted(true)
     if (!body) return
-    try {
-      const job = await create.mutateAsync(body)
-      navigate(`/training/${job.id}`)
-    } catch (err) {
-      setLaunchErrors(toErrors(err))
-    }
+    const job = await run(() => create.mutateAsync(body))
+    if (job) navigate(`/training/${job.id}`)
   }
 
   const usable = snapshots.data ? promptSnapshots(snapshots.data, project.id) : []
