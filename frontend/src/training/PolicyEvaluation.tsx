@@ -1,11 +1,12 @@
 // The job page's view of a policy against its reference: the warnings about reward hacking, the
 // reward-against-KL curve of the checkpoint evaluations (live while the job runs), the summary of a
 // finished PPO or evaluate job, and its samples side by side with the reference's.
-import { useMemo, useState } from 'react'
+import { useMemo } from 'react'
 import { Conversation } from '../annotate/Conversation'
 import { Markdown } from '../components/Markdown'
 import { formatTick } from './format'
 import { LineChart } from './LineChart'
+import { promptTurns, SampleList } from './Samples'
 import type { MetricSeries } from './metrics'
 import { checkpointEvals, EVAL_KL, EVAL_REWARD, ONLINE_KINDS, rewardKlColumns, sampleRewards, WARNING_LABELS, warningsOf, type PolicySummary } from './policyEval'
 import { isActive, type Job, type Sample } from './types'
@@ -141,36 +142,22 @@ export function PolicyComparison({ summary, kind }: { summary: PolicySummary; ki
   )
 }
 
-const SAMPLES_SHOWN = 5
-
 /** Prompt, then the policy's and the reference's completion next to each other, with their rewards when scored. */
 export function SideBySideSamples({ samples }: { samples: Sample[] }) {
-  const [all, setAll] = useState(false)
-  const shown = all ? samples : samples.slice(0, SAMPLES_SHOWN)
+  return <SampleList samples={samples} title={`Samples: policy and reference (${samples.length})`} testId="side-by-side" render={(s) => <SideBySide sample={s} />} />
+}
+
+function SideBySide({ sample: s }: { sample: Sample }) {
+  const r = sampleRewards(s)
+  const scored = r.policy != null && r.reference != null
   return (
-    <section className="card" aria-labelledby="job-samples" data-testid="side-by-side">
-      <h2 id="job-samples">Samples: policy and reference ({samples.length})</h2>
-      <ol className="samples">
-        {shown.map((s, i) => {
-          const r = sampleRewards(s)
-          const scored = r.policy != null && r.reference != null
-          return (
-            <li key={i} className="sample" data-sample={i}>
-              <Conversation turns={typeof s.prompt === 'string' ? [{ role: 'user', content: s.prompt }] : Array.isArray(s.prompt) ? s.prompt : []} />
-              <div className="side-by-side">
-                <Completion label="Policy" text={s.completion ?? ''} reward={r.policy} higher={scored && r.policy! > r.reference!} />
-                <Completion label="Reference" text={typeof s.reference === 'string' ? s.reference : ''} reward={r.reference} higher={scored && r.reference! > r.policy!} />
-              </div>
-            </li>
-          )
-        })}
-      </ol>
-      {samples.length > SAMPLES_SHOWN && (
-        <button type="button" className="btn btn-sm" onClick={() => setAll((a) => !a)} aria-expanded={all}>
-          {all ? 'Show fewer' : `Show all ${samples.length}`}
-        </button>
-      )}
-    </section>
+    <>
+      <Conversation turns={promptTurns(s.prompt) ?? []} />
+      <div className="side-by-side">
+        <Completion label="Policy" text={s.completion ?? ''} reward={r.policy} higher={scored && r.policy! > r.reference!} />
+        <Completion label="Reference" text={typeof s.reference === 'string' ? s.reference : ''} reward={r.reference} higher={scored && r.reference! > r.policy!} />
+      </div>
+    </>
   )
 }
 

@@ -1,7 +1,7 @@
 // A job's samples, each drawn by its shape: a completion (SFT, DPO…), candidates written for a new
 // round (generate), an answer with its critique and revision (constitutional), or, for anything
 // else, the raw JSON. Samples with a reference completion have their own side-by-side view.
-import { useState } from 'react'
+import { useState, type ReactNode } from 'react'
 import { Conversation } from '../annotate/Conversation'
 import { Markdown } from '../components/Markdown'
 import type { Message, Sample } from './types'
@@ -10,23 +10,28 @@ const SAMPLES_SHOWN = 5
 
 const text = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 
-function promptTurns(prompt: unknown): Message[] | null {
+export function promptTurns(prompt: unknown): Message[] | null {
   if (typeof prompt === 'string') return [{ role: 'user', content: prompt }]
   if (Array.isArray(prompt) && prompt.every((t) => t && typeof t === 'object' && typeof t.content === 'string')) return prompt as Message[]
   return null
 }
 
 export function Samples({ samples }: { samples: Sample[] }) {
-  const [all, setAll] = useState(false)
   if (!samples?.length) return null
+  return <SampleList samples={samples} title={`Samples (${samples.length})`} testId="job-samples" render={(s) => <SampleView sample={s} />} />
+}
+
+/** A job's samples as a card, the first few shown until the reader asks for all. */
+export function SampleList({ samples, title, testId, render }: { samples: Sample[]; title: string; testId: string; render: (sample: Sample) => ReactNode }) {
+  const [all, setAll] = useState(false)
   const shown = all ? samples : samples.slice(0, SAMPLES_SHOWN)
   return (
-    <section className="card" aria-labelledby="job-samples" data-testid="job-samples">
-      <h2 id="job-samples">Samples ({samples.length})</h2>
+    <section className="card" aria-labelledby="job-samples" data-testid={testId}>
+      <h2 id="job-samples">{title}</h2>
       <ol className="samples">
         {shown.map((s, i) => (
           <li key={i} className="sample" data-sample={i}>
-            <SampleView sample={s} />
+            {render(s)}
           </li>
         ))}
       </ol>
