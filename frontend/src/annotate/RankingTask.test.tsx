@@ -5,23 +5,20 @@ import { RankingTask } from './RankingTask'
 
 const project = { id: 1, kind: 'ranking', allow_tie: false, criteria: [] } as unknown as Project
 
+const THREE = [{ id: 7, text: 'seven' }, { id: 8, text: 'eight' }, { id: 9, text: 'nine' }]
+
+/** The task on one item of these responses; answers the submit spy. */
+function renderRanking(responses: { id: number; text: string }[], projectOf: Project = project) {
+  const onSubmit = vi.fn()
+  render(<RankingTask project={projectOf} active errors={[]} onSubmit={onSubmit} assignment={{ assignment: 3, expires_at: '', item: { id: 1, conversation: [], responses } }} />)
+  return onSubmit
+}
+
+const press = (key: string, init: KeyboardEventInit = {}) => fireEvent.keyDown(document.body, { key, ...init })
+
 describe('RankingTask keyboard', () => {
   it('reorders with number + arrows and submits best first on Enter', () => {
-    const onSubmit = vi.fn()
-    render(
-      <RankingTask
-        project={project}
-        active
-        errors={[]}
-        onSubmit={onSubmit}
-        assignment={{
-          assignment: 3,
-          expires_at: '',
-          item: { id: 1, conversation: [], responses: [{ id: 7, text: 'seven' }, { id: 8, text: 'eight' }, { id: 9, text: 'nine' }] },
-        }}
-      />,
-    )
-    const press = (key: string) => fireEvent.keyDown(document.body, { key })
+    const onSubmit = renderRanking(THREE)
     press('3')
     press('ArrowUp')
     press('ArrowUp')
@@ -33,22 +30,8 @@ describe('RankingTask keyboard', () => {
   })
 
   it('ties with = when the project allows ties, shows it in the order, and submits groups best first', () => {
-    const onSubmit = vi.fn()
-    render(
-      <RankingTask
-        project={{ ...project, allow_tie: true }}
-        active
-        errors={[]}
-        onSubmit={onSubmit}
-        assignment={{
-          assignment: 4,
-          expires_at: '',
-          item: { id: 2, conversation: [], responses: [{ id: 7, text: 'seven' }, { id: 8, text: 'eight' }, { id: 9, text: 'nine' }] },
-        }}
-      />,
-    )
+    const onSubmit = renderRanking(THREE, { ...project, allow_tie: true })
     expect(screen.getByText(/ties it with the card above/)).toBeTruthy()
-    const press = (key: string) => fireEvent.keyDown(document.body, { key })
     press('2')
     press('=')
     expect(screen.getByTestId('ranking-order').textContent).toBe('Order: A = B > C')
@@ -58,33 +41,18 @@ describe('RankingTask keyboard', () => {
   })
 
   it('has no tie key where ties are not allowed', () => {
-    const onSubmit = vi.fn()
-    render(
-      <RankingTask
-        project={project}
-        active
-        errors={[]}
-        onSubmit={onSubmit}
-        assignment={{ assignment: 5, expires_at: '', item: { id: 3, conversation: [], responses: [{ id: 1, text: 'one' }, { id: 2, text: 'two' }] } }}
-      />,
-    )
+    const onSubmit = renderRanking([{ id: 1, text: 'one' }, { id: 2, text: 'two' }])
     expect(screen.queryByText(/ties it with the card above/)).toBeNull()
-    fireEvent.keyDown(document.body, { key: '2' })
-    fireEvent.keyDown(document.body, { key: '=' })
-    fireEvent.keyDown(document.body, { key: 'c' })
-    fireEvent.keyDown(document.body, { key: 'Enter' })
+    press('2')
+    press('=')
+    press('c')
+    press('Enter')
     expect(onSubmit).toHaveBeenCalledWith({ ranking: [1, 2] })
   })
 })
 
 describe('RankingTask submits only an order the annotator made or confirmed', () => {
-  const renderTask = () => {
-    const onSubmit = vi.fn()
-    const item = { id: 4, conversation: [], responses: [{ id: 1, text: 'one' }, { id: 2, text: 'two' }, { id: 3, text: 'three' }] }
-    render(<RankingTask project={project} active errors={[]} onSubmit={onSubmit} assignment={{ assignment: 6, expires_at: '', item }} />)
-    return onSubmit
-  }
-  const press = (key: string, init: KeyboardEventInit = {}) => fireEvent.keyDown(document.body, { key, ...init })
+  const renderTask = () => renderRanking([{ id: 1, text: 'one' }, { id: 2, text: 'two' }, { id: 3, text: 'three' }])
 
   it('refuses Enter on the untouched order and says what to do', () => {
     const onSubmit = renderTask()
