@@ -20,8 +20,8 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
+from .loading import annotator_speed_and_gold
 from .models import Adjudication, Annotation, Assignment, AuditEvent, Item, Membership, Project, Response
-from .services.quality import annotator_speed_and_gold
 from .sql import from_db_json, rows
 
 

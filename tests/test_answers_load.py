@@ -6,11 +6,11 @@ import random
 
 import numpy as np
 
+from annotation.loading import AnswerSpool, answers_load, answers_scan
 from annotation.models import Annotation, Item, Response
 from annotation.services.annotations import annotation_submit
 from annotation.services.assignments import assignment_next
 from annotation.services.projects import item_set_gold
-from annotation.services.quality import answers_load
 
 from . import factories
 
@@ -20,6 +20,30 @@ def answer_everything(project, users, payload_for):
     for user in users:
         while (lease := assignment_next(project=project, user=user)) is not None:
             annotation_submit(assignment_id=lease.pk, user=user, payload=payload_for(rng, lease))
+
+
+def assert_scan_loads_the_same(project, loaded, tmp=None):
+    """The snapshot build's one read (`answers_scan`) hands curation what `answers_load` does, to the bit, and spools
+    every answer's row in item order."""
+    import dataclasses
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder, AnswerSpool(Path(folder), prefix="spool-") as spool:
+        scanned = answers_scan(project, spool)
+        rows = [row for group in spool.take(10**12).values() for row in group]
+        assert spool.take(10**12) == {}  # all handed out
+    assert scanned.names == loaded.names and np.array_equal(scanned.created, loaded.created, equal_nan=True)
+    for got, want in ((scanned.answers, loaded.answers), (scanned.rankings, loaded.rankings)):
+        assert (got is None) == (want is None)
+        for f in dataclasses.fields(want) if want is not None else ():
+            a, b = getattr(got, f.name), getattr(want, f.name)
+            assert (a is None) == (b is None), f.name
+            if a is not None:
+                assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), f.name
+    stored = list(Annotation.objects.filter(project=project).order_by("item_id", "id").values_list("id", "item_id",
+                                                                                                   "rationale"))
+    assert [(r.id, r.item_id, r.rationale) for r in rows] == stored
 
 
 def test_pairwise_columns_match_the_stored_answers(db):
@@ -45,6 +69,7 @@ def test_pairwise_columns_match_the_stored_answers(db):
 
     answer_everything(project, users, payload)
     loaded = answers_load(project)
+    assert_scan_loads_the_same(project, loaded)
     answers = loaded.answers
     lengths = {r.id: len(r.text) for r in Response.objects.filter(prompt__project=project)}
     expected = []
@@ -82,6 +107,7 @@ def test_rankings_load_best_first_in_answer_order(db):
 
     answer_everything(project, users, payload)
     loaded = answers_load(project)
+    assert_scan_loads_the_same(project, loaded)
     stored = list(Annotation.objects.filter(project=project).order_by("id").values_list("item_id", "annotator__username",
                                                                                           "ranking"))
     assert len(stored) == 8

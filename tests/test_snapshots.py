@@ -440,3 +440,40 @@ def test_a_ranking_projects_raw_rows_are_the_same_bytes_either_way(artifacts, le
     lines = build(project, lead, test_fraction=0.0)
     dicts = build(project, lead, test_fraction=0.0, options={"parquet": True})
     assert _jsonl(lines) == _jsonl(dicts) and "raw-all.jsonl" in _jsonl(lines)
+
+
+def test_the_build_reads_the_answers_once_and_its_spool_is_gone_after_success_and_failure(artifacts, answered, lead,
+                                                                                           monkeypatch):
+    """Curation's numbers and the raw rows come from one query of the answers (issue #15), not one more per chunk
+    of items; the rows wait in a spool beside the build's folder, which no build leaves behind."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    project, _, _ = answered
+    monkeypatch.setattr("annotation.services.snapshots.CHUNK", 2)  # the five items in three chunks
+    spools: list[list[str]] = []
+
+    def spooled(done, total):
+        spools.append([p.name for p in (artifacts / "snapshots").glob(".*-building-answers-*")])
+
+    for options in ({}, {"parquet": True}):
+        snapshot = snapshot_create(project=project, created_by=lead, enqueue=False, options=options,
+                                   rules={"exclude_flagged": True})
+        with CaptureQueriesContext(connection) as queries:
+            built = snapshot_build(snapshot_id=snapshot.pk, progress=spooled)
+        assert built.state == "ready", built.error
+        reads = [q["sql"] for q in queries.captured_queries if '"annotation_annotation"' in q["sql"]]
+        assert len(reads) == 1, reads
+        assert len(spools) == 3 and all(len(names) == 1 for names in spools)  # there while the items stream
+        assert [p.name for p in (artifacts / "snapshots").iterdir() if p.name.startswith(".")] == []
+        assert rows(built, "raw-all.jsonl") and len(rows(built, "raw-all.jsonl")) == built.counts["raw_answers"] == 13
+        spools.clear()
+
+    def full_disk(**kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("annotation.snapshots.kto_rows_from_pair", full_disk)
+    failed = build(project, lead, options={"parquet": True})
+    assert failed.state == "failed" and "No space left on device" in failed.error
+    assert [p.name for p in (artifacts / "snapshots").iterdir()
+            if p.name.startswith(f".{failed.pk}-") or p.name == str(failed.pk)] == []

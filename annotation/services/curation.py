@@ -15,10 +15,11 @@ from django.db import transaction
 
 from .. import quality
 from ..answers import ranking_relations
+from ..loading import Loaded, answers_load
 from ..models import AgreementReport, Project
 from . import audit
 from .adjudications import adjudications_for_curation
-from .quality import DEFAULT_KEY, agreement_report_current, answers_load
+from .quality import DEFAULT_KEY, agreement_report_current
 
 
 @dataclass
@@ -84,10 +85,12 @@ def model_annotator_codes(names: list[str]) -> list[int]:
     return [code for code, name in enumerate(names) if name in models]
 
 
-def curation_apply(*, project: Project, rules: dict) -> Curated | None:
-    """Apply rules to the project's main answers; None for demonstration projects (nothing to agree on)."""
+def curation_apply(*, project: Project, rules: dict, loaded: Loaded | None = None) -> Curated | None:
+    """Apply rules to the project's main answers; None for demonstration projects (nothing to agree on).
+    `loaded`: the project's answers as `answers_load(project)` returns them, already read (the snapshot build's
+    `answers_scan`)."""
     parsed = curation_rules_parse(rules)
-    loaded = answers_load(project)
+    loaded = answers_load(project) if loaded is None else loaded
     units = quality.decompose_rankings(loaded.rankings) if loaded.rankings is not None else None
     answers = units.answers if units is not None else loaded.answers
     if answers is None:

@@ -1,6 +1,6 @@
 """From stored answers to the pure statistics in annotation.quality, and back.
 
-Loading turns a project's canonical answers into column arrays; computing runs in a
+Loading (`annotation.loading`) turns a project's canonical answers into column arrays; computing runs in a
 worker (tasks.compute_agreement) and stores the result as an AgreementReport, which the
 API serves as it is. Reports are keyed by their filters and stamped with the answers they
 saw, so a reader knows at once whether one is current.
@@ -13,38 +13,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import orjson
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import (
-    BigIntegerField,
-    BooleanField,
-    Count,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    Func,
-    IntegerField,
-    Max,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    TextField,
-    Value,
-)
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, Length
+from django.db.models import Count, FloatField, Max, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from rlhf_site.celery import enqueue
 
 from .. import quality
-from ..answers import gold_score
-from ..models import AgreementReport, Annotation, Assignment, Item, Project, Response
-from ..sql import db_time, from_db_json, rows
-from .columns import columns_from_query, raw_rows
+from ..columns import columns_from_query
+from ..loading import Loaded, answers_load
+from ..models import AgreementReport, Annotation, Item, Project
+from ..sql import db_time, rows
 from .limits import project_queue_check
 
 PENDING, RUNNING, READY, FAILED = (AgreementReport.Status.PENDING, AgreementReport.Status.RUNNING,
@@ -56,260 +37,6 @@ CONTESTED = 50
 
 def filters_key(filters: dict) -> str:
     return hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()
-
-
-@dataclass
-class Loaded:
-    answers: "quality.Answers | None"
-    rankings: "quality.Rankings | None"
-    names: list[str]
-    created: np.ndarray  # answer time, epoch seconds, aligned with `answers` (criterion rows included)
-
-
-class _Epoch(Func):
-    """Seconds since 1970 as a float, computed by the database: decoding a million timestamps in Python cost
-    more than every statistic of the report."""
-
-    output_field = FloatField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        # date_part, not EXTRACT: since PostgreSQL 14 EXTRACT goes through numeric, which cost 3x the scan of the
-        # answers. Both round the exact microseconds once, so they give the same float (checked on 4M times).
-        return self.as_sql(compiler, connection, template="date_part('epoch', %(expressions)s)", **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):  # Django keeps UTC text; julianday reads it
-        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
-                           **extra)
-
-
-def _json_id(field: str, index: int, missing: int) -> Coalesce:
-    return Coalesce(Cast(KeyTextTransform(str(index), field), BigIntegerField()), Value(missing),
-                    output_field=BigIntegerField())
-
-
-def _answers(project: Project, filters: dict) -> QuerySet:
-    qs = Annotation.objects.filter(project=project)
-    if filters.get("since"):
-        qs = qs.filter(created_at__gte=filters["since"])
-    if filters.get("until"):
-        qs = qs.filter(created_at__lt=filters["until"])
-    if filters.get("annotators"):
-        qs = qs.filter(annotator__username__in=filters["annotators"])
-    return qs.order_by()
-
-
-_MARKS = ("flagged", "both_bad", "rated")  # an answer's yes/no columns, one bit each of one number
-
-
-def _bits(*flags) -> Cast:
-    """Yes/no expressions as one integer, bit k for the k-th: each array PostgreSQL aggregates for the loader costs
-    about as much as the scan, so three booleans travel as one."""
-    terms = [Cast(flag, IntegerField()) * (1 << bit) for bit, flag in enumerate(flags)]
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return Cast(total, BigIntegerField())
-
-
-def _pairwise_columns(project: Project, filters: dict) -> dict[str, np.ndarray]:
-    """One row per answer, every column a number reduced in SQL, read straight into numpy (`columns`).
-
-    The lease's age stands in for a missing time spent; it is a subquery, so PostgreSQL looks the lease up only
-    for answers without one (a join would touch all of them)."""
-    leased = Subquery(Assignment.objects.filter(pk=OuterRef("assignment_id")).values(at=_Epoch("created_at"))[:1])
-    qs = _answers(project, filters).annotate(
-        annotator_8=Cast("annotator_id", BigIntegerField()),  # auth's ids are 4 bytes; the binary rows want 8
-        value=Coalesce(Cast("preference", FloatField()), Value(float("nan"))),
-        shown_0=_json_id("shown_order", 0, -1),
-        spent=Cast(Coalesce(Cast("time_spent_ms", FloatField()) / 1000.0, _Epoch("created_at") - leased,
-                           Value(float("nan"))), FloatField()),
-        created=_Epoch("created_at"),
-        marks=_bits(ExpressionWrapper(~Q(flags=[]), output_field=BooleanField()), F("both_bad"),
-                    ExpressionWrapper(~Q(criteria={}), output_field=BooleanField())),
-    ).values_list("id", "item_id", "annotator_8", "value", "shown_0", "spent", "created", "marks")
-    names = ("answer_id", "item", "annotator", "value", "shown_0", "seconds", "created", "marks")
-    dtypes = (np.int64, np.int64, np.int64, np.float64, np.int64, np.float64, np.float64, np.int64)
-    cols = dict(zip(names, columns_from_query(qs, list(dtypes)), strict=True))
-    marks = cols.pop("marks")
-    for bit, name in enumerate(_MARKS):
-        cols[name] = (marks >> bit & 1).astype(bool)
-    order = np.argsort(cols["answer_id"], kind="stable")  # by id here, cheaper than an ORDER BY there
-    return {name: column[order] for name, column in cols.items()}
-
-
-def _item_columns(project: Project, answer_items: np.ndarray) -> dict[str, np.ndarray]:
-    """Per answer: its item's stored response ids and their text lengths, gold flag and gold answer."""
-    ids, first, second = columns_from_query(Item.objects.filter(project=project).order_by().values_list(
-        "id", _json_id("response_ids", 0, -2), _json_id("response_ids", 1, -2)), [np.int64] * 3)
-    order = np.argsort(ids)
-    ids, first, second = ids[order], first[order], second[order]
-    at = np.searchsorted(ids, answer_items)
-    is_gold, gold = _gold_of(project, ids)
-    response_ids, lengths = columns_from_query(Response.objects.filter(prompt__project=project).order_by().annotate(
-        n=Cast(Length("text"), BigIntegerField())).values_list("id", "n"), [np.int64, np.int64])
-    return {"first": first[at], "len_first": _length_of(first[at], response_ids, lengths),
-            "len_second": _length_of(second[at], response_ids, lengths), "gold": gold[at], "is_gold": is_gold[at]}
-
-
-def _gold_of(project: Project, item_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each of the (sorted) item ids: whether it is gold, and its gold answer as a number (NaN: none)."""
-    gold, is_gold = np.full(item_ids.size, np.nan), np.zeros(item_ids.size, bool)
-    for item_id, answer in Item.objects.filter(project=project, is_gold=True).values_list("id", "gold_answer"):
-        at = np.searchsorted(item_ids, item_id)
-        if at < item_ids.size and item_ids[at] == item_id:
-            is_gold[at] = True
-            gold[at] = np.nan if answer is None or isinstance(answer, list) else float(answer)
-    return is_gold, gold
-
-
-def _length_of(ids: np.ndarray, response_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    order = np.argsort(response_ids)
-    response_ids, lengths = response_ids[order], lengths[order]
-    at = np.clip(np.searchsorted(response_ids, ids), 0, max(response_ids.size - 1, 0))
-    found = response_ids[at] == ids if response_ids.size else np.zeros(ids.size, bool)
-    return np.where(found, lengths[at] if response_ids.size else 0, 0).astype(np.float64)
-
-
-def _criterion_rows(project: Project, filters: dict, answer_ids: np.ndarray) -> tuple[np.ndarray, list, list]:
-    """The criterion sub-answers: for each, the row of its answer in `answer_ids`, its name and its value.
-    Only answers that rated a criterion are read (as JSON text), in id order, criteria in stored order."""
-    qs = _answers(project, filters).exclude(criteria={}).order_by("id").values_list("id", Cast("criteria", TextField()))
-    rows, names, values = [], [], []
-    for answer_id, text in qs.iterator(chunk_size=20_000):
-        at = int(np.searchsorted(answer_ids, answer_id))
-        for name, value in orjson.loads(text).items():
-            rows.append(at)
-            names.append(name)
-            values.append(value)
-    return np.array(rows, dtype=np.int64), names, values
-
-
-def _codes(annotator_ids: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Annotator ids as codes 0.. in order of first answer, and the id of each code."""
-    uniq, first, inverse = np.unique(annotator_ids, return_index=True, return_inverse=True)
-    by_first = np.argsort(first)
-    code = np.empty(uniq.size, np.int64)
-    code[by_first] = np.arange(uniq.size)
-    return code[inverse.reshape(-1)], uniq[by_first].tolist()
-
-
-def _usernames(user_ids: list[int]) -> list[str]:
-    by_id = dict(get_user_model().objects.filter(id__in=user_ids).values_list("id", "username"))
-    return [by_id[i] for i in user_ids]
-
-
-def _pairwise_loaded(project: Project, filters: dict) -> Loaded:
-    cols = _pairwise_columns(project, filters)
-    codes, annotator_ids = _codes(cols["annotator"])
-    names = _usernames(annotator_ids)
-    if not cols["item"].size:
-        return Loaded(None, None, names, np.array([]))
-    items = _item_columns(project, cols["item"])
-    columns = {"answer_id": cols["answer_id"], "item": cols["item"], "annotator": codes, "value": cols["value"],
-               "shown_first_is_stored_first": cols["shown_0"] == items["first"], "len_first": items["len_first"],
-               "len_second": items["len_second"], "seconds": cols["seconds"], "is_gold": items["is_gold"],
-               "gold_value": items["gold"], "flagged": cols["flagged"], "both_bad": cols["both_bad"]}
-    criterion = np.full(cols["item"].size, None, dtype=object)
-    created = cols["created"]
-    sub_rows, sub_names, sub_values = (_criterion_rows(project, filters, cols["answer_id"]) if cols["rated"].any()
-                                       else (np.zeros(0, np.int64), [], []))
-    if sub_rows.size:  # each answer's criterion rows right after its own row (a stable sort keeps them in order)
-        source = np.argsort(np.concatenate([np.arange(cols["item"].size), sub_rows]), kind="stable")
-        main = np.minimum(source, cols["item"].size - 1)
-        is_sub = source >= cols["item"].size
-        main[is_sub] = sub_rows
-        columns = {name: column[main] for name, column in columns.items()}
-        columns["value"][is_sub] = np.array(sub_values, dtype=np.float64)
-        criterion = criterion[main]
-        criterion[is_sub] = np.array(sub_names, dtype=object)
-        created = created[main]
-    return Loaded(quality.Answers(**columns, criterion=criterion), None, names, created)
-
-
-def _ranking_rows(project: Project, filters: dict):
-    """(id, item, annotator, ranking, criteria as text, flagged) per ranking, in id order."""
-    qs = _answers(project, filters).annotate(
-        criteria_text=Cast("criteria", TextField()),
-        flagged=ExpressionWrapper(~Q(flags=[]), output_field=BooleanField()),
-    ).order_by("id").values_list("id", "item_id", "annotator_id", "ranking", "criteria_text", "flagged")
-    return raw_rows(qs)
-
-
-def answers_load(project: Project, filters: dict | None = None) -> Loaded:
-    """Every answer (and one row per criterion sub-answer) as arrays for annotation.quality."""
-    filters = filters or {}
-    if project.kind == Project.Kind.PAIRWISE:
-        return _pairwise_loaded(project, filters)
-    ranking_rows: list[tuple[int, int, list, str | None, int, bool]] = []
-    codes: dict[int, int] = {}  # annotator id -> code, in order of first answer
-    for aid, item, annotator_id, ranking, criteria_text, flagged in _ranking_rows(project, filters):
-        code = codes.setdefault(annotator_id, len(codes))
-        if project.kind != Project.Kind.RANKING:
-            continue
-        criteria = orjson.loads(criteria_text) if criteria_text and criteria_text != "{}" else {}
-        ranking_rows.append((item, code, from_db_json(ranking), None, aid, bool(flagged)))
-        ranking_rows.extend((item, code, sub, name, aid, bool(flagged)) for name, sub in criteria.items())
-    names = _usernames(list(codes))
-    if project.kind == Project.Kind.RANKING:
-        return _loaded_rankings(ranking_rows, names, filters.get("criterion"))
-    return Loaded(None, None, names, np.array([]))
-
-
-def _loaded_rankings(rows, names, criterion: str | None) -> Loaded:
-    """Rankings as stored (ids best first, or groups best first when some are tied)."""
-    chosen = [(item, code, order, aid, flagged) for item, code, order, name, aid, flagged in rows
-              if name == criterion and order]
-    if not chosen:
-        return Loaded(None, None, names, np.array([]))
-    items, coders, orders, ids, flagged = zip(*chosen, strict=True)
-    rankings = quality.Rankings.from_lists(items, coders, orders, answer_id=ids, flagged=flagged)
-    return Loaded(None, rankings, names, np.array([]))
-
-
-@dataclass(frozen=True)
-class SpeedAndGold:
-    median_seconds: float | None
-    gold_answered: int
-    gold_accuracy: float | None
-
-
-def annotator_speed_and_gold(project: Project) -> dict[int, SpeedAndGold]:
-    """Per annotator (user id): the median seconds an answer took, and how many gold answers were scored and the share
-    right. For pairwise answers these are the agreement report's own figures (`quality.annotator_stats`, from the same
-    columns); a ranking is scored by the share of its response pairs ordered as the gold ranking orders them."""
-    cols = _pairwise_columns(project, {})  # every kind: each answer's item, annotator, seconds and preference
-    if not cols["item"].size:
-        return {}
-    raters = quality.answers.group_by(cols["annotator"])
-    if project.kind == Project.Kind.PAIRWISE:
-        item_ids = np.unique(cols["item"])
-        is_gold, gold = (column[np.searchsorted(item_ids, cols["item"])] for column in _gold_of(project, item_ids))
-        answers = quality.Answers(item=cols["item"], annotator=raters.codes, value=np.nan_to_num(cols["value"]),
-                                  seconds=cols["seconds"], is_gold=is_gold, gold_value=gold)
-        stats = quality.annotator_stats(answers, np.full(len(answers), np.nan))
-        medians, answered, accuracy = stats.median_seconds, stats.gold.n, stats.gold.rate
-    else:
-        medians = quality.answers.group_median(raters.codes, raters.n, cols["seconds"])
-        answered, accuracy = _ranking_gold(project, raters)
-    return {int(user): SpeedAndGold(None if not np.isfinite(m) else float(m), int(n), None if n == 0 else float(a))
-            for user, m, n, a in zip(raters.keys.tolist(), medians.tolist(), answered.tolist(), accuracy.tolist(),
-                                     strict=True)}
-
-
-def _ranking_gold(project: Project, raters) -> tuple[np.ndarray, np.ndarray]:
-    """Per annotator code: gold rankings scored (`answers.gold_score`), and their mean score."""
-    answered, total = np.zeros(raters.n, np.int64), np.zeros(raters.n)
-    if project.kind == Project.Kind.RANKING:
-        gold = Annotation.objects.filter(project=project, item__is_gold=True).values_list(
-            "annotator_id", "ranking", "item__gold_answer")
-        for annotator_id, ranking, expected in gold.iterator(chunk_size=5000):
-            score = gold_score(project.kind, ranking, expected)
-            if score is not None:
-                code = int(np.searchsorted(raters.keys, annotator_id))
-                answered[code] += 1
-                total[code] += score
-    with np.errstate(invalid="ignore"):
-        return answered, np.where(answered > 0, total / np.maximum(answered, 1), np.nan)
 
 
 def answers_stamp(project: Project) -> str:

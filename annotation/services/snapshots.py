@@ -8,6 +8,10 @@ curation is `curation_apply` (the same numbers the preview shows); the items are
 streamed by id in chunks of CHUNK through the pure writers of `annotation.snapshots`, and
 the folder is published with one rename. A failed build leaves no files behind.
 
+The answers are read once (`loading.answers_scan`), in item order: their numbers go to curation, their full rows
+to a spool file beside the build's folder (`loading.AnswerSpool`, removed at the end, also on failure), which the
+stream then reads back a chunk of items at a time, so memory holds the numbers but never every answer's text.
+
 Nothing about a ready snapshot changes: its row is only ever written by the builder, its
 files are read-only, and it never reads the answers again.
 """
@@ -16,7 +20,7 @@ import fcntl
 import logging
 import shutil
 import tomllib
-from collections import Counter, namedtuple
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,17 +34,19 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Func, Max, Min, QuerySet, TextField
+from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
 from rlhf_site.celery import enqueue as enqueue_task  # `enqueue` is snapshot_create's flag
 
 from .. import artifacts, quality, snapshots
-from ..answers import ANSWER_FIELDS, JSON_ANSWER_FIELDS, ranking_groups
-from ..models import Annotation, DatasetSnapshot, Item, Membership, Project, Response
+from ..answers import JSON_ANSWER_FIELDS, ranking_groups
+from ..columns import raw_rows
+from ..loading import AnswerRow as _Answer
+from ..loading import AnswerSpool, answers_scan
+from ..models import DatasetSnapshot, Item, Membership, Project, Response
 from ..snapshots.rows import PairVotes, Verdict
 from ..sql import from_db_json
-from .columns import raw_rows
 from .curation import Curated, curation_apply, curation_remaining, curation_rules_parse, model_annotator_ids
 from .limits import project_queue_check
 
@@ -289,25 +295,9 @@ class _Item(NamedTuple):
     is_gold: bool
 
 
-class _UtcText(Func):
-    """A time as UTC text, 'YYYY-MM-DD HH:MM:SS[.ffffff]' (PostgreSQL leaves out the fraction's trailing zeros;
-    `snapshots.lines.iso_utc` makes it what `datetime.isoformat` writes): reading a million timestamps through
-    psycopg's loader cost 7 us each, and formatting them with to_char 2 us of the database's time."""
-
-    output_field = TextField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="(%(expressions)s AT TIME ZONE 'UTC')::text", **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        # Django keeps UTC as 'YYYY-MM-DD HH:MM:SS[.ffffff]'; an expression, not the bare column, so that the driver
-        # does not turn the column's declared type into a datetime.
-        return self.as_sql(compiler, connection, template="(%(expressions)s || '')", **extra)
-
-
-# What a raw row carries of each answer: the answer's own fields (one declaration, `answers.ANSWER_FIELDS`), what was
-# shown, and who answered when. JSON columns stay as the database returned them until a writer needs them.
-_Answer = namedtuple("_Answer", ("id", "item_id", "annotator_id", "created_at", "shown_order", *ANSWER_FIELDS))
+# What a raw row carries of each answer (`loading.ROW_FIELDS`): the answer's own fields (one declaration,
+# `answers.ANSWER_FIELDS`), what was shown, and who answered when. JSON columns stay as the database returned them
+# until a writer needs them.
 _JSON_FIELDS = ("shown_order", *sorted(JSON_ANSWER_FIELDS))
 
 
@@ -340,17 +330,6 @@ def _responses_of(chunk: list[_Item]) -> dict[int, tuple[str, str]]:
         found = raw_rows(Response.objects.filter(id__in=ids).order_by().values_list("id", "text", "model_name"),
                          server_side=False)
     return {rid: (text, model) for rid, text, model in found}
-
-
-def _answers_of(project: Project, chunk: list[_Item]) -> dict[int, list[_Answer]]:
-    out: dict[int, list[_Answer]] = {}
-    rows = Annotation.objects.filter(project=project, item_id__gte=chunk[0].id, item_id__lte=chunk[-1].id)
-    columns = [_UtcText("created_at") if name == "created_at" else name for name in _Answer._fields]
-    iso_utc = snapshots.lines.iso_utc
-    for values in raw_rows(rows.order_by("item_id", "id").values_list(*columns), server_side=False):
-        answer = _Answer(*values[:3], iso_utc(values[3]), *values[4:])
-        out.setdefault(answer.item_id, []).append(answer)
-    return out
 
 
 def _answer_dict(answer: _Answer) -> dict:
@@ -479,15 +458,23 @@ class _Export:
         self.split_json = {split: snapshots.lines.json_bytes(split) for split in snapshots.split.SPLITS}
 
     def run(self) -> dict:
+        folder = snapshot_folder(self.snapshot).parent
+        # Named like the build's folder, so that `snapshots_reconcile` removes it too when the builder died.
+        with AnswerSpool(folder, prefix=f".{self.snapshot.pk}-building-answers-") as spool:
+            return self._run(spool)
+
+    def _run(self, spool: AnswerSpool) -> dict:
         kind = self.project.kind
-        curated = None if kind == Project.Kind.DEMONSTRATION else curation_apply(project=self.project,
-                                                                                   rules=self.snapshot.rules)
+        loaded = answers_scan(self.project, spool)
+        curated = None if kind == Project.Kind.DEMONSTRATION else curation_apply(
+            project=self.project, rules=self.snapshot.rules, loaded=loaded)
+        del loaded  # curation keeps what it needs
         self.plan = _ranking_plan(curated) if kind == Project.Kind.RANKING else _PairwisePlan(curated)
         emit = {Project.Kind.PAIRWISE: self._pairwise, Project.Kind.RANKING: self._ranking,
                 Project.Kind.DEMONSTRATION: self._demonstration}[kind]
-        done = 0
+        done, iso_utc = 0, snapshots.lines.iso_utc
         for chunk in _item_chunks(self.project):
-            texts, answers = _responses_of(chunk), _answers_of(self.project, chunk)
+            texts, answers = _responses_of(chunk), spool.take(chunk[-1].id, iso_utc)
             if kind != Project.Kind.DEMONSTRATION:  # which answers curation kept: the chunk's at once
                 ids = [a.id for group in answers.values() for a in group]
                 self.kept_ids = set(compress(ids, self.plan.kept(ids)))

@@ -85,8 +85,14 @@ def raw_rows(queryset: QuerySet, chunk: int = 10_000, *, server_side: bool = Tru
     converters, which at a million rows cost more than the query. JSON columns come back as text (decode them
     with `sql.from_db_json`), times as the driver gives them (`sql.from_db_time`). `server_side`: a server-side
     cursor on PostgreSQL, for results too big to hold; a small one is faster fetched whole."""
+    for batch in raw_batches(queryset, chunk, server_side=server_side):
+        yield from batch
+
+
+def raw_batches(queryset: QuerySet, chunk: int = 10_000, *, server_side: bool = True):
+    """`raw_rows` a list of up to `chunk` rows at a time."""
     sql, params = queryset.query.sql_with_params()
     with connection.chunked_cursor() if server_side else connection.cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(chunk):
-            yield from batch
+            yield batch

@@ -1,0 +1,509 @@
+"""Loading a project's answers as the column arrays annotation.quality reads.
+
+Below the services and the selectors (both read through it: agreement and curation, the progress page's speed and
+gold figures, the snapshot build): it imports models, the pure `quality` and `answers` packages and `columns`, and
+nothing of `services`. Numbers are reduced in SQL and read straight into numpy (`columns`); the answer's own fields
+come from their one declaration, `answers.CanonicalAnswer` (ANSWER_FIELDS).
+"""
+
+import marshal
+import shutil
+import tempfile
+from bisect import bisect_right
+from collections import namedtuple
+from dataclasses import dataclass
+from operator import itemgetter
+from pathlib import Path
+
+import numpy as np
+import orjson
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, Length
+
+from . import quality
+from .answers import ANSWER_FIELDS, gold_score
+from .columns import columns_from_query, raw_batches, raw_rows
+from .models import Annotation, Assignment, Item, Project, Response
+from .sql import from_db_json
+
+
+def _own(name: str) -> str:
+    """One of the answer's own fields, by its name in the one declaration (`answers.CanonicalAnswer`): a field
+    renamed or dropped there fails here, at import, not as a wrong column in a report."""
+    if name not in ANSWER_FIELDS:
+        raise LookupError(f"{name!r} is not a field of answers.CanonicalAnswer")
+    return name
+
+
+# The answer's own fields the numeric columns are computed from.
+PREFERENCE, BOTH_BAD, RANKING, CRITERIA, FLAGS, TIME_SPENT_MS = map(_own, (
+    "preference", "both_bad", "ranking", "criteria", "flags", "time_spent_ms"))
+
+# An answer's full row, as the snapshot's raw rows carry it: who answered which item when (UTC text, `UtcText`),
+# what was shown, and the answer's own fields (all of `answers.ANSWER_FIELDS`, in their order). JSON columns stay as
+# the database returned them.
+ROW_FIELDS = ("id", "item_id", "annotator_id", "created_at", "shown_order", *ANSWER_FIELDS)
+AnswerRow = namedtuple("AnswerRow", ROW_FIELDS)
+
+
+@dataclass
+class Loaded:
+    answers: "quality.Answers | None"
+    rankings: "quality.Rankings | None"
+    names: list[str]
+    created: np.ndarray  # answer time, epoch seconds, aligned with `answers` (criterion rows included)
+
+
+class _Epoch(Func):
+    """Seconds since 1970 as a float, computed by the database: decoding a million timestamps in Python cost
+    more than every statistic of the report."""
+
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        # date_part, not EXTRACT: since PostgreSQL 14 EXTRACT goes through numeric, which cost 3x the scan of the
+        # answers. Both round the exact microseconds once, so they give the same float (checked on 4M times).
+        return self.as_sql(compiler, connection, template="date_part('epoch', %(expressions)s)", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):  # Django keeps UTC text; julianday reads it
+        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
+                           **extra)
+
+
+class UtcText(Func):
+    """A time as UTC text, 'YYYY-MM-DD HH:MM:SS[.ffffff]' (PostgreSQL leaves out the fraction's trailing zeros;
+    `snapshots.lines.iso_utc` makes it what `datetime.isoformat` writes): reading a million timestamps through
+    psycopg's loader cost 7 us each, and formatting them with to_char 2 us of the database's time."""
+
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="(%(expressions)s AT TIME ZONE 'UTC')::text", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django keeps UTC as 'YYYY-MM-DD HH:MM:SS[.ffffff]'; an expression, not the bare column, so that the driver
+        # does not turn the column's declared type into a datetime.
+        return self.as_sql(compiler, connection, template="(%(expressions)s || '')", **extra)
+
+
+def _json_id(field: str, index: int, missing: int) -> Coalesce:
+    return Coalesce(Cast(KeyTextTransform(str(index), field), BigIntegerField()), Value(missing),
+                    output_field=BigIntegerField())
+
+
+def _answers(project: Project, filters: dict) -> QuerySet:
+    qs = Annotation.objects.filter(project=project)
+    if filters.get("since"):
+        qs = qs.filter(created_at__gte=filters["since"])
+    if filters.get("until"):
+        qs = qs.filter(created_at__lt=filters["until"])
+    if filters.get("annotators"):
+        qs = qs.filter(annotator__username__in=filters["annotators"])
+    return qs.order_by()
+
+
+_MARKS = ("flagged", "both_bad", "rated")  # an answer's yes/no columns, one bit each of one number
+
+
+def _bits(*flags) -> Cast:
+    """Yes/no expressions as one integer, bit k for the k-th: each array PostgreSQL aggregates for the loader costs
+    about as much as the scan, so three booleans travel as one."""
+    terms = [Cast(flag, IntegerField()) * (1 << bit) for bit, flag in enumerate(flags)]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return Cast(total, BigIntegerField())
+
+
+def _derived() -> dict:
+    """The numbers computed in SQL from each answer's row, by name: the first shown response, the seconds spent,
+    the time as epoch seconds and the yes/no marks (`_MARKS`).
+
+    The lease's age stands in for a missing time spent; it is a subquery, so PostgreSQL looks the lease up only
+    for answers without one (a join would touch all of them)."""
+    leased = Subquery(Assignment.objects.filter(pk=OuterRef("assignment_id")).values(at=_Epoch("created_at"))[:1])
+    return {
+        "shown_0": _json_id("shown_order", 0, -1),
+        "spent": Cast(Coalesce(Cast(TIME_SPENT_MS, FloatField()) / 1000.0, _Epoch("created_at") - leased,
+                               Value(float("nan"))), FloatField()),
+        "created": _Epoch("created_at"),
+        "marks": _bits(ExpressionWrapper(~Q(**{FLAGS: []}), output_field=BooleanField()), F(BOTH_BAD),
+                       ExpressionWrapper(~Q(**{CRITERIA: {}}), output_field=BooleanField())),
+    }
+
+
+_DERIVED = ("shown_0", "spent", "created", "marks")
+_DERIVED_DTYPES = (np.int64, np.float64, np.float64, np.int64)
+_PAIRWISE = ("answer_id", "item", "annotator", "value", "shown_0", "seconds", "created", "marks")
+
+
+def _pairwise_columns(project: Project, filters: dict) -> dict[str, np.ndarray]:
+    """One row per answer, every column a number reduced in SQL, read straight into numpy (`columns`)."""
+    qs = _answers(project, filters).annotate(
+        annotator_8=Cast("annotator_id", BigIntegerField()),  # auth's ids are 4 bytes; the binary rows want 8
+        value=Coalesce(Cast(PREFERENCE, FloatField()), Value(float("nan"))), **_derived(),
+    ).values_list("id", "item_id", "annotator_8", "value", *_DERIVED)
+    dtypes = (np.int64, np.int64, np.int64, np.float64, *_DERIVED_DTYPES)
+    return _by_id(dict(zip(_PAIRWISE, columns_from_query(qs, list(dtypes)), strict=True)))
+
+
+def _by_id(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The marks as their columns, every column in answer id order."""
+    marks = cols.pop("marks")
+    for bit, name in enumerate(_MARKS):
+        cols[name] = (marks >> bit & 1).astype(bool)
+    order = np.argsort(cols["answer_id"], kind="stable")  # by id here, cheaper than an ORDER BY there
+    return {name: column[order] for name, column in cols.items()}
+
+
+def _item_columns(project: Project, answer_items: np.ndarray) -> dict[str, np.ndarray]:
+    """Per answer: its item's stored response ids and their text lengths, gold flag and gold answer."""
+    ids, first, second = columns_from_query(Item.objects.filter(project=project).order_by().values_list(
+        "id", _json_id("response_ids", 0, -2), _json_id("response_ids", 1, -2)), [np.int64] * 3)
+    order = np.argsort(ids)
+    ids, first, second = ids[order], first[order], second[order]
+    at = np.searchsorted(ids, answer_items)
+    is_gold, gold = _gold_of(project, ids)
+    response_ids, lengths = columns_from_query(Response.objects.filter(prompt__project=project).order_by().annotate(
+        n=Cast(Length("text"), BigIntegerField())).values_list("id", "n"), [np.int64, np.int64])
+    return {"first": first[at], "len_first": _length_of(first[at], response_ids, lengths),
+            "len_second": _length_of(second[at], response_ids, lengths), "gold": gold[at], "is_gold": is_gold[at]}
+
+
+def _gold_of(project: Project, item_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of the (sorted) item ids: whether it is gold, and its gold answer as a number (NaN: none)."""
+    gold, is_gold = np.full(item_ids.size, np.nan), np.zeros(item_ids.size, bool)
+    for item_id, answer in Item.objects.filter(project=project, is_gold=True).values_list("id", "gold_answer"):
+        at = np.searchsorted(item_ids, item_id)
+        if at < item_ids.size and item_ids[at] == item_id:
+            is_gold[at] = True
+            gold[at] = np.nan if answer is None or isinstance(answer, list) else float(answer)
+    return is_gold, gold
+
+
+def _length_of(ids: np.ndarray, response_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    order = np.argsort(response_ids)
+    response_ids, lengths = response_ids[order], lengths[order]
+    at = np.clip(np.searchsorted(response_ids, ids), 0, max(response_ids.size - 1, 0))
+    found = response_ids[at] == ids if response_ids.size else np.zeros(ids.size, bool)
+    return np.where(found, lengths[at] if response_ids.size else 0, 0).astype(np.float64)
+
+
+def _criterion_rows(project: Project, filters: dict, answer_ids: np.ndarray) -> tuple[np.ndarray, list, list]:
+    """The criterion sub-answers: for each, the row of its answer in `answer_ids`, its name and its value.
+    Only answers that rated a criterion are read (as JSON text), in id order, criteria in stored order."""
+    qs = _answers(project, filters).exclude(**{CRITERIA: {}}).order_by("id").values_list(
+        "id", Cast(CRITERIA, TextField()))
+    return _criterion_rows_of(qs.iterator(chunk_size=20_000), answer_ids)
+
+
+def _criterion_rows_of(rated, answer_ids: np.ndarray) -> tuple[np.ndarray, list, list]:
+    """`_criterion_rows` from (answer id, criteria as JSON text) pairs in id order."""
+    rows, names, values = [], [], []
+    for answer_id, text in rated:
+        at = int(np.searchsorted(answer_ids, answer_id))
+        for name, value in orjson.loads(text).items():
+            rows.append(at)
+            names.append(name)
+            values.append(value)
+    return np.array(rows, dtype=np.int64), names, values
+
+
+def _codes(annotator_ids: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Annotator ids as codes 0.. in order of first answer, and the id of each code."""
+    uniq, first, inverse = np.unique(annotator_ids, return_index=True, return_inverse=True)
+    by_first = np.argsort(first)
+    code = np.empty(uniq.size, np.int64)
+    code[by_first] = np.arange(uniq.size)
+    return code[inverse.reshape(-1)], uniq[by_first].tolist()
+
+
+def _usernames(user_ids: list[int]) -> list[str]:
+    by_id = dict(get_user_model().objects.filter(id__in=user_ids).values_list("id", "username"))
+    return [by_id[i] for i in user_ids]
+
+
+def _pairwise_loaded(project: Project, filters: dict, cols: dict[str, np.ndarray] | None = None,
+                     rated: list[tuple[int, str]] | None = None) -> Loaded:
+    """The pairwise answers as `quality.Answers`. `cols` and `rated` (each rated answer's id and criteria as
+    text, in id order): what a scan already read, instead of querying the answers for them."""
+    cols = _pairwise_columns(project, filters) if cols is None else cols
+    codes, annotator_ids = _codes(cols["annotator"])
+    names = _usernames(annotator_ids)
+    if not cols["item"].size:
+        return Loaded(None, None, names, np.array([]))
+    items = _item_columns(project, cols["item"])
+    columns = {"answer_id": cols["answer_id"], "item": cols["item"], "annotator": codes, "value": cols["value"],
+               "shown_first_is_stored_first": cols["shown_0"] == items["first"], "len_first": items["len_first"],
+               "len_second": items["len_second"], "seconds": cols["seconds"], "is_gold": items["is_gold"],
+               "gold_value": items["gold"], "flagged": cols["flagged"], "both_bad": cols["both_bad"]}
+    criterion = np.full(cols["item"].size, None, dtype=object)
+    created = cols["created"]
+    if not cols["rated"].any():
+        sub_rows, sub_names, sub_values = np.zeros(0, np.int64), [], []
+    elif rated is None:
+        sub_rows, sub_names, sub_values = _criterion_rows(project, filters, cols["answer_id"])
+    else:
+        sub_rows, sub_names, sub_values = _criterion_rows_of(rated, cols["answer_id"])
+    if sub_rows.size:  # each answer's criterion rows right after its own row (a stable sort keeps them in order)
+        source = np.argsort(np.concatenate([np.arange(cols["item"].size), sub_rows]), kind="stable")
+        main = np.minimum(source, cols["item"].size - 1)
+        is_sub = source >= cols["item"].size
+        main[is_sub] = sub_rows
+        columns = {name: column[main] for name, column in columns.items()}
+        columns["value"][is_sub] = np.array(sub_values, dtype=np.float64)
+        criterion = criterion[main]
+        criterion[is_sub] = np.array(sub_names, dtype=object)
+        created = created[main]
+    return Loaded(quality.Answers(**columns, criterion=criterion), None, names, created)
+
+
+def _ranking_rows(project: Project, filters: dict):
+    """(id, item, annotator, ranking, criteria as text, flagged) per ranking, in id order."""
+    qs = _answers(project, filters).annotate(
+        criteria_text=Cast(CRITERIA, TextField()),
+        flagged=ExpressionWrapper(~Q(**{FLAGS: []}), output_field=BooleanField()),
+    ).order_by("id").values_list("id", "item_id", "annotator_id", RANKING, "criteria_text", "flagged")
+    return raw_rows(qs)
+
+
+def answers_load(project: Project, filters: dict | None = None) -> Loaded:
+    """Every answer (and one row per criterion sub-answer) as arrays for annotation.quality."""
+    filters = filters or {}
+    if project.kind == Project.Kind.PAIRWISE:
+        return _pairwise_loaded(project, filters)
+    return _others_loaded(project, _ranking_rows(project, filters), filters.get("criterion"))
+
+
+def _others_loaded(project: Project, rows, criterion: str | None) -> Loaded:
+    """Rankings (and the names of a demonstration project's annotators) from `_ranking_rows`' rows, in id order."""
+    ranking_rows: list[tuple[int, int, list, str | None, int, bool]] = []
+    codes: dict[int, int] = {}  # annotator id -> code, in order of first answer
+    for aid, item, annotator_id, ranking, criteria_text, flagged in rows:
+        code = codes.setdefault(annotator_id, len(codes))
+        if project.kind != Project.Kind.RANKING:
+            continue
+        criteria = orjson.loads(criteria_text) if criteria_text and criteria_text != "{}" else {}
+        ranking_rows.append((item, code, from_db_json(ranking), None, aid, bool(flagged)))
+        ranking_rows.extend((item, code, sub, name, aid, bool(flagged)) for name, sub in criteria.items())
+    names = _usernames(list(codes))
+    if project.kind == Project.Kind.RANKING:
+        return _loaded_rankings(ranking_rows, names, criterion)
+    return Loaded(None, None, names, np.array([]))
+
+
+def _loaded_rankings(rows, names, criterion: str | None) -> Loaded:
+    """Rankings as stored (ids best first, or groups best first when some are tied)."""
+    chosen = [(item, code, order, aid, flagged) for item, code, order, name, aid, flagged in rows
+              if name == criterion and order]
+    if not chosen:
+        return Loaded(None, None, names, np.array([]))
+    items, coders, orders, ids, flagged = zip(*chosen, strict=True)
+    rankings = quality.Rankings.from_lists(items, coders, orders, answer_id=ids, flagged=flagged)
+    return Loaded(None, rankings, names, np.array([]))
+
+
+@dataclass(frozen=True)
+class SpeedAndGold:
+    median_seconds: float | None
+    gold_answered: int
+    gold_accuracy: float | None
+
+
+def annotator_speed_and_gold(project: Project) -> dict[int, SpeedAndGold]:
+    """Per annotator (user id): the median seconds an answer took, and how many gold answers were scored and the share
+    right. For pairwise answers these are the agreement report's own figures (`quality.annotator_stats`, from the same
+    columns); a ranking is scored by the share of its response pairs ordered as the gold ranking orders them."""
+    cols = _pairwise_columns(project, {})  # every kind: each answer's item, annotator, seconds and preference
+    if not cols["item"].size:
+        return {}
+    raters = quality.answers.group_by(cols["annotator"])
+    if project.kind == Project.Kind.PAIRWISE:
+        item_ids = np.unique(cols["item"])
+        is_gold, gold = (column[np.searchsorted(item_ids, cols["item"])] for column in _gold_of(project, item_ids))
+        answers = quality.Answers(item=cols["item"], annotator=raters.codes, value=np.nan_to_num(cols["value"]),
+                                  seconds=cols["seconds"], is_gold=is_gold, gold_value=gold)
+        stats = quality.annotator_stats(answers, np.full(len(answers), np.nan))
+        medians, answered, accuracy = stats.median_seconds, stats.gold.n, stats.gold.rate
+    else:
+        medians = quality.answers.group_median(raters.codes, raters.n, cols["seconds"])
+        answered, accuracy = _ranking_gold(project, raters)
+    return {int(user): SpeedAndGold(None if not np.isfinite(m) else float(m), int(n), None if n == 0 else float(a))
+            for user, m, n, a in zip(raters.keys.tolist(), medians.tolist(), answered.tolist(), accuracy.tolist(),
+                                     strict=True)}
+
+
+def _ranking_gold(project: Project, raters) -> tuple[np.ndarray, np.ndarray]:
+    """Per annotator code: gold rankings scored (`answers.gold_score`), and their mean score."""
+    answered, total = np.zeros(raters.n, np.int64), np.zeros(raters.n)
+    if project.kind == Project.Kind.RANKING:
+        gold = Annotation.objects.filter(project=project, item__is_gold=True).values_list(
+            "annotator_id", "ranking", "item__gold_answer")
+        for annotator_id, ranking, expected in gold.iterator(chunk_size=5000):
+            score = gold_score(project.kind, ranking, expected)
+            if score is not None:
+                code = int(np.searchsorted(raters.keys, annotator_id))
+                answered[code] += 1
+                total[code] += score
+    with np.errstate(invalid="ignore"):
+        return answered, np.where(answered > 0, total / np.maximum(answered, 1), np.nan)
+
+
+# --- the snapshot build's one read ---
+
+SPOOL_BATCH = 10_000  # rows fetched, spooled and turned into columns at a time
+
+
+def answers_scan(project: Project, spool: "AnswerSpool") -> Loaded:
+    """The project's answers read once, in item order: each answer's full row (`ROW_FIELDS`) goes to `spool`, a
+    batch at a time, and what `answers_load(project)` returns is built from the same rows, to the bit (tested), so
+    that a snapshot's curation and its raw rows come from one read, and memory holds the numbers, never every
+    answer's text.
+
+    What the rows hold already is taken from them (the preference, the yes/no marks, the time spent); the first
+    shown response and the time as epoch seconds are the loader's own SQL expressions in the same query; the lease's
+    age, for the answers that say no time spent, is one look-up of those leases."""
+    pairwise = project.kind == Project.Kind.PAIRWISE
+    extra = {"shown_0": _json_id("shown_order", 0, -1), "created": _Epoch("created_at")} if pairwise else {}
+    columns = [UtcText("created_at") if name == "created_at" else name for name in ROW_FIELDS]
+    qs = _answers(project, {}).annotate(**extra).order_by("item_id", "id").values_list(
+        *columns, *(("assignment_id", *extra) if pairwise else ()))
+    n = len(ROW_FIELDS)
+    at = {name: ROW_FIELDS.index(name) for name in (PREFERENCE, BOTH_BAD, RANKING, CRITERIA, FLAGS, TIME_SPENT_MS)}
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in (*_PAIRWISE, "assignment")}
+    rated: list[tuple[int, str]] = []  # pairwise: (id, criteria text) of each answer that rated a criterion
+    others: list[tuple] = []  # rankings, demonstrations: `_ranking_rows`' rows
+    nan = float("nan")
+    for batch in raw_batches(qs, SPOOL_BATCH):
+        spool.write(batch)
+        if not pairwise:
+            flags, ranking, criteria = at[FLAGS], at[RANKING], at[CRITERIA]
+            others.extend((row[0], row[1], row[2], row[ranking], row[criteria], _filled(row[flags])) for row in batch)
+            continue
+        size = len(batch)
+
+        def column(k: int, dtype, rows=batch, size=size) -> np.ndarray:
+            return np.fromiter((row[k] for row in rows), dtype=dtype, count=size)  # np.array(list): 4x slower
+
+        parts["answer_id"].append(column(0, np.int64))
+        parts["item"].append(column(1, np.int64))
+        parts["annotator"].append(column(2, np.int64))
+        parts["value"].append(np.fromiter((nan if (v := row[at[PREFERENCE]]) is None else v for row in batch),
+                                          dtype=np.float64, count=size))
+        # As SQL's float8(time_spent_ms) / 1000.0: the same division of the same doubles.
+        parts["seconds"].append(np.fromiter((nan if (ms := row[at[TIME_SPENT_MS]]) is None else ms / 1000.0
+                                             for row in batch), dtype=np.float64, count=size))
+        parts["assignment"].append(column(n, np.int64))
+        parts["shown_0"].append(column(n + 1, np.int64))
+        parts["created"].append(column(n + 2, np.float64))
+        parts["marks"].append(np.fromiter((_filled(row[at[FLAGS]]) | bool(row[at[BOTH_BAD]]) << 1
+                                           | _filled(row[at[CRITERIA]]) << 2 for row in batch),
+                                          dtype=np.int64, count=size))
+        rated.extend((row[0], row[at[CRITERIA]]) for row in batch if _filled(row[at[CRITERIA]]))
+    spool.written()
+    if not pairwise:
+        others.sort()
+        return _others_loaded(project, others, None)
+    dtypes = {name: np.float64 if name in ("value", "seconds", "created") else np.int64 for name in parts}
+    cols = {name: np.concatenate(p) if p else np.zeros(0, dtypes[name]) for name, p in parts.items()}
+    _lease_ages(cols.pop("assignment"), cols["seconds"], cols["created"])
+    rated.sort()
+    return _pairwise_loaded(project, {}, _by_id(cols), rated)
+
+
+def _filled(stored) -> bool:
+    """Whether a JSON list or object column (as the driver returns it: text, or decoded) holds anything: what
+    `~Q(flags=[])` says in SQL. Text of an empty one is '[]' or '{}' (PostgreSQL's jsonb, Django's json.dumps)."""
+    return len(stored) > 2 if isinstance(stored, str) else bool(stored)
+
+
+def _lease_ages(assignments: np.ndarray, seconds: np.ndarray, created: np.ndarray) -> None:
+    """In place: where an answer says no time spent, the age of its lease at the answer (what `_derived`'s
+    `spent` computes in SQL, the same subtraction of the same epoch doubles)."""
+    missing = np.flatnonzero(np.isnan(seconds))
+    for start in range(0, missing.size, 5000):
+        rows = missing[start:start + 5000]
+        leased = dict(Assignment.objects.filter(pk__in=assignments[rows].tolist()).values_list(
+            "id", _Epoch("created_at")))
+        seconds[rows] = [created[k] - leased[a] if a in leased else np.nan
+                         for k, a in zip(rows.tolist(), assignments[rows].tolist(), strict=True)]
+
+
+class AnswerSpool:
+    """The answers' full rows between `answers_scan` and the stream that writes them: one file in a folder of its
+    own under `folder`, a batch of rows at a time (marshal: the rows are tuples of numbers, text and None, written
+    and read back by this process alone), removed by `close`, whatever happened.
+
+    `take(last_item)` then hands back the rows in the order they were written (item order), a chunk of items at
+    a time."""
+
+    def __init__(self, folder: Path, prefix: str):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
+        self.path = self.folder / "answers.marshal"
+        self.file = open(self.path, "w+b")  # noqa: SIM115 (closed by close)
+        self.batch: list[tuple] = []
+        self.at = 0
+        self.width = len(ROW_FIELDS)
+
+    def write(self, batch: list[tuple]) -> None:
+        # Each batch after its length: marshal.load on a file reads it in small pieces, 20x slower than loads.
+        data = marshal.dumps(batch)
+        self.file.write(len(data).to_bytes(8, "little"))
+        self.file.write(data)
+
+    def _next(self) -> list[tuple]:
+        size = self.file.read(8)
+        return marshal.loads(self.file.read(int.from_bytes(size, "little"))) if size else []
+
+    def written(self) -> None:
+        """Every row is written: reading starts from the first."""
+        self.file.flush()
+        self.file.seek(0)
+
+    def take(self, last_item: int, time=str) -> dict[int, list[AnswerRow]]:
+        """The next rows, of items up to `last_item`, as `AnswerRow`s by item id; `time(created_at)` their time."""
+        out: dict[int, list[AnswerRow]] = {}
+        width = self.width
+        while True:
+            if self.at >= len(self.batch):
+                self.batch, self.at = self._next(), 0
+                if not self.batch:
+                    return out
+            end = bisect_right(self.batch, last_item, lo=self.at, key=itemgetter(1))
+            for values in self.batch[self.at:end]:
+                answer = AnswerRow(values[0], values[1], values[2], time(values[3]), *values[4:width])
+                group = out.get(answer.item_id)
+                if group is None:
+                    out[answer.item_id] = [answer]
+                else:
+                    group.append(answer)
+            self.at = end
+            if end < len(self.batch):
+                return out
+
+    def close(self) -> None:
+        self.file.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> "AnswerSpool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
