@@ -366,14 +366,22 @@ class _PairwisePlan:
         self.alive = _sorted_ids(r.answer_ids) if r else np.zeros(0, np.int64)
         self.margin = r.margin if r else np.zeros(0)
 
-    def verdict(self, item_id: int) -> Verdict | None:
-        at = int(np.searchsorted(self.items, item_id))
-        if at >= self.items.size or self.items[at] != item_id:
-            return None
-        r = self.curated.result
-        ruling = self.curated.rulings.get(item_id) if r.adjudicated[at] else None
-        return Verdict(int(r.consensus[at]), float(self.margin[at]), self.curated.item_agreement.get(item_id),
-                       self.curated.item_answers.get(item_id, 0), ruling.note if ruling else None)
+    def verdicts(self, item_ids: list[int]) -> dict[int, Verdict]:
+        """The verdict of each of these items that curation kept, looked up all at once (a chunk's items)."""
+        if not self.items.size or not item_ids:
+            return {}
+        ids = np.asarray(item_ids)
+        at = np.minimum(np.searchsorted(self.items, ids), self.items.size - 1)
+        found = np.flatnonzero(self.items[at] == ids)
+        r, rows, curated = self.curated.result, at[found], self.curated
+        out = {}
+        for item_id, consensus, margin, ruled in zip(ids[found].tolist(), r.consensus[rows].tolist(),
+                                                     self.margin[rows].tolist(), r.adjudicated[rows].tolist(),
+                                                     strict=True):
+            ruling = curated.rulings.get(item_id) if ruled else None
+            out[item_id] = Verdict(int(consensus), float(margin), curated.item_agreement.get(item_id),
+                                   curated.item_answers.get(item_id, 0), ruling.note if ruling else None)
+        return out
 
     def kept(self, answer_ids: list[int]) -> list[bool]:
         return _contains(self.alive, answer_ids)
@@ -454,6 +462,7 @@ class _Export:
         self.encoded: _Encoded | None = None
         self.annotator_json: dict[int, bytes] = {}
         self.kept_ids: set[int] = set()
+        self.chunk_verdicts: dict[int, Verdict] = {}  # pairwise: the chunk's items' verdicts
         self.writers: dict[tuple[str, str], Callable[[bytes], object]] = {}  # JSONL files' writes, by (format, split)
         self.split_json = {split: snapshots.lines.json_bytes(split) for split in snapshots.split.SPLITS}
 
@@ -478,6 +487,8 @@ class _Export:
             if kind != Project.Kind.DEMONSTRATION:  # which answers curation kept: the chunk's at once
                 ids = [a.id for group in answers.values() for a in group]
                 self.kept_ids = set(compress(ids, self.plan.kept(ids)))
+            if kind == Project.Kind.PAIRWISE:
+                self.chunk_verdicts = self.plan.verdicts([item.id for item in chunk])
             for item in chunk:
                 split = snapshots.split_of(seed=self.snapshot.seed, prompt_key=item.external_id,
                                            test_fraction=self.snapshot.test_fraction)
@@ -558,7 +569,7 @@ class _Export:
                 stored(a.ranking, b"null"), a.rationale, stored(a.shown_order, b"[]"), a.text, a.time_spent_ms))
 
     def _pairwise(self, item: _Item, split: str, texts, answers: list[_Answer]) -> None:
-        verdict = self.plan.verdict(item.id)
+        verdict = self.chunk_verdicts.get(item.id)
         self._raw(item, split, texts, answers, [a.id in self.kept_ids for a in answers])
         if verdict is None:
             return

@@ -80,17 +80,19 @@ _RAW = (b'{"annotator":%b,"annotator_is_model":%b,"answer_id":%d,"both_bad":%b,"
 
 
 _RAW_PIECES = re.split(rb"(\{[a-z_]+\})", _RAW)
+_RAW_TEXT = _RAW_PIECES[0::2]  # the template's own pieces, around its {names}
+_RAW_NAMES = tuple(name[1:-1].decode() for name in _RAW_PIECES[1::2])
+assert _RAW_NAMES == ("is_gold", "item_id", "prompt", "prompt_id", "responses", "split"), _RAW_NAMES
 
 
 def raw_template(*, is_gold: bool, item_id: int, prompt: bytes, prompt_id: bytes, responses: bytes,
                  split: bytes) -> bytes:
     """The raw line of one item's answers with the item's part filled in, for `raw_line`. Bytes arguments are
-    encoded JSON."""
-    item = {b"is_gold": BOOL[is_gold], b"item_id": b"%d" % item_id, b"prompt": prompt, b"prompt_id": prompt_id,
-            b"responses": responses, b"split": split}
-    # One pass over the template's own pieces: a prompt that reads "{split}" stays as it is.
-    return b"".join(item[piece[1:-1]].replace(b"%", b"%%") if index % 2 else piece  # odd: the {names}
-                    for index, piece in enumerate(_RAW_PIECES))
+    encoded JSON; their % are doubled, and a prompt that reads "{split}" stays as it is (one pass, in order)."""
+    t = _RAW_TEXT
+    return b"".join((t[0], BOOL[is_gold], t[1], b"%d" % item_id, t[2], prompt.replace(b"%", b"%%"), t[3],
+                     prompt_id.replace(b"%", b"%%"), t[4], responses.replace(b"%", b"%%"), t[5],
+                     split.replace(b"%", b"%%"), t[6]))
 
 
 def raw_line(template: bytes, annotator: bytes, annotator_is_model: bool, answer_id: int, both_bad: bool,
