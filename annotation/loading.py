@@ -370,7 +370,7 @@ def _ranking_gold(project: Project, raters) -> tuple[np.ndarray, np.ndarray]:
 SPOOL_BATCH = 10_000  # rows fetched, spooled and turned into columns at a time
 
 
-def answers_scan(project: Project, spool: "AnswerSpool") -> Loaded:
+def answers_scan(project: Project, spool: "AnswerSpool", encode=None) -> Loaded:
     """The project's answers read once, in item order: each answer's full row (`ROW_FIELDS`) goes to `spool`, a
     batch at a time, and what `answers_load(project)` returns is built from the same rows, to the bit (tested), so
     that a snapshot's curation and its raw rows come from one read, and memory holds the numbers, never every
@@ -378,7 +378,8 @@ def answers_scan(project: Project, spool: "AnswerSpool") -> Loaded:
 
     What the rows hold already is taken from them (the preference, the yes/no marks, the time spent); the first
     shown response and the time as epoch seconds are the loader's own SQL expressions in the same query; the lease's
-    age, for the answers that say no time spent, is one look-up of those leases."""
+    age, for the answers that say no time spent, is one look-up of those leases. `encode(row)`: what to spool of
+    each row instead of the row itself (whose first two values it must keep: the answer's id, then its item's)."""
     pairwise = project.kind == Project.Kind.PAIRWISE
     extra = {"shown_0": _json_id("shown_order", 0, -1), "created": _Epoch("created_at")} if pairwise else {}
     columns = [UtcText("created_at") if name == "created_at" else name for name in ROW_FIELDS]
@@ -391,7 +392,7 @@ def answers_scan(project: Project, spool: "AnswerSpool") -> Loaded:
     others: list[tuple] = []  # rankings, demonstrations: `_ranking_rows`' rows
     nan = float("nan")
     for batch in raw_batches(qs, SPOOL_BATCH):
-        spool.write(batch)
+        spool.write(batch if encode is None else [encode(row) for row in batch])
         if not pairwise:
             flags, ranking, criteria = at[FLAGS], at[RANKING], at[CRITERIA]
             others.extend((row[0], row[1], row[2], row[ranking], row[criteria], _filled(row[flags])) for row in batch)
@@ -451,7 +452,7 @@ class AnswerSpool:
     and read back by this process alone), removed by `close`, whatever happened.
 
     `take(last_item)` then hands back the rows in the order they were written (item order), a chunk of items at
-    a time."""
+    a time. A row's second value is its item's id."""
 
     def __init__(self, folder: Path, prefix: str):
         folder.mkdir(parents=True, exist_ok=True)
@@ -460,7 +461,6 @@ class AnswerSpool:
         self.file = open(self.path, "w+b")  # noqa: SIM115 (closed by close)
         self.batch: list[tuple] = []
         self.at = 0
-        self.width = len(ROW_FIELDS)
 
     def write(self, batch: list[tuple]) -> None:
         # Each batch after its length: marshal.load on a file reads it in small pieces, 20x slower than loads.
@@ -477,10 +477,9 @@ class AnswerSpool:
         self.file.flush()
         self.file.seek(0)
 
-    def take(self, last_item: int, time=str) -> dict[int, list[AnswerRow]]:
-        """The next rows, of items up to `last_item`, as `AnswerRow`s by item id; `time(created_at)` their time."""
-        out: dict[int, list[AnswerRow]] = {}
-        width = self.width
+    def take(self, last_item: int, make=None) -> dict[int, list]:
+        """The next rows, of items up to `last_item`, by item id: as they were spooled, or as `make(row)`."""
+        out: dict[int, list] = {}
         while True:
             if self.at >= len(self.batch):
                 self.batch, self.at = self._next(), 0
@@ -488,12 +487,10 @@ class AnswerSpool:
                     return out
             end = bisect_right(self.batch, last_item, lo=self.at, key=itemgetter(1))
             for values in self.batch[self.at:end]:
-                answer = AnswerRow(values[0], values[1], values[2], time(values[3]), *values[4:width])
-                group = out.get(answer.item_id)
+                group = out.get(values[1])
                 if group is None:
-                    out[answer.item_id] = [answer]
-                else:
-                    group.append(answer)
+                    group = out[values[1]] = []
+                group.append(values if make is None else make(values))
             self.at = end
             if end < len(self.batch):
                 return out

@@ -42,8 +42,8 @@ from rlhf_site.celery import enqueue as enqueue_task  # `enqueue` is snapshot_cr
 from .. import artifacts, quality, snapshots
 from ..answers import JSON_ANSWER_FIELDS, ranking_groups
 from ..columns import raw_rows
+from ..loading import ROW_FIELDS, AnswerSpool, answers_scan
 from ..loading import AnswerRow as _Answer
-from ..loading import AnswerSpool, answers_scan
 from ..models import DatasetSnapshot, Item, Membership, Project, Response
 from ..snapshots.rows import PairVotes, Verdict
 from ..sql import from_db_json
@@ -462,6 +462,7 @@ class _Export:
         self.encoded: _Encoded | None = None
         self.annotator_json: dict[int, bytes] = {}
         self.kept_ids: set[int] = set()
+        self.encoded_rows = False  # whether the spool holds raw-line pieces (`_encoder`), not rows
         self.chunk_verdicts: dict[int, Verdict] = {}  # pairwise: the chunk's items' verdicts
         self.writers: dict[tuple[str, str], Callable[[bytes], object]] = {}  # JSONL files' writes, by (format, split)
         self.split_json = {split: snapshots.lines.json_bytes(split) for split in snapshots.split.SPLITS}
@@ -474,18 +475,26 @@ class _Export:
 
     def _run(self, spool: AnswerSpool) -> dict:
         kind = self.project.kind
-        loaded = answers_scan(self.project, spool)
+        # JSONL alone, with preferences: each answer's raw-line pieces are encoded as it is read, and spooled instead
+        # of its row (`_raw_lines` fills in kept); otherwise the rows are spooled as they are.
+        self.encoded_rows = self.lines and kind != Project.Kind.DEMONSTRATION
+        loaded = answers_scan(self.project, spool, self._encoder() if self.encoded_rows else None)
         curated = None if kind == Project.Kind.DEMONSTRATION else curation_apply(
             project=self.project, rules=self.snapshot.rules, loaded=loaded)
         del loaded  # curation keeps what it needs
         self.plan = _ranking_plan(curated) if kind == Project.Kind.RANKING else _PairwisePlan(curated)
         emit = {Project.Kind.PAIRWISE: self._pairwise, Project.Kind.RANKING: self._ranking,
                 Project.Kind.DEMONSTRATION: self._demonstration}[kind]
-        done, iso_utc = 0, snapshots.lines.iso_utc
+        done, iso_utc, width = 0, snapshots.lines.iso_utc, len(ROW_FIELDS)
+
+        def answer_of(v: tuple) -> _Answer:
+            return _Answer(v[0], v[1], v[2], iso_utc(v[3]), *v[4:width])
+
         for chunk in _item_chunks(self.project):
-            texts, answers = _responses_of(chunk), spool.take(chunk[-1].id, iso_utc)
+            texts = _responses_of(chunk)
+            answers = spool.take(chunk[-1].id, None if self.encoded_rows else answer_of)
             if kind != Project.Kind.DEMONSTRATION:  # which answers curation kept: the chunk's at once
-                ids = [a.id for group in answers.values() for a in group]
+                ids = [a[0] for group in answers.values() for a in group]  # an answer's id comes first in both
                 self.kept_ids = set(compress(ids, self.plan.kept(ids)))
             if kind == Project.Kind.PAIRWISE:
                 self.chunk_verdicts = self.plan.verdicts([item.id for item in chunk])
@@ -558,6 +567,10 @@ class _Export:
         template = lines.raw_template(is_gold=item.is_gold, item_id=item.id, prompt=encoded.prompt,
                                       prompt_id=encoded.prompt_id, responses=lines.json_bytes(responses),
                                       split=self.split_json[split])
+        if self.encoded_rows:  # (id, item id, the raw line's pieces): `_encoder`
+            for a, keep in zip(answers, kept, strict=True):
+                write(template % (a[2], lines.BOOL[keep], a[3], a[4], a[5], a[6]))
+            return
         stored = lines.stored_json
         for a, keep in zip(answers, kept, strict=True):
             annotator = self.annotator_json.get(a.annotator_id)
@@ -568,9 +581,29 @@ class _Export:
                 a.created_at, stored(a.criteria, b"{}"), stored(a.flags, b"[]"), keep, a.preference,
                 stored(a.ranking, b"null"), a.rationale, stored(a.shown_order, b"[]"), a.text, a.time_spent_ms))
 
+    def _encoder(self) -> Callable[[tuple], tuple]:
+        """An answer's row (`loading.ROW_FIELDS`, then the scan's own columns) as (its id, its item's id, the five
+        pieces of its raw line `snapshots.lines.raw_answer` encodes): what `_raw_lines` writes around kept."""
+        lines = snapshots.lines
+        stored, iso_utc, raw_answer, names, models = (lines.stored_json, lines.iso_utc, lines.raw_answer,
+                                                      self.annotator_json, self.model_users)
+        (both_bad, confidence, criteria, flags, preference, ranking, rationale, text, spent) = (
+            ROW_FIELDS.index(name) for name in ("both_bad", "confidence", "criteria", "flags", "preference",
+                                                "ranking", "rationale", "text", "time_spent_ms"))
+
+        def encode(v: tuple) -> tuple:
+            annotator = names.get(v[2])
+            if annotator is None:
+                annotator = names[v[2]] = lines.json_bytes(self._annotator(v[2]))
+            return (v[0], v[1], *raw_answer(
+                annotator, v[2] in models, v[0], bool(v[both_bad]), v[confidence], iso_utc(v[3]),
+                stored(v[criteria], b"{}"), stored(v[flags], b"[]"), v[preference], stored(v[ranking], b"null"),
+                v[rationale], stored(v[4], b"[]"), v[text], v[spent]))
+        return encode
+
     def _pairwise(self, item: _Item, split: str, texts, answers: list[_Answer]) -> None:
         verdict = self.chunk_verdicts.get(item.id)
-        self._raw(item, split, texts, answers, [a.id in self.kept_ids for a in answers])
+        self._raw(item, split, texts, answers, [a[0] in self.kept_ids for a in answers])
         if verdict is None:
             return
         pairs = 0
@@ -607,7 +640,7 @@ class _Export:
 
     def _ranking(self, item: _Item, split: str, texts, answers: list[dict]) -> None:
         votes = self.plan.votes.get(item.id)
-        self._raw(item, split, texts, answers, [a.id in self.kept_ids for a in answers])
+        self._raw(item, split, texts, answers, [a[0] in self.kept_ids for a in answers])
         if votes is None:
             return
         groups = self.plan.groups[item.id]

@@ -73,11 +73,12 @@ def assistant_json(text: str) -> bytes:
     return b'[{"content":' + orjson.dumps(text) + b',"role":"assistant"}]'
 
 
-_RAW = (b'{"annotator":%b,"annotator_is_model":%b,"answer_id":%d,"both_bad":%b,"confidence":%b,"created_at":"%b",'
-        b'"criteria":%b,"flags":%b,"is_gold":{is_gold},"item_id":{item_id},"kept":%b,"preference":%b,'
-        b'"prompt":{prompt},"prompt_id":{prompt_id},"ranking":%b,"rationale":%b,"responses":{responses},'
-        b'"shown_order":%b,"split":{split},"text":%b,"time_spent_ms":%b}\n')
-
+# A raw line, keys sorted: the answer's part in five pieces (`raw_answer`), the item's (`{names}`, `raw_template`) and
+# `kept` between them, so that an answer's pieces can be encoded once, before curation has said whether it is kept.
+_RAW = (b'{%b,"is_gold":{is_gold},"item_id":{item_id},"kept":%b,"preference":%b,"prompt":{prompt},'
+        b'"prompt_id":{prompt_id},"ranking":%b,"responses":{responses},"shown_order":%b,"split":{split},"text":%b}\n')
+_RAW_HEAD = (b'"annotator":%b,"annotator_is_model":%b,"answer_id":%d,"both_bad":%b,"confidence":%b,"created_at":"%b",'
+             b'"criteria":%b,"flags":%b')
 
 _RAW_PIECES = re.split(rb"(\{[a-z_]+\})", _RAW)
 _RAW_TEXT = _RAW_PIECES[0::2]  # the template's own pieces, around its {names}
@@ -87,7 +88,8 @@ assert _RAW_NAMES == ("is_gold", "item_id", "prompt", "prompt_id", "responses", 
 
 def raw_template(*, is_gold: bool, item_id: int, prompt: bytes, prompt_id: bytes, responses: bytes,
                  split: bytes) -> bytes:
-    """The raw line of one item's answers with the item's part filled in, for `raw_line`. Bytes arguments are
+    """The raw line of one item's answers with the item's part filled in: `template % (head, kept, preference,
+    ranking, shown_order, text)` with an answer's `raw_answer` pieces and kept's `BOOL`. Bytes arguments are
     encoded JSON; their % are doubled, and a prompt that reads "{split}" stays as it is (one pass, in order)."""
     t = _RAW_TEXT
     return b"".join((t[0], BOOL[is_gold], t[1], b"%d" % item_id, t[2], prompt.replace(b"%", b"%%"), t[3],
@@ -95,15 +97,30 @@ def raw_template(*, is_gold: bool, item_id: int, prompt: bytes, prompt_id: bytes
                      split.replace(b"%", b"%%"), t[6]))
 
 
+def raw_answer(annotator: bytes, annotator_is_model: bool, answer_id: int, both_bad: bool, confidence: int | None,
+               created_at: str, criteria: bytes, flags: bytes, preference: int | None, ranking: bytes,
+               rationale: str, shown_order: bytes, text: str,
+               time_spent_ms: int | None) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+    """An answer's part of its raw line, in the five pieces `raw_template`'s template takes around the item's part
+    and kept; positional, since it runs once per answer. Bytes arguments are encoded JSON, `created_at` the ISO text
+    (Z for UTC)."""
+    return (_RAW_HEAD % (annotator, BOOL[annotator_is_model], answer_id, BOOL[both_bad], int_or_null(confidence),
+                         created_at.encode(), criteria, flags),
+            b"null" if preference is None else b"%d" % preference,
+            ranking + b',"rationale":' + text_or_null(rationale),
+            shown_order,
+            text_or_null(text) + b',"time_spent_ms":' + int_or_null(time_spent_ms))
+
+
 def raw_line(template: bytes, annotator: bytes, annotator_is_model: bool, answer_id: int, both_bad: bool,
              confidence: int | None, created_at: str, criteria: bytes, flags: bytes, kept: bool,
              preference: int | None, ranking: bytes, rationale: str, shown_order: bytes, text: str,
              time_spent_ms: int | None) -> bytes:
-    """`rows.raw_row`'s line, in the item's `raw_template`; positional, since it runs once per answer. Bytes
-    arguments are encoded JSON, `created_at` the ISO text (Z for UTC)."""
-    return template % (annotator, BOOL[annotator_is_model], answer_id, BOOL[both_bad], int_or_null(confidence),
-                       created_at.encode(), criteria, flags, BOOL[kept], int_or_null(preference), ranking,
-                       text_or_null(rationale), shown_order, text_or_null(text), int_or_null(time_spent_ms))
+    """`rows.raw_row`'s line, in the item's `raw_template`, from the answer's `raw_answer` pieces."""
+    head, preference_, ranking_, shown, tail = raw_answer(
+        annotator, annotator_is_model, answer_id, both_bad, confidence, created_at, criteria, flags, preference,
+        ranking, rationale, shown_order, text, time_spent_ms)
+    return template % (head, BOOL[kept], preference_, ranking_, shown, tail)
 
 
 _PREFERENCE = (b'{"adjudicated":%b,"adjudication_note":%b,"agreement":%b,"chosen":%b,"item_id":%d,"margin":%b,'
