@@ -1,6 +1,7 @@
 """Reads shared by views and tasks. Visibility rules live here: what a user may not see
 is simply not in the queryset, so it answers 404."""
 
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
@@ -21,7 +22,20 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
 from .loading import annotator_speed_and_gold
-from .models import Adjudication, Annotation, Assignment, AuditEvent, Item, Membership, Project, Response
+from .models import (
+    Adjudication,
+    AgreementReport,
+    Annotation,
+    Assignment,
+    AuditEvent,
+    DatasetSnapshot,
+    Item,
+    Membership,
+    Project,
+    Response,
+)
+from .services.quality import filters_key
+from .services.snapshots import snapshot_folder
 from .sql import from_db_json, rows
 
 
@@ -234,6 +248,34 @@ def item_neighbours_for_lead(project: Project, item: Item, **filters) -> dict[st
 
 def membership_list_for_lead(project: Project) -> QuerySet[Membership]:
     return project.memberships.select_related("user").order_by("user__username")
+
+
+def snapshot_list_for_user(user) -> QuerySet[DatasetSnapshot]:
+    """Snapshots the user may see: those of projects they lead; all for admins."""
+    snapshots = DatasetSnapshot.objects.select_related("project", "created_by")
+    if user.is_staff:
+        return snapshots
+    return snapshots.filter(project__memberships__user=user, project__memberships__role=Membership.Role.LEAD)
+
+
+def snapshot_list_for_lead(project: Project) -> QuerySet[DatasetSnapshot]:
+    return DatasetSnapshot.objects.filter(project=project).select_related("project", "created_by")
+
+
+def snapshot_file_path(*, snapshot: DatasetSnapshot, name: str) -> Path | None:
+    """The path of one of a ready snapshot's files; None for any other name."""
+    if snapshot.state != DatasetSnapshot.State.READY or name not in {f["name"] for f in snapshot.files}:
+        return None
+    return snapshot_folder(snapshot) / name
+
+
+def agreement_report_get_for_lead(project: Project, filters: dict) -> AgreementReport:
+    """The project's report for these (normalised) filters. Asked for the first time, its row is made, empty
+    (no data, ready to be requested), so that a worker has a row to compute into and later readers find it."""
+    report, _ = AgreementReport.objects.get_or_create(project=project, key=filters_key(filters),
+                                                      defaults={"filters": filters,
+                                                                "status": AgreementReport.Status.READY})
+    return report
 
 def audit_event_list_for_admin(*, project: int | None = None, actor: str | None = None,
                                action: str | None = None) -> QuerySet[AuditEvent]:

@@ -157,9 +157,10 @@ def test_an_answer_that_lands_while_the_report_is_computed_gets_a_recompute_of_i
 
     from django.db import connection
 
+    from annotation.selectors import agreement_report_get_for_lead
     from annotation.services.annotations import annotation_submit
     from annotation.services.assignments import assignment_next
-    from annotation.services.quality import agreement_report_current, agreement_report_get, agreement_run
+    from annotation.services.quality import agreement_report_current, agreement_run
 
     users = [factories.user() for _ in range(3)]
     project = factories.project("pairwise", annotations_per_item=3, members={u: "annotator" for u in users})
@@ -168,7 +169,7 @@ def test_an_answer_that_lands_while_the_report_is_computed_gets_a_recompute_of_i
         while (lease := assignment_next(project=project, user=user)) is not None:
             annotation_submit(assignment_id=lease.pk, user=user, payload={"chosen": lease.response_ids[0],
                                                                           "strength": 2})
-    report = agreement_report_get(project=project, filters={})
+    report = agreement_report_get_for_lead(project, filters={})
     late = assignment_next(project=project, user=users[2])
 
     def answer_once_it_runs(execute, sql, params, many, context):
@@ -195,9 +196,10 @@ def test_a_report_left_running_by_a_dead_worker_is_sent_again_and_finished(api, 
 
     from django.utils import timezone
 
-    from annotation.services.quality import agreement_report_get, agreement_wake_lost
+    from annotation.selectors import agreement_report_get_for_lead
+    from annotation.services.quality import agreement_wake_lost
 
-    report = agreement_report_get(project=answered, filters={})
+    report = agreement_report_get_for_lead(answered, filters={})
     started = timezone.now() - timedelta(minutes=20)  # what a worker killed mid-compute leaves behind
     AgreementReport.objects.filter(pk=report.pk).update(status="running", requested_at=started)
     fresh = timedelta(minutes=30)

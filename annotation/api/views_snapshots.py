@@ -15,13 +15,8 @@ from rest_framework.response import Response
 
 from .. import artifacts, snapshots
 from ..models import DatasetSnapshot
-from ..services.snapshots import (
-    snapshot_create,
-    snapshot_file_path,
-    snapshot_list_for_project,
-    snapshot_list_for_user,
-    snapshot_prefix,
-)
+from ..selectors import snapshot_file_path, snapshot_list_for_lead, snapshot_list_for_user
+from ..services.snapshots import snapshot_create, snapshot_prefix
 from .views_projects import ProjectScoped
 
 CONTENT_TYPES = {"jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet"}
@@ -70,7 +65,7 @@ class ProjectSnapshotViewSet(ProjectScoped, viewsets.GenericViewSet):
 
     def list(self, request, pk=None):
         project = self.project
-        return Response(SnapshotOut(snapshot_list_for_project(project), many=True).data)
+        return Response(SnapshotOut(snapshot_list_for_lead(project), many=True).data)
 
     @extend_schema(request=SnapshotIn, responses={202: SnapshotOut},
                    summary="Freeze the curated answers into a snapshot (built by a worker; answers 202 at once)")

@@ -154,12 +154,6 @@ def _store_item_agreement(project: Project, per_item: ItemAgreement) -> None:
     Item.objects.bulk_update(rows, ["agreement"], batch_size=500)
 
 
-def agreement_report_get(*, project: Project, filters: dict) -> AgreementReport:
-    report, _ = AgreementReport.objects.get_or_create(project=project, key=filters_key(filters),
-                                                      defaults={"filters": filters, "status": READY})
-    return report
-
-
 def _enqueue(report_id: int) -> None:
     enqueue("annotation.compute_agreement", report_id)
 

@@ -34,7 +34,7 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from rlhf_site.celery import enqueue as enqueue_task  # `enqueue` is snapshot_create's flag
@@ -44,7 +44,7 @@ from ..answers import JSON_ANSWER_FIELDS, ranking_groups
 from ..columns import raw_rows
 from ..loading import ROW_FIELDS, AnswerSpool, answers_scan
 from ..loading import AnswerRow as _Answer
-from ..models import DatasetSnapshot, Item, Membership, Project, Response
+from ..models import DatasetSnapshot, Item, Project, Response
 from ..snapshots.rows import PairVotes, Verdict
 from ..sql import from_db_json
 from .curation import Curated, curation_apply, curation_remaining, curation_rules_parse, model_annotator_ids
@@ -71,20 +71,6 @@ MAX_SEED = 2**63 - 1
 Progress = Callable[[int, int], None]  # (items done, items in all)
 
 
-# --- reads (selectors: they own the visibility rule; kept beside their only writer) ---
-
-def snapshot_list_for_user(user) -> QuerySet[DatasetSnapshot]:
-    """Snapshots the user may see: those of projects they lead; all for admins."""
-    snapshots_ = DatasetSnapshot.objects.select_related("project", "created_by")
-    if user.is_staff:
-        return snapshots_
-    return snapshots_.filter(project__memberships__user=user, project__memberships__role=Membership.Role.LEAD)
-
-
-def snapshot_list_for_project(project: Project) -> QuerySet[DatasetSnapshot]:
-    return DatasetSnapshot.objects.filter(project=project).select_related("project", "created_by")
-
-
 def snapshot_folder(snapshot: DatasetSnapshot) -> Path:
     return Path(settings.ARTIFACT_ROOT) / "snapshots" / str(snapshot.pk)
 
@@ -92,13 +78,6 @@ def snapshot_folder(snapshot: DatasetSnapshot) -> Path:
 def snapshot_prefix(snapshot_id: int) -> str:
     """The snapshot's folder in the artifact store."""
     return f"snapshots/{snapshot_id}"
-
-
-def snapshot_file_path(*, snapshot: DatasetSnapshot, name: str) -> Path | None:
-    """The path of one of a ready snapshot's files; None for any other name."""
-    if snapshot.state != READY or name not in {f["name"] for f in snapshot.files}:
-        return None
-    return snapshot_folder(snapshot) / name
 
 
 # --- create ---

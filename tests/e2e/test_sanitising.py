@@ -213,7 +213,7 @@ def test_snapshot_files_keep_markup_as_data(hostile_world):
     """The export carries the text exactly as written, as JSON strings: nothing escaped away, nothing interpreted."""
     import json
 
-    from annotation.services.snapshots import snapshot_file_path
+    from annotation.selectors import snapshot_file_path
 
     snapshot = hostile_world["snapshot"]
     names = {f["name"] for f in snapshot.files}
