@@ -114,6 +114,16 @@ def test_curation_rules_are_saved_validated_and_previewed(api, lead, answered):
     assert api(lead).post(url + "preview/", {"rules": {}}, format="json").json()["remaining"]["items"] == 4
 
 
+def test_a_preview_that_leaves_the_rules_out_previews_the_saved_rules(api, lead, answered):
+    url = f"/api/projects/{answered.id}/curation/"
+    rules = {"min_item_agreement": 0.5, "ties": "drop"}
+    api(lead).put(url, {"rules": rules}, format="json")
+    for body, content_type in [("{}", "application/json"), ('{"other": 1}', "application/json"),
+                               ("", "application/x-www-form-urlencoded")]:
+        preview = api(lead).generic("POST", url + "preview/", body, content_type=content_type).json()
+        assert preview["rules"] == rules and preview["remaining"]["items"] == 2, body
+
+
 def test_simulated_annotators_through_the_api_dawid_skene_recovers_accuracy_and_curation_beats_majority(db, api, lead):
     rng = random.Random(3)
     project = factories.project("pairwise", annotations_per_item=5, members={lead: "lead"})

@@ -44,6 +44,43 @@ def test_saving_curation_rules_needs_the_rules_key_and_an_empty_object_clears_th
     assert Project.objects.get(pk=pairwise_project.id).curation_rules == {}
 
 
+NOT_AN_OBJECT = [{"field": "rules", "message": "must be an object of rule names to values"}]
+RULES_REQUIRED = [{"field": "rules", "message": 'required: {"rules": {...}}; {"rules": {}} clears them'}]
+MALFORMED_RULES = [  # (body, how it is sent): none of them an object of rules
+    ('{"rules": null}', "application/json"), ('{"rules": [1]}', "application/json"),
+    ('{"rules": "none"}', "application/json"), ('{"rules": 3}', "application/json"),
+    ("rules=x", "application/x-www-form-urlencoded"),
+]
+NOT_AN_OBJECT_BODIES = [("[1, 2]", "application/json"), ("null", "application/json"), ('"rules"', "application/json"),
+                        ("7", "application/json")]
+
+
+@pytest.mark.parametrize("body, content_type", MALFORMED_RULES)
+def test_saving_rules_that_are_not_an_object_is_refused_naming_rules(api, lead, pairwise_project, body, content_type):
+    url = f"/api/projects/{pairwise_project.id}/curation/"
+    api(lead).put(url, {"rules": {"ties": "drop"}}, format="json")
+    r = api(lead).generic("PUT", url, body, content_type=content_type)
+    assert r.status_code == 400 and r.json()["errors"] == NOT_AN_OBJECT
+    assert Project.objects.get(pk=pairwise_project.id).curation_rules == {"ties": "drop"}
+
+
+@pytest.mark.parametrize("body, content_type", [*NOT_AN_OBJECT_BODIES, ("{}", "application/json"),
+                                                ('{"ties": "drop"}', "application/json"),
+                                                ("", "application/x-www-form-urlencoded")])
+def test_saving_a_body_without_rules_is_refused_saying_how_to_send_them(api, lead, pairwise_project, body,
+                                                                      content_type):
+    r = api(lead).generic("PUT", f"/api/projects/{pairwise_project.id}/curation/", body, content_type=content_type)
+    assert r.status_code == 400 and r.json()["errors"] == RULES_REQUIRED
+
+
+@pytest.mark.parametrize("body, content_type", [*MALFORMED_RULES, *NOT_AN_OBJECT_BODIES])
+def test_a_preview_of_rules_that_are_not_an_object_is_refused_naming_rules(api, lead, pairwise_project, body,
+                                                                         content_type):
+    url = f"/api/projects/{pairwise_project.id}/curation/preview/"
+    r = api(lead).generic("POST", url, body, content_type=content_type)
+    assert r.status_code == 400 and r.json()["errors"] == NOT_AN_OBJECT
+
+
 @pytest.mark.parametrize("query, field", [
     ("annotators=,", "annotators"), ("annotators=%20,%20", "annotators"),
     ("annotators=a%00b", "annotators"), ("since=2026-02-30", "since"), ("until=2026-13-01", "until"),

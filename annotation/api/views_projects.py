@@ -27,6 +27,7 @@ from ..services.curation import curation_preview, curation_rules_save
 from ..services.projects import item_set_gold, membership_remove, membership_set, project_create, project_update
 from ..services.quality import agreement_report_current, agreement_request
 from .answer_in import ADJUDICATION_IN, checked
+from .curation_in import CurationPreviewIn, CurationRulesIn
 from .params import AgreementFiltersIn, ItemFiltersIn, query_params
 from .permissions import IsAdmin, IsProjectLead, IsProjectMember
 from .serializers import (
@@ -207,17 +208,17 @@ class CurationViewSet(ProjectScoped, viewsets.GenericViewSet):
 
     queryset = Project.objects.none()
 
-    @extend_schema(request=inline_serializer("CurationRules", {"rules": serializers.DictField()}),
+    @extend_schema(request=CurationRulesIn,
                    responses={200: inline_serializer("CurationRulesOut", {"rules": serializers.DictField()})})
     def rules(self, request, pk=None):
         project = self.project
         if request.method == "PUT":
-            if not isinstance(request.data, dict) or "rules" not in request.data:
-                raise serializers.ValidationError({"rules": 'required: {"rules": {...}}; {"rules": {}} clears them'})
-            project = curation_rules_save(project=project, rules=request.data["rules"], actor=request.user)
+            body = CurationRulesIn(data=request.data)
+            body.is_valid(raise_exception=True)
+            project = curation_rules_save(project=project, rules=body.validated_data["rules"], actor=request.user)
         return Response({"rules": project.curation_rules})
 
-    @extend_schema(request=inline_serializer("CurationPreviewIn", {"rules": serializers.DictField()}),
+    @extend_schema(request=CurationPreviewIn,
                    # initial and remaining are null where the kind has no curation (demonstration projects).
                    responses={200: inline_serializer("CurationPreview", {
                        "initial": serializers.DictField(allow_null=True), "preview": serializers.ListField(),
@@ -225,5 +226,7 @@ class CurationViewSet(ProjectScoped, viewsets.GenericViewSet):
                    summary="How many items and answers each rule removes, and what remains")
     def preview(self, request, pk=None):
         project = self.project
-        rules = request.data.get("rules", project.curation_rules) if isinstance(request.data, dict) else None
+        body = CurationPreviewIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        rules = body.validated_data.get("rules", project.curation_rules)
         return Response(curation_preview(project=project, rules=rules))

@@ -49,9 +49,12 @@ class Curated:
         return self.pair_direction if self.is_ranking else self.result.consensus
 
 
+RULES_NOT_AN_OBJECT = "must be an object of rule names to values"
+
+
 def curation_rules_parse(rules) -> "quality.CurationRules":
     if not isinstance(rules, dict):
-        raise ValidationError({"rules": "must be an object of rule names to values"})
+        raise ValidationError({"rules": RULES_NOT_AN_OBJECT})
     try:
         return quality.CurationRules.from_dict(rules)
     except (TypeError, ValueError) as exc:

@@ -416,17 +416,21 @@ export interface components {
         [key: string]: unknown;
       } | null;
     };
+    /** @description Curation rules to preview, saved or not. */
     CurationPreviewInRequest: {
+      /** @description The rules to try; the project's saved rules when left out. Rules: min_answers_per_item, min_item_agreement, min_annotator_reliability, min_gold_accuracy, exclude_flagged, exclude_both_bad, ties, min_abs_strength, consensus, model_annotators, adjudication. */
+      rules?: {
+        [key: string]: unknown;
+      };
+    };
+    /** @description The project's curation rules, to save in place of the saved ones. */
+    CurationRulesInRequest: {
+      /** @description The rules to save; {} clears them. Rules: min_answers_per_item, min_item_agreement, min_annotator_reliability, min_gold_accuracy, exclude_flagged, exclude_both_bad, ties, min_abs_strength, consensus, model_annotators, adjudication. */
       rules: {
         [key: string]: unknown;
       };
     };
     CurationRulesOut: {
-      rules: {
-        [key: string]: unknown;
-      };
-    };
-    CurationRulesRequest: {
       rules: {
         [key: string]: unknown;
       };
@@ -2953,8 +2957,8 @@ export interface operations {
     };
     requestBody: {
       content: {
-        "application/json": components["schemas"]["CurationRulesRequest"];
-        "application/x-www-form-urlencoded": components["schemas"]["CurationRulesRequest"];
+        "application/json": components["schemas"]["CurationRulesInRequest"];
+        "application/x-www-form-urlencoded": components["schemas"]["CurationRulesInRequest"];
       };
     };
     responses: {
@@ -3023,7 +3027,7 @@ export interface operations {
         id: number;
       };
     };
-    requestBody: {
+    requestBody?: {
       content: {
         "application/json": components["schemas"]["CurationPreviewInRequest"];
         "application/x-www-form-urlencoded": components["schemas"]["CurationPreviewInRequest"];
