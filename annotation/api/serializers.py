@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from ..answers import ANSWER_COLUMNS, ANSWER_FIELDS
 from ..models import Adjudication, Annotation, Assignment, Item, Membership, Project
-from ..selectors import item_shown, remaining_for_user
+from ..selectors import item_shown, remaining_for_user, user_list_for_admin
 from .answer_in import AdjudicationIn, AnswerCriterionIn, AnswerIn  # noqa: F401 (the API's serializers, all here)
 
 User = get_user_model()
@@ -57,7 +57,7 @@ class UserIn(serializers.Serializer):
     is_staff = serializers.BooleanField(required=False, default=False)
 
     def validate_username(self, value: str) -> str:
-        if User.objects.filter(username=value).exists():
+        if user_list_for_admin().filter(username=value).exists():
             raise serializers.ValidationError("a user with this username already exists")
         return value
 

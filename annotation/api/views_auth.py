@@ -8,7 +8,6 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -18,7 +17,7 @@ from rest_framework.views import APIView
 
 from ..selectors import project_list_for_user, project_roles_for_user, user_list_for_admin
 from ..services.projects import user_create
-from ..services.users import user_set_active, user_set_password, user_update
+from ..services.users import token_get_or_create, user_set_active, user_set_password, user_update
 from .permissions import IsAdmin
 from .serializers import LoginIn, PasswordIn, UserDetailOut, UserIn, UserOut, UserPatch
 
@@ -155,8 +154,7 @@ class TokenView(SignInThrottled, APIView):
         user = self.signed_in(request)
         if user is None:
             return _bad_credentials()
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": token_get_or_create(user=user).key})
 
 
 class UserViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,

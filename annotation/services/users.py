@@ -1,7 +1,8 @@
 """Admins manage accounts: edit, deactivate and reactivate, reset a password. Each change is audited.
 
 There is always at least one active admin: a change that would leave none is refused, under a lock on the
-active admins' rows, so two admins demoting each other at once cannot both succeed.
+active admins' rows, so two admins demoting each other at once cannot both succeed. A user's own API token is
+made here too (`token_get_or_create`), and ends with a password reset or a deactivation.
 """
 
 import secrets
@@ -65,6 +66,12 @@ def user_set_active(*, user, actor, active: bool):
     audit.record(actor=actor, action="user.reactivate" if active else "user.deactivate", target=user,
                  changes={"is_active": [not active, active]})
     return user
+
+
+def token_get_or_create(*, user) -> Token:
+    """The user's API token, made on their first ask; the same one after (until a reset or deactivation)."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return token
 
 
 @transaction.atomic
