@@ -19,6 +19,16 @@ from django.core.files.storage import FileSystemStorage, storages
 COMPLETE = ".complete"  # written last into a cached download: a folder without it is half a download
 
 
+def snapshot_folder(snapshot) -> Path:
+    """A snapshot's folder on this machine (its builder writes it there; elsewhere `materialize` fills it)."""
+    return Path(settings.ARTIFACT_ROOT) / "snapshots" / str(snapshot.pk)
+
+
+def snapshot_prefix(snapshot_id: int) -> str:
+    """The snapshot's folder in the artifact store."""
+    return f"snapshots/{snapshot_id}"
+
+
 def store():
     return storages["artifacts"]
 

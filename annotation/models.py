@@ -6,6 +6,9 @@ same transaction as the assignment row, so that ``next`` can pick an item from a
 instead of counting answers. ``open_slots = overlap - n_submitted - n_leased`` always.
 """
 
+import hashlib
+import json
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -310,6 +313,11 @@ class AgreementReport(models.Model):
 
     def __str__(self) -> str:
         return f"agreement of {self.project_id} ({self.status})"
+
+    @staticmethod
+    def key_for(filters: dict) -> str:
+        """The key of the report for these (normalised) filters."""
+        return hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()
 
 
 class DatasetSnapshot(models.Model):

@@ -21,6 +21,7 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
+from . import artifacts
 from .loading import annotator_speed_and_gold
 from .models import (
     Adjudication,
@@ -34,8 +35,6 @@ from .models import (
     Project,
     Response,
 )
-from .services.quality import filters_key
-from .services.snapshots import snapshot_folder
 from .sql import from_db_json, rows
 
 
@@ -266,13 +265,13 @@ def snapshot_file_path(*, snapshot: DatasetSnapshot, name: str) -> Path | None:
     """The path of one of a ready snapshot's files; None for any other name."""
     if snapshot.state != DatasetSnapshot.State.READY or name not in {f["name"] for f in snapshot.files}:
         return None
-    return snapshot_folder(snapshot) / name
+    return artifacts.snapshot_folder(snapshot) / name
 
 
 def agreement_report_get_for_lead(project: Project, filters: dict) -> AgreementReport:
     """The project's report for these (normalised) filters. Asked for the first time, its row is made, empty
     (no data, ready to be requested), so that a worker has a row to compute into and later readers find it."""
-    report, _ = AgreementReport.objects.get_or_create(project=project, key=filters_key(filters),
+    report, _ = AgreementReport.objects.get_or_create(project=project, key=AgreementReport.key_for(filters),
                                                       defaults={"filters": filters,
                                                                 "status": AgreementReport.Status.READY})
     return report

@@ -227,7 +227,7 @@ def snapshot(admin_client, project_id: int, *, rules: dict, test_fraction: float
 
 def snapshot_dir(snapshot_id: int) -> Path:
     from annotation import artifacts
-    from annotation.services.snapshots import snapshot_prefix
+    from annotation.artifacts import snapshot_prefix
 
     return artifacts.materialize(snapshot_prefix(snapshot_id))
 

@@ -148,7 +148,7 @@ def test_publish_moves_the_whole_folder_into_place_read_only_with_the_hashes_of_
         path = tmp_path / "7" / info.name
         assert hashlib.sha256(path.read_bytes()).hexdigest() == info.sha256 and path.stat().st_size == info.bytes
         assert stat.S_IMODE(path.stat().st_mode) == 0o444
-    lines = (tmp_path / "7" / "preference-train.jsonl").read_text().splitlines()
+    lines = (tmp_path / "7" / "preference-train.jsonl").read_bytes().splitlines()
     assert len(lines) == infos[0].rows == 5 and json.loads(lines[0])["chosen"][0]["content"] == "a0"
 
 

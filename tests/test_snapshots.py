@@ -11,9 +11,10 @@ from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
 
+from annotation.artifacts import snapshot_folder
 from annotation.models import Annotation, Assignment, DatasetSnapshot, Item, Prompt, Response
 from annotation.services.annotations import annotation_submit
-from annotation.services.snapshots import snapshot_build, snapshot_create, snapshot_folder
+from annotation.services.snapshots import snapshot_build, snapshot_create
 
 from . import factories
 from .conftest import wait_for
@@ -64,7 +65,7 @@ def build(project, user, **kw) -> DatasetSnapshot:
 
 def rows(snapshot: DatasetSnapshot, name: str) -> list[dict]:
     path = snapshot_folder(snapshot) / name
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    return [json.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
 
 
 def file_hashes(snapshot: DatasetSnapshot) -> dict[str, str]:

@@ -14,9 +14,10 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 
 from .. import artifacts, snapshots
+from ..artifacts import snapshot_prefix
 from ..models import DatasetSnapshot
 from ..selectors import snapshot_file_path, snapshot_list_for_lead, snapshot_list_for_user
-from ..services.snapshots import snapshot_create, snapshot_prefix
+from ..services.snapshots import snapshot_create
 from .views_projects import ProjectScoped
 
 CONTENT_TYPES = {"jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet"}

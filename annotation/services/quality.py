@@ -6,8 +6,6 @@ API serves as it is. Reports are keyed by their filters and stamped with the ans
 saw, so a reader knows at once whether one is current.
 """
 
-import hashlib
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,10 +31,6 @@ PENDING, RUNNING, READY, FAILED = (AgreementReport.Status.PENDING, AgreementRepo
 DEFAULT_FILTERS: dict = {}
 N_BOOT = 1000
 CONTESTED = 50
-
-
-def filters_key(filters: dict) -> str:
-    return hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()
 
 
 def answers_stamp(project: Project) -> str:
@@ -193,7 +187,7 @@ def agreement_wake_lost(*, older_than: timedelta, stale_after: timedelta | None 
     return woken
 
 
-DEFAULT_KEY = filters_key(DEFAULT_FILTERS)  # the project's unfiltered report
+DEFAULT_KEY = AgreementReport.key_for(DEFAULT_FILTERS)  # the project's unfiltered report
 
 
 def agreement_report_current(report: AgreementReport) -> bool:

@@ -71,15 +71,6 @@ MAX_SEED = 2**63 - 1
 Progress = Callable[[int, int], None]  # (items done, items in all)
 
 
-def snapshot_folder(snapshot: DatasetSnapshot) -> Path:
-    return Path(settings.ARTIFACT_ROOT) / "snapshots" / str(snapshot.pk)
-
-
-def snapshot_prefix(snapshot_id: int) -> str:
-    """The snapshot's folder in the artifact store."""
-    return f"snapshots/{snapshot_id}"
-
-
 # --- create ---
 
 def snapshot_options_parse(options) -> dict:
@@ -163,14 +154,14 @@ def _build_claimed(snapshot_id: int, progress: Progress | None) -> DatasetSnapsh
     snapshot = DatasetSnapshot.objects.select_related("project").get(pk=snapshot_id)
     files = None
     try:
-        files = snapshots.SnapshotFiles(snapshot_folder(snapshot).parent, str(snapshot.pk),
+        files = snapshots.SnapshotFiles(artifacts.snapshot_folder(snapshot).parent, str(snapshot.pk),
                                         parquet=snapshot.options.get("parquet", False),
                                         ranking=snapshot.project.kind == Project.Kind.RANKING)
         with _consistent_reads():
             counts = _Export(snapshot, files, progress or (lambda done, total: None)).run()
         infos = files.publish()
         if not artifacts.is_local():  # workers elsewhere read it from the bucket
-            artifacts.upload_folder(snapshot_folder(snapshot), snapshot_prefix(snapshot.pk))
+            artifacts.upload_folder(artifacts.snapshot_folder(snapshot), artifacts.snapshot_prefix(snapshot.pk))
         _finish(snapshot_id, state=READY, counts=counts, files=[info.to_dict() for info in infos],
                 library_version=library_version(parquet=files.parquet))  # the builder's versions, not the web's
     except Exception as exc:
@@ -228,7 +219,7 @@ def snapshots_reconcile() -> list[int]:
             if free and DatasetSnapshot.objects.filter(pk=snapshot_id, state=BUILDING).update(
                     state=FAILED, finished_at=timezone.now(),
                     error="the worker building this snapshot stopped before it finished; create it again"):
-                for partial in snapshot_folder(DatasetSnapshot(pk=snapshot_id)).parent.glob(f".{snapshot_id}-building-*"):
+                for partial in artifacts.snapshot_folder(DatasetSnapshot(pk=snapshot_id)).parent.glob(f".{snapshot_id}-building-*"):
                     shutil.rmtree(partial, ignore_errors=True)  # the dead builder's half-written files
                 failed.append(snapshot_id)
     return failed
@@ -447,7 +438,7 @@ class _Export:
         self.split_json = {split: snapshots.lines.json_bytes(split) for split in snapshots.split.SPLITS}
 
     def run(self) -> dict:
-        folder = snapshot_folder(self.snapshot).parent
+        folder = artifacts.snapshot_folder(self.snapshot).parent
         # Named like the build's folder, so that `snapshots_reconcile` removes it too when the builder died.
         with AnswerSpool(folder, prefix=f".{self.snapshot.pk}-building-answers-") as spool:
             return self._run(spool)

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_lora_sft_trains_adapters_and_saves_a_plain_merged_model(tiny_folder, sft_snapshot, tmp_path):
-    from annotation.services.snapshots import snapshot_folder
+    from annotation.artifacts import snapshot_folder
 
     files = JobFiles(tmp_path / "work")
     files.root.mkdir()
@@ -107,7 +107,7 @@ def test_vllm_rollouts_are_optional_and_a_worker_without_vllm_says_so(tmp_path):
 def test_a_reward_job_whose_pairs_are_all_longer_than_max_length_says_so(tiny_folder, preference_snapshot,
                                                                          tmp_path):
     """TRL's reward trainer drops over-long pairs; with none left it used to fail on an empty sampler."""
-    from annotation.services.snapshots import snapshot_folder
+    from annotation.artifacts import snapshot_folder
 
     files = JobFiles(tmp_path / "work")
     files.root.mkdir()

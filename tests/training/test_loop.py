@@ -200,8 +200,8 @@ def test_curation_can_leave_model_annotators_out_and_snapshots_say_which_answers
         artifacts, admin, tiny_model):
     from django.contrib.auth import get_user_model
 
+    from annotation.artifacts import snapshot_folder
     from annotation.services.curation import curation_apply, curation_preview
-    from annotation.services.snapshots import snapshot_folder
     from training.models import Model
 
     person = factories.user("person")
@@ -221,7 +221,7 @@ def test_curation_can_leave_model_annotators_out_and_snapshots_say_which_answers
     steps = curation_preview(project=project, rules={"model_annotators": "exclude"})["preview"]
     assert steps[0]["rule"] == "model_annotators" and steps[0]["removed_answers"] == 4
     snapshot = _snapshot(project, admin)
-    raw = [json.loads(line) for line in (snapshot_folder(snapshot) / "raw-all.jsonl").read_text().splitlines()]
+    raw = [json.loads(line) for line in (snapshot_folder(snapshot) / "raw-all.jsonl").read_bytes().splitlines()]
     assert sorted(r["annotator_is_model"] for r in raw) == [False] * 4 + [True] * 4
 
 

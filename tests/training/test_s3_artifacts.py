@@ -10,7 +10,7 @@ import time
 import pytest
 
 from annotation import artifacts as store
-from annotation.services.snapshots import snapshot_folder
+from annotation.artifacts import snapshot_folder
 from training.models import TrainingJob
 from training.services.registry import model_register
 

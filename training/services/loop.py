@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from annotation import importing, snapshots
 from annotation.answers import AnswerError, canonicalize
+from annotation.artifacts import snapshot_folder, snapshot_prefix
 from annotation.models import Annotation, Assignment, DatasetSnapshot, Item, Membership, Project, Prompt, Response
 from annotation.services.annotations import answer_shape
 from annotation.services.imports import items_import
 from annotation.services.quality import agreement_refresh_after_answer
-from annotation.services.snapshots import snapshot_folder, snapshot_prefix
 
 from ..engine.data import read_rows
 from ..engine.files import JobFiles, read_jsonl, write_jsonl

@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotation import artifacts
-from annotation.services.snapshots import snapshot_prefix
+from annotation.artifacts import snapshot_prefix
 
 from ..engine.config import KINDS
 from ..engine.files import JobFiles, JsonlTail, write_json_atomic

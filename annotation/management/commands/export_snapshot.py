@@ -8,8 +8,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from annotation import snapshots
+from annotation.artifacts import snapshot_folder
 from annotation.models import DatasetSnapshot
-from annotation.services.snapshots import snapshot_build, snapshot_create, snapshot_folder
+from annotation.services.snapshots import snapshot_build, snapshot_create
 
 from .import_items import find_project
 
