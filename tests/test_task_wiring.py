@@ -1,5 +1,6 @@
 """Services send tasks by name and never import a tasks module; tasks import the services. Each name sent is a
-registered task, so a renamed task fails here rather than in a worker's log."""
+registered task, so a renamed task fails here rather than in a worker's log. The selectors and the answer loader
+import no service."""
 
 import ast
 from pathlib import Path
@@ -39,3 +40,14 @@ def test_every_task_name_the_services_send_is_a_registered_task():
     sent = {name for path in SERVICES for name in sent_task_names(ast.parse(path.read_text()))}
     assert {"annotation.build_snapshot", "annotation.compute_agreement", "training.run_job"} <= sent
     assert sent <= set(app.tasks), sent - set(app.tasks)
+
+
+def test_selectors_and_the_loader_import_no_service():
+    """Reads sit below the services (which may call them): what both need lives below both."""
+    below = {"annotation/selectors.py": "services", "annotation/loading.py": "services",
+             "annotation/columns.py": "services"}
+    offenders = {name: sorted(m for m in imported_modules(ast.parse((ROOT / name).read_text()))
+                              if part in m.split(".")) for name, part in below.items()}
+    assert offenders == dict.fromkeys(below, [])
+    loader = imported_modules(ast.parse((ROOT / "annotation/loading.py").read_text()))
+    assert not any("selectors" in m.split(".") for m in loader)
