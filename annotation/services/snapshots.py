@@ -10,7 +10,8 @@ the folder is published with one rename. A failed build leaves no files behind.
 
 The answers are read once (`loading.answers_scan`), in item order: their numbers go to curation, their full rows
 to a spool file beside the build's folder (`loading.AnswerSpool`, removed at the end, also on failure), which the
-stream then reads back a chunk of items at a time, so memory holds the numbers but never every answer's text.
+stream then reads back a chunk of items at a time, so memory holds the numbers but never every answer's text. A
+JSONL-only build spools each answer's raw line already encoded in pieces (`_Export._encoder`) instead of its row.
 
 Nothing about a ready snapshot changes: its row is only ever written by the builder, its
 files are read-only, and it never reads the answers again.
