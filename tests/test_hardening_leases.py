@@ -111,7 +111,7 @@ def test_a_twin_that_claims_the_item_its_twin_just_leased_does_not_count_the_slo
     first = assignments.assignment_next(project=pairwise_project, user=annotator)
     item = Item.objects.get(pk=first.item_id)
     assert (item.n_leased, item.open_slots) == (1, pairwise_project.annotations_per_item - 1)
-    stale = (item.pk, item.response_ids, False)
+    stale = assignments._Claimed(item.pk, item.response_ids, first.shown)
     real_claim = assignments._claim_any_item
     claims = iter([stale])
     monkeypatch.setattr(assignments, "_claim_any_item", lambda project, user_id: next(claims, None)

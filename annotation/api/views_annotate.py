@@ -38,7 +38,7 @@ def _existing_id(pk: int) -> int:
 
 
 def assignment_payload(lease: Lease) -> dict:
-    conversation, texts = item_shown(lease.item_id)
+    conversation, texts = lease.shown or item_shown(lease.item_id)  # a new lease comes with its texts
     return {
         "assignment": lease.pk,
         "expires_at": lease.expires_at,

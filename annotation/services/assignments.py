@@ -53,6 +53,9 @@ class Lease:
     expires_at: datetime
     shown_order: list[int]  # response ids in the order this annotator sees them
     response_ids: list[int]  # the item's stored order
+    # What the annotator sees of the item, (conversation, {response id: text}), where the claim read it (a new
+    # lease); None for a lease already held, whose texts are read apart (selectors.item_shown).
+    shown: tuple[list, dict[int, str]] | None = None
 
 
 def _lock(of: str) -> str:
@@ -112,9 +115,18 @@ _LIVE = f"""
         LIMIT 1
     ) AS live ON true"""
 
-# Every claim returns (id, response_ids, is_gold) of one unlocked item the caller has not seen.
+# Every claim locks one unlocked item the caller has not seen, as the CTE `c` (id, prompt_id, response_ids), and
+# returns it with what the annotator will see of it, so that `next` needs no query for the texts: a row (id,
+# response_ids, conversation, NULL, NULL), and a row (NULL, NULL, NULL, response id, text) per response. Lookups
+# by the item's prompt, no joins, as in selectors.item_shown (whose comment says why).
 _UNSEEN = f"""NOT EXISTS (
         SELECT 1 FROM annotation_assignment a WHERE a.item_id = i.id AND a.annotator_id = %s AND a.status <> '{EXPIRED}')"""
+
+_SHOWN = """
+    SELECT c.id, c.response_ids, (SELECT p.conversation FROM annotation_prompt p WHERE p.id = c.prompt_id), NULL, NULL
+    FROM c
+    UNION ALL SELECT NULL, NULL, NULL, r.id, r.text FROM annotation_response r
+    WHERE r.prompt_id = (SELECT c.prompt_id FROM c)"""
 
 # Breadth-first: the item closest to completion that the caller has not seen. Walking the whole
 # in-progress range would cost as many rows as items the caller has already answered and others have
@@ -129,24 +141,29 @@ _CLAIM_IN_PROGRESS = """
         SELECT id FROM annotation_item
         WHERE project_id = %s AND is_gold = %s AND open_slots > 0 AND open_slots < %s
         ORDER BY open_slots, id LIMIT {window}
-    )
-    SELECT i.id, i.response_ids, i.is_gold FROM annotation_item i
-    WHERE i.id IN (SELECT id FROM w) AND i.open_slots > 0 AND {unseen}
-    ORDER BY i.open_slots + 0, i.id LIMIT 1{lock}"""
+    ), c AS MATERIALIZED (
+        SELECT i.id, i.prompt_id, i.response_ids FROM annotation_item i
+        WHERE i.id IN (SELECT id FROM w) AND i.open_slots > 0 AND {unseen}
+        ORDER BY i.open_slots + 0, i.id LIMIT 1{lock}
+    ){shown}"""
 
 # Fresh means open_slots == overlap, written as >= (it is never more) so that the ordering is not
 # reduced to "id" alone; the planner then walks this project's fresh range of item_next_idx instead
 # of the primary key past every other project's items.
 _CLAIM_FROM = """
-    SELECT i.id, i.response_ids, i.is_gold FROM annotation_item i
-    WHERE i.project_id = %s AND i.is_gold = %s AND i.open_slots >= %s AND {unseen}
-    ORDER BY i.open_slots, i.id LIMIT 1{lock}"""
+    WITH c AS MATERIALIZED (
+        SELECT i.id, i.prompt_id, i.response_ids FROM annotation_item i
+        WHERE i.project_id = %s AND i.is_gold = %s AND i.open_slots >= %s AND {unseen}
+        ORDER BY i.open_slots, i.id LIMIT 1{lock}
+    ){shown}"""
 
 # Gold: a random unseen gold item, so that annotators spread over the gold set.
 _CLAIM_GOLD = """
-    SELECT i.id, i.response_ids, i.is_gold FROM annotation_item i
-    WHERE i.project_id = %s AND i.is_gold = %s AND {unseen}
-    ORDER BY random() LIMIT 1{lock}"""
+    WITH c AS MATERIALIZED (
+        SELECT i.id, i.prompt_id, i.response_ids FROM annotation_item i
+        WHERE i.project_id = %s AND i.is_gold = %s AND {unseen}
+        ORDER BY random() LIMIT 1{lock}
+    ){shown}"""
 
 _TAKE = """
     UPDATE annotation_item SET n_leased = n_leased + 1, open_slots = open_slots - 1
@@ -170,12 +187,24 @@ class _TwinLeased(Exception):
     """A twin request of the caller's leased the claimed item meanwhile: roll back, and return the twin's lease."""
 
 
-def _claim(sql: str, params: list) -> tuple | None:
-    found = rows(sql.format(unseen=_UNSEEN, lock=_lock("i"), window=WINDOW), params)
-    return found[0] if found else None
+@dataclass(frozen=True)
+class _Claimed:
+    item_id: int
+    response_ids: list[int]
+    shown: tuple[list, dict[int, str]]
 
 
-def _claim_work_item(project: Project, user_id: int) -> tuple | None:
+def _claim(sql: str, params: list) -> _Claimed | None:
+    found = rows(sql.format(unseen=_UNSEEN, lock=_lock("i"), window=WINDOW, shown=_SHOWN), params)
+    item = [row for row in found if row[3] is None]
+    if not item:
+        return None
+    ((item_id, response_ids, conversation, _, _),) = item
+    texts = {rid: text for *_, rid, text in found if rid is not None}
+    return _Claimed(item_id, from_db_json(response_ids), (from_db_json(conversation), texts))
+
+
+def _claim_work_item(project: Project, user_id: int) -> _Claimed | None:
     overlap, unseen = project.annotations_per_item, [user_id]
     return (
         _claim(_CLAIM_IN_PROGRESS, [project.id, False, overlap, *unseen])
@@ -184,11 +213,11 @@ def _claim_work_item(project: Project, user_id: int) -> tuple | None:
     )
 
 
-def _claim_gold_item(project: Project, user_id: int) -> tuple | None:
+def _claim_gold_item(project: Project, user_id: int) -> _Claimed | None:
     return _claim(_CLAIM_GOLD, [project.id, True, user_id])
 
 
-def _claim_any_item(project: Project, user_id: int) -> tuple | None:
+def _claim_any_item(project: Project, user_id: int) -> _Claimed | None:
     """Gold mixed into real work at the gold ratio; the unseen gold once the real work is done."""
     if project.gold_ratio <= 0:
         return _claim_work_item(project, user_id)
@@ -225,18 +254,17 @@ def _assignment_next(*, project: Project, user, now=None) -> Lease | None:
     claimed = _claim_any_item(project, user.pk)
     if claimed is None:
         return None
-    item_id, response_ids, _ = claimed
+    item_id, response_ids = claimed.item_id, claimed.response_ids
     # The claim holds the row lock, so this cannot miss; the guard makes over-assignment impossible regardless.
     if not changed(_TAKE, [item_id]):
         raise AssignmentConflict("the item was taken while it was being assigned; ask for the next item again")
-    response_ids = from_db_json(response_ids)
     shown_order = random.sample(response_ids, len(response_ids))
     expires_at = now + timedelta(seconds=project.lease_seconds)
     leased = rows(_LEASE, [project.id, item_id, user.pk, db_json(shown_order), db_time(now), db_time(expires_at)])
     if not leased:
         raise _TwinLeased  # the transaction rolls back, and with it the slot taken above
     ((pk,),) = leased
-    return Lease(pk, item_id, expires_at, shown_order, response_ids)
+    return Lease(pk, item_id, expires_at, shown_order, response_ids, claimed.shown)
 
 
 @transaction.atomic
