@@ -4,8 +4,9 @@
 
 Every middleware, DRF, authentication by token, the services and PostgreSQL, with the production settings of
 docker-compose.yml (DEBUG off, HTTPS behind a proxy); only the HTTP server and the network are left out. Prints, per
-next + submit cycle: our CPU (this process), the PostgreSQL backend's CPU (its connection is kept, CONN_MAX_AGE) and
-the wall time. Uses a pairwise project of --items items (made once, by name) and puts it back untouched afterwards.
+next + submit cycle: our CPU (this process), the PostgreSQL backend's CPU (its connection is kept, CONN_MAX_AGE), the
+wall time and the SQL statements (as bench/server_time.py counts them: Django's execute_wrapper, so without BEGIN,
+COMMIT and the connection's health check). Uses a pairwise project of --items items (made once, by name) and puts it back untouched afterwards.
 ``--profile`` adds a cProfile of the same cycles (wall time per function: waiting on PostgreSQL shows as psycopg's).
 """
 
@@ -26,6 +27,7 @@ os.environ.update(SECRET_KEY=os.environ.get("SECRET_KEY") or "request-cost-bench
 
 from bench import assign_bench as ours  # noqa: E402  (creates and migrates the database; sets Django up)
 from bench.pg_cpu import backend_cpu_s  # noqa: E402
+from bench.server_time import _Sql  # noqa: E402
 from rlhf_site.wsgi import application  # noqa: E402
 
 
@@ -65,14 +67,16 @@ def main() -> None:
     try:
         for _ in range(30):  # the connection, the prepared statements, the caches
             cycle(project.id, token)
+        statements = _Sql()
         pg0, cpu0, wall0 = backend_cpu_s(ours.connection), time.process_time(), time.perf_counter()
-        for _ in range(args.cycles):
-            cycle(project.id, token)
+        with ours.connection.execute_wrapper(statements):
+            for _ in range(args.cycles):
+                cycle(project.id, token)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         pg = backend_cpu_s(ours.connection) - pg0
         print(f"per next + submit: our CPU {cpu / args.cycles * 1000:.2f} ms, PostgreSQL CPU "
-              f"{pg / args.cycles * 1000:.2f} ms, wall {wall / args.cycles * 1000:.2f} ms "
-              f"({args.cycles} cycles; load average {os.getloadavg()[0]:.1f})")
+              f"{pg / args.cycles * 1000:.2f} ms, wall {wall / args.cycles * 1000:.2f} ms, "
+              f"{statements.n / args.cycles:g} statements ({args.cycles} cycles; load average {os.getloadavg()[0]:.1f})")
         if args.profile:
             profile = cProfile.Profile()
             profile.enable()
