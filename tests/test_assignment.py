@@ -43,8 +43,12 @@ def test_next_returns_the_item_with_its_responses_and_a_lease(api, annotator, pa
     assert set(data["item"]) == {"id", "conversation", "responses"}  # nothing about gold or other answers
     assert len(data["item"]["responses"]) == 2
     assert data["item"]["conversation"][-1]["role"] == "user"
-    item = Item.objects.get(pk=data["item"]["id"])
+    item = Item.objects.select_related("prompt").get(pk=data["item"]["id"])
     assert (item.n_leased, item.open_slots) == (1, 2)
+    # The texts as stored, in the order this lease shows them (next's claim reads them in the same statement).
+    assert data["item"]["conversation"] == item.prompt.conversation
+    assert [(r["id"], r["text"]) for r in data["item"]["responses"]] == [
+        (rid, item.prompt.responses.get(pk=rid).text) for rid in Assignment.objects.get(pk=data["assignment"]).shown_order]
 
 
 def test_calling_next_while_holding_a_live_lease_returns_the_same_assignment(api, annotator, pairwise_project):
