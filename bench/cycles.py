@@ -51,8 +51,9 @@ def request(port: int, method: str, path: str, body=None, headers: dict | None =
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
-        conn.request(method, path, body=data, headers={**(headers or {}),
-                                                       **({"Content-Type": "application/json"} if data else {})})
+        # JSON unless the caller names its own type (a multipart upload: bench/import_memory.py --http).
+        conn.request(method, path, body=data, headers={**({"Content-Type": "application/json"} if data else {}),
+                                                       **(headers or {})})
         resp = conn.getresponse()
         raw = resp.read()
     finally:

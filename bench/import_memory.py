@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("--whole", action="store_true", help="also measure the read-it-all path, for comparison")
     parser.add_argument("--formats", nargs="+", default=["jsonl"], choices=["jsonl", "csv", "json"])
     parser.add_argument("--http", action="store_true", help="upload each file to gunicorn instead (multipart)")
+    parser.add_argument("--port", type=int, default=18461, help="gunicorn's port, with --http")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -169,7 +170,7 @@ def main() -> None:
                 file = Path(tmp) / f"import-{mb:g}mb.{fmt}"
                 n = write_file(file, mb)
                 for whole in [False, True] if args.whole and fmt == "jsonl" else [False]:
-                    r = run_http(file) if args.http else run(file, whole)
+                    r = run_http(file, args.port) if args.http else run(file, whole)
                     assert r["created"] == n, r
                     how = "read whole" if whole else ("item by item" if fmt == "json" else "streamed")
                     how += ", over HTTP" if args.http else ""
