@@ -6,7 +6,8 @@ binary `COPY (query) TO STDOUT`, which numpy reads in place. Elsewhere (SQLite) 
 at a time.
 
 The ORM writes the query (both dialects for free); every selected expression must be cast to the dtype
-asked for and must never be NULL (wrap it in Coalesce with a sentinel).
+asked for and must never be NULL (wrap it in Coalesce with a sentinel). On PostgreSQL a time asked for as float64
+may be the column itself: it arrives as epoch seconds (`_array`).
 """
 
 import numpy as np
@@ -69,14 +70,22 @@ def _copy_binary(sql: str, params, dtypes: list[np.dtype]) -> list[np.ndarray]:
     return [np.concatenate(p) if p else np.zeros(0, d) for p, d in zip(parts, dtypes, strict=True)]
 
 
+_TIMESTAMP_OIDS = (1114, 1184)  # timestamp, timestamptz: microseconds since 2000-01-01 as 8-byte integers
+_EPOCH_2000_US = 946_684_800_000_000
+
+
 def _array(data: memoryview, dtype: np.dtype) -> np.ndarray:
     """One binary one-dimensional PostgreSQL array of NOT NULL numbers: (ndim, has-nulls, element type, size,
-    lower bound), then each element as (length, value)."""
-    ndim, has_nulls, _oid, size = (int.from_bytes(data[i:i + 4], "big") for i in range(0, 16, 4))
-    width, wire = _WIRE[dtype]
+    lower bound), then each element as (length, value). Times asked for as float64 become epoch seconds as
+    PostgreSQL's date_part('epoch') computes them: the microseconds since 1970 as a double, divided by 1e6."""
+    ndim, has_nulls, oid, size = (int.from_bytes(data[i:i + 4], "big") for i in range(0, 16, 4))
+    is_time = oid in _TIMESTAMP_OIDS and dtype == np.float64
+    width, wire = (8, ">i8") if is_time else _WIRE[dtype]
     elements = np.frombuffer(data[20:], dtype=np.dtype([("n", ">i4"), ("v", wire)]))
     if ndim != 1 or has_nulls or elements.size != size or (elements["n"] != width).any():
         raise ValueError("a column is NULL or not of the type asked for: cast it and coalesce it in the query")
+    if is_time:
+        return (elements["v"] + _EPOCH_2000_US).astype(np.float64) / 1e6
     return elements["v"].astype(dtype)
 
 

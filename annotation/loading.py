@@ -131,36 +131,62 @@ def _bits(*flags) -> Cast:
     return Cast(total, BigIntegerField())
 
 
-def _derived() -> dict:
-    """The numbers computed in SQL from each answer's row, by name: the first shown response, the seconds spent,
-    the time as epoch seconds and the yes/no marks (`_MARKS`).
+class _EpochColumn(_Epoch):
+    """A time read as a loader column (`columns_from_query`, float64): on PostgreSQL the timestamp itself, which
+    `columns` turns into epoch seconds as date_part('epoch') does (the same division of the same integer), so the
+    database spends nothing on it; elsewhere `_Epoch`."""
 
-    The lease's age stands in for a missing time spent; it is a subquery, so PostgreSQL looks the lease up only
-    for answers without one (a join would touch all of them)."""
-    leased = Subquery(Assignment.objects.filter(pk=OuterRef("assignment_id")).values(at=_Epoch("created_at"))[:1])
-    return {
-        "shown_0": _json_id("shown_order", 0, -1),
-        "spent": Cast(Coalesce(Cast(TIME_SPENT_MS, FloatField()) / 1000.0, _Epoch("created_at") - leased,
-                               Value(float("nan"))), FloatField()),
-        "created": _Epoch("created_at"),
-        "marks": _bits(ExpressionWrapper(~Q(**{FLAGS: []}), output_field=BooleanField()), F(BOTH_BAD),
-                       ExpressionWrapper(~Q(**{CRITERIA: {}}), output_field=BooleanField())),
-    }
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="%(expressions)s", **extra)
 
 
-_DERIVED = ("shown_0", "spent", "created", "marks")
-_DERIVED_DTYPES = (np.int64, np.float64, np.float64, np.int64)
+# An answer's annotator, preference and yes/no marks travel as one number: annotator id << 6 | (preference + 4, 0
+# when none: 3 bits, the preference being -3..3 by constraint) << 3 | marks. Each array PostgreSQL aggregates for
+# the loader costs about as much as the scan of the answers.
+_PACKED_SHIFT, _VALUE_SHIFT = 6, 3
+
+
+def _packed() -> Cast:
+    marks = _bits(ExpressionWrapper(~Q(**{FLAGS: []}), output_field=BooleanField()), F(BOTH_BAD),
+                  ExpressionWrapper(~Q(**{CRITERIA: {}}), output_field=BooleanField()))
+    value = Coalesce(F(PREFERENCE) + 4, Value(0), output_field=BigIntegerField())
+    return Cast(Cast("annotator_id", BigIntegerField()) * (1 << _PACKED_SHIFT) + value * (1 << _VALUE_SHIFT)
+                + marks, BigIntegerField())
+
+
 _PAIRWISE = ("answer_id", "item", "annotator", "value", "shown_0", "seconds", "created", "marks")
 
 
 def _pairwise_columns(project: Project, filters: dict) -> dict[str, np.ndarray]:
-    """One row per answer, every column a number reduced in SQL, read straight into numpy (`columns`)."""
+    """One row per answer, every column a number reduced in SQL, read straight into numpy (`columns`): the ids, the
+    packed number (`_packed`), the first shown response, the milliseconds spent (-1: none; those answers' lease
+    ages are read after, `_lease_ages_of`) and the time as epoch seconds."""
     qs = _answers(project, filters).annotate(
-        annotator_8=Cast("annotator_id", BigIntegerField()),  # auth's ids are 4 bytes; the binary rows want 8
-        value=Coalesce(Cast(PREFERENCE, FloatField()), Value(float("nan"))), **_derived(),
-    ).values_list("id", "item_id", "annotator_8", "value", *_DERIVED)
-    dtypes = (np.int64, np.int64, np.int64, np.float64, *_DERIVED_DTYPES)
-    return _by_id(dict(zip(_PAIRWISE, columns_from_query(qs, list(dtypes)), strict=True)))
+        packed=_packed(), shown_0=_json_id("shown_order", 0, -1),
+        ms=Coalesce(Cast(TIME_SPENT_MS, BigIntegerField()), Value(-1), output_field=BigIntegerField()),
+        created=_EpochColumn("created_at"),
+    ).values_list("id", "item_id", "packed", "shown_0", "ms", "created")
+    answer_id, item, packed, shown_0, ms, created = columns_from_query(qs, [np.int64] * 5 + [np.float64])
+    code = packed >> _VALUE_SHIFT & 7
+    with np.errstate(invalid="ignore"):
+        value = np.where(code == 0, np.nan, (code - 4).astype(np.float64))
+        # As SQL's float8(time_spent_ms) / 1000.0: the same division of the same doubles.
+        seconds = np.where(ms < 0, np.nan, ms / 1000.0)
+    cols = _by_id({"answer_id": answer_id, "item": item, "annotator": packed >> _PACKED_SHIFT, "value": value,
+                   "shown_0": shown_0, "seconds": seconds, "created": created, "marks": packed & 7})
+    if (ms < 0).any():
+        _lease_ages_of(_answers(project, filters), cols["answer_id"], cols["seconds"])
+    return cols
+
+
+def _lease_ages_of(answers: QuerySet, answer_ids: np.ndarray, seconds: np.ndarray) -> None:
+    """In place, for the answers that say no time spent: the age of the lease at the answer (NaN without one),
+    computed in SQL from the two epoch times. A subquery per such answer, not a join that would touch all."""
+    leased = Subquery(Assignment.objects.filter(pk=OuterRef("assignment_id")).values(at=_Epoch("created_at"))[:1])
+    ids, ages = columns_from_query(answers.filter(**{f"{TIME_SPENT_MS}__isnull": True}).values_list(
+        "id", Coalesce(_Epoch("created_at") - leased, Value(float("nan")), output_field=FloatField())),
+        [np.int64, np.float64])
+    seconds[np.searchsorted(answer_ids, ids)] = ages
 
 
 def _by_id(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -435,8 +461,8 @@ def _filled(stored) -> bool:
 
 
 def _lease_ages(assignments: np.ndarray, seconds: np.ndarray, created: np.ndarray) -> None:
-    """In place: where an answer says no time spent, the age of its lease at the answer (what `_derived`'s
-    `spent` computes in SQL, the same subtraction of the same epoch doubles)."""
+    """In place: where an answer says no time spent, the age of its lease at the answer (what `_lease_ages_of`
+    computes in SQL, the same subtraction of the same epoch doubles)."""
     missing = np.flatnonzero(np.isnan(seconds))
     for start in range(0, missing.size, 5000):
         rows = missing[start:start + 5000]
