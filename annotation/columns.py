@@ -67,7 +67,17 @@ def _copy_binary(sql: str, params, dtypes: list[np.dtype]) -> list[np.ndarray]:
             length = int.from_bytes(view[at:at + 4], "big")
             parts[k].append(_array(view[at + 4:at + 4 + length], dtype))
             at += 4 + length
-    return [np.concatenate(p) if p else np.zeros(0, d) for p, d in zip(parts, dtypes, strict=True)]
+    return [(p[0] if len(p) == 1 else np.concatenate(p)) if p else np.zeros(0, d)
+            for p, d in zip(parts, dtypes, strict=True)]
+
+
+def in_key_order(keys: np.ndarray, *columns: np.ndarray) -> list[np.ndarray]:
+    """`keys` (unique) and the columns aligned with them, in key order. Rows mostly arrive in it already (a table
+    scanned in id order): then they are returned as they are, without sorting and gathering a million rows."""
+    if keys.size < 2 or bool((keys[1:] > keys[:-1]).all()):
+        return [keys, *columns]
+    order = np.argsort(keys, kind="stable")
+    return [keys[order], *(column[order] for column in columns)]
 
 
 _TIMESTAMP_OIDS = (1114, 1184)  # timestamp, timestamptz: microseconds since 2000-01-01 as 8-byte integers

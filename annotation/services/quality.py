@@ -20,7 +20,7 @@ from django.utils import timezone
 from rlhf_site.celery import enqueue
 
 from .. import quality
-from ..columns import columns_from_query
+from ..columns import columns_from_query, in_key_order
 from ..loading import Loaded, answers_load
 from ..models import AgreementReport, Annotation, Item, Project
 from ..sql import db_time, rows
@@ -116,10 +116,8 @@ def _with_item_agreement(report: dict, columns: dict[str, np.ndarray], rows_at, 
 def _changed_item_agreement(project: Project, per_item: ItemAgreement) -> ItemAgreement:
     """The items whose stored agreement differs: after an answer, a handful, so the UPDATE touches only those
     (matching all 333k items to their new values cost the database more than reading them)."""
-    ids, stored = columns_from_query(Item.objects.filter(project=project).order_by().values_list(
-        "id", Coalesce("agreement", Value(float("nan")), output_field=FloatField())), [np.int64, np.float64])
-    order = np.argsort(ids)
-    ids, stored = ids[order], stored[order]
+    ids, stored = in_key_order(*columns_from_query(Item.objects.filter(project=project).order_by().values_list(
+        "id", Coalesce("agreement", Value(float("nan")), output_field=FloatField())), [np.int64, np.float64]))
     at = np.clip(np.searchsorted(ids, per_item.items), 0, max(ids.size - 1, 0))
     known = ids[at] == per_item.items if ids.size else np.zeros(per_item.items.size, bool)
     before = np.where(known, stored[at] if ids.size else np.nan, np.nan)
