@@ -68,6 +68,9 @@ class Loaded:
     rankings: "quality.Rankings | None"
     names: list[str]
     created: np.ndarray  # answer time, epoch seconds, aligned with `answers` (criterion rows included)
+    # Pairwise: the project's item ids (in order) and each one's stored agreement (NaN: none), read with the items'
+    # response ids, so that storing the new agreement needs no second scan of the items.
+    stored_agreement: "tuple[np.ndarray, np.ndarray] | None" = None
 
 
 class _Epoch(Func):
@@ -198,18 +201,32 @@ def _by_id(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return dict(zip(["answer_id", *names], in_key_order(cols["answer_id"], *(cols[n] for n in names)), strict=True))
 
 
-def _item_columns(project: Project, answer_items: np.ndarray) -> dict[str, np.ndarray]:
-    """Per answer: its item's stored response ids and their text lengths, gold flag and gold answer."""
-    ids, first, second = in_key_order(*columns_from_query(Item.objects.filter(project=project).order_by().values_list(
-        "id", _json_id("response_ids", 0, -2), _json_id("response_ids", 1, -2)), [np.int64] * 3))
+def _item_columns(project: Project, answer_items: np.ndarray) -> tuple[dict[str, np.ndarray], tuple]:
+    """Per answer: its item's stored response ids and their text lengths, gold flag and gold answer; and the
+    items' ids with their stored agreement (`Loaded.stored_agreement`)."""
+    ids, first, second, stored = in_key_order(*columns_from_query(
+        Item.objects.filter(project=project).order_by().values_list(
+            "id", _json_id("response_ids", 0, -2), _json_id("response_ids", 1, -2),
+            Coalesce("agreement", Value(float("nan")), output_field=FloatField())), [np.int64] * 3 + [np.float64]))
     at = np.searchsorted(ids, answer_items)
     is_gold, gold = _gold_of(project, ids)
-    response_ids, lengths = in_key_order(*columns_from_query(
-        Response.objects.filter(prompt__project=project).order_by().annotate(
-            n=Cast(Length("text"), BigIntegerField())).values_list("id", "n"), [np.int64, np.int64]))
+    response_ids, lengths = in_key_order(*columns_from_query(_responses_of(project, first, second).annotate(
+        n=Cast(Length("text"), BigIntegerField())).values_list("id", "n"), [np.int64, np.int64]))
     first_at = first[at]
     return {"first": first_at, "len_first": _length_of(first_at, response_ids, lengths),
-            "len_second": _length_of(second[at], response_ids, lengths), "gold": gold[at], "is_gold": is_gold[at]}
+            "len_second": _length_of(second[at], response_ids, lengths), "gold": gold[at],
+            "is_gold": is_gold[at]}, (ids, stored)
+
+
+def _responses_of(project: Project, first: np.ndarray, second: np.ndarray) -> QuerySet:
+    """Responses that include those the items show (`first`, `second`; negative: none). When their ids fall in a
+    range not much wider than their count (a project's import writes its responses together), that range of ids,
+    which needs no join with the prompts (it cost the database as much as reading the lengths); a response of
+    another project in it is read and never looked up. Otherwise the project's responses, through their prompts."""
+    shown = np.concatenate([first[first >= 0], second[second >= 0]])
+    if shown.size and int(shown.max()) - int(shown.min()) < 2 * shown.size + 1000:
+        return Response.objects.filter(id__gte=int(shown.min()), id__lte=int(shown.max())).order_by()
+    return Response.objects.filter(prompt__project=project).order_by()
 
 
 def _gold_of(project: Project, item_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -273,7 +290,7 @@ def _pairwise_loaded(project: Project, filters: dict, cols: dict[str, np.ndarray
     names = _usernames(annotator_ids)
     if not cols["item"].size:
         return Loaded(None, None, names, np.array([]))
-    items = _item_columns(project, cols["item"])
+    items, stored_agreement = _item_columns(project, cols["item"])
     columns = {"answer_id": cols["answer_id"], "item": cols["item"], "annotator": codes, "value": cols["value"],
                "shown_first_is_stored_first": cols["shown_0"] == items["first"], "len_first": items["len_first"],
                "len_second": items["len_second"], "seconds": cols["seconds"], "is_gold": items["is_gold"],
@@ -296,7 +313,7 @@ def _pairwise_loaded(project: Project, filters: dict, cols: dict[str, np.ndarray
         criterion = criterion[main]
         criterion[is_sub] = np.array(sub_names, dtype=object)
         created = created[main]
-    return Loaded(quality.Answers(**columns, criterion=criterion), None, names, created)
+    return Loaded(quality.Answers(**columns, criterion=criterion), None, names, created, stored_agreement)
 
 
 def _ranking_rows(project: Project, filters: dict):

@@ -240,3 +240,27 @@ def test_progress_shows_the_reports_own_speed_and_gold_accuracy_per_annotator(ap
         assert row["gold_accuracy"] == round(mine["gold_accuracy"], 4)
         assert row["median_seconds"] == round(mine["median_seconds"], 2)
     assert sorted(row["gold_accuracy"] for row in progress["annotators"]) == [0.3333, 0.6667, 0.6667]  # 2 of 3 right
+
+
+def test_a_recompute_stores_each_items_agreement_and_rewrites_what_differs(answered):
+    """The per-item agreement lands on the items; a recompute compares it with what the load read of them and
+    rewrites the items whose stored value differs (here: one changed behind its back, one cleared)."""
+    from annotation.models import Item
+    from annotation.selectors import agreement_report_get_for_lead
+    from annotation.services.quality import agreement_run
+
+    report = agreement_report_get_for_lead(answered, filters={})
+    _, per_item = agreement_compute(answered, {})
+    expected = dict(zip(per_item.items.tolist(), per_item.agreement.tolist(), strict=True))
+    assert sorted(expected.values()) == pytest.approx([1 / 3, 1 / 3, 1.0, 1.0])
+
+    def stored():
+        return dict(Item.objects.filter(project=answered).values_list("id", "agreement"))
+
+    agreement_run(report_id=report.pk)
+    assert stored() == pytest.approx(expected)
+    first, second = sorted(expected)[:2]
+    Item.objects.filter(pk=first).update(agreement=0.123)
+    Item.objects.filter(pk=second).update(agreement=None)
+    agreement_run(report_id=report.pk)
+    assert stored() == pytest.approx(expected)

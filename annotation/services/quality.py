@@ -45,6 +45,9 @@ class ItemAgreement:
 
     items: np.ndarray
     agreement: np.ndarray
+    # The project's item ids (in order) and their stored agreement when the load read them (`Loaded`): what
+    # `_changed_item_agreement` compares with, instead of reading the items again.
+    stored: "tuple[np.ndarray, np.ndarray] | None" = None
 
 
 def _histogram(agreement: np.ndarray) -> dict:
@@ -110,14 +113,19 @@ def _with_item_agreement(report: dict, columns: dict[str, np.ndarray], rows_at, 
     contested = defined[np.lexsort((items[defined], agreement[defined]))[:CONTESTED]]  # by (agreement, item)
     report["contested_items"] = rows_at(contested)
     report["over_time"] = _over_time(loaded) if over_time else []
-    return report, ItemAgreement(items, agreement)
+    return report, ItemAgreement(items, agreement, loaded.stored_agreement)
 
 
 def _changed_item_agreement(project: Project, per_item: ItemAgreement) -> ItemAgreement:
     """The items whose stored agreement differs: after an answer, a handful, so the UPDATE touches only those
-    (matching all 333k items to their new values cost the database more than reading them)."""
-    ids, stored = in_key_order(*columns_from_query(Item.objects.filter(project=project).order_by().values_list(
-        "id", Coalesce("agreement", Value(float("nan")), output_field=FloatField())), [np.int64, np.float64]))
+    (matching all 333k items to their new values cost the database more than reading them). The stored values
+    are those the load read (`Loaded.stored_agreement`), seconds before: only a recompute writes an item's
+    agreement, and an answer that lands meanwhile asks for another, which compares again."""
+    if per_item.stored is not None:
+        ids, stored = per_item.stored
+    else:
+        ids, stored = in_key_order(*columns_from_query(Item.objects.filter(project=project).order_by().values_list(
+            "id", Coalesce("agreement", Value(float("nan")), output_field=FloatField())), [np.int64, np.float64]))
     at = np.clip(np.searchsorted(ids, per_item.items), 0, max(ids.size - 1, 0))
     known = ids[at] == per_item.items if ids.size else np.zeros(per_item.items.size, bool)
     before = np.where(known, stored[at] if ids.size else np.nan, np.nan)
