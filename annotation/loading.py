@@ -38,7 +38,7 @@ from django.db.models.functions import Cast, Coalesce, Length
 
 from . import quality
 from .answers import ANSWER_FIELDS, gold_score
-from .columns import columns_from_query, in_key_order, raw_batches, raw_rows
+from .columns import columns_from_query, in_key_order, key_positions, raw_batches, raw_rows
 from .models import Annotation, Assignment, Item, Project, Response
 from .sql import from_db_json
 
@@ -208,7 +208,7 @@ def _item_columns(project: Project, answer_items: np.ndarray) -> tuple[dict[str,
         Item.objects.filter(project=project).order_by().values_list(
             "id", _json_id("response_ids", 0, -2), _json_id("response_ids", 1, -2),
             Coalesce("agreement", Value(float("nan")), output_field=FloatField())), [np.int64] * 3 + [np.float64]))
-    at = np.searchsorted(ids, answer_items)
+    at = key_positions(ids, answer_items)[0]  # every answer's item is one of the project's
     is_gold, gold = _gold_of(project, ids)
     response_ids, lengths = in_key_order(*columns_from_query(_responses_of(project, first, second).annotate(
         n=Cast(Length("text"), BigIntegerField())).values_list("id", "n"), [np.int64, np.int64]))
@@ -242,8 +242,7 @@ def _gold_of(project: Project, item_ids: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def _length_of(ids: np.ndarray, response_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The lengths of the responses `ids` (0: not found), from `response_ids` in order and their lengths."""
-    at = np.clip(np.searchsorted(response_ids, ids), 0, max(response_ids.size - 1, 0))
-    found = response_ids[at] == ids if response_ids.size else np.zeros(ids.size, bool)
+    at, found = key_positions(response_ids, ids)
     return np.where(found, lengths[at] if response_ids.size else 0, 0).astype(np.float64)
 
 

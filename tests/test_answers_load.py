@@ -140,3 +140,16 @@ def test_agreement_over_time_dates_each_item_by_its_own_answers_when_criteria_ad
     data, _ = agreement_compute(project, {})
     assert [(day["date"], day["n_answers"]) for day in data["over_time"]] == [
         ((today - timedelta(days=3)).date().isoformat(), 2), (today.date().isoformat(), 2)]
+
+
+def test_key_positions_finds_what_a_binary_search_finds_for_dense_and_sparse_keys():
+    from annotation.columns import key_positions
+
+    rng = np.random.default_rng(5)
+    for keys in (np.arange(100, 1100), np.unique(rng.integers(0, 10**9, 1000)), np.array([7]), np.zeros(0, np.int64),
+                 np.setdiff1d(np.arange(50, 5000), rng.integers(50, 5000, 300))):
+        queries = np.concatenate([keys, rng.integers(-10, 10**4, 2000), [-2, 10**12]]).astype(np.int64)
+        at, found = key_positions(keys, queries)
+        want = np.isin(queries, keys)
+        assert np.array_equal(found, want)
+        assert np.array_equal(keys[at[found]], queries[found]) if keys.size else not found.any()
