@@ -35,7 +35,7 @@ from .models import (
     Project,
     Response,
 )
-from .sql import from_db_json, rows
+from .sql import columns, from_db_json, instances, rows
 
 
 def project_list_for_user(user) -> QuerySet[Project]:
@@ -61,12 +61,13 @@ def in_visible_project(user) -> Q:
 
 def project_for_member(user, project_id: int) -> Project | None:
     """The project if the user may see it, in one query: the hot path of `next` starts here."""
-    found = Project.objects.raw(
-        "SELECT p.* FROM annotation_project p WHERE p.id = %s AND (%s OR EXISTS ("
+    found = instances(
+        Project,
+        f"SELECT {columns(Project, 'p')} FROM annotation_project p WHERE p.id = %s AND (%s OR EXISTS ("
         "SELECT 1 FROM annotation_membership m WHERE m.project_id = p.id AND m.user_id = %s))",
         [project_id, user.is_staff, user.pk],
     )
-    return next(iter(found), None)
+    return found[0] if found else None
 
 
 def item_shown(item_id: int) -> tuple[list, dict[int, str]]:

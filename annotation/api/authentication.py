@@ -1,9 +1,20 @@
-"""Token authentication with its lookup as one fixed SQL statement: it runs on every API call."""
+"""Token authentication with its lookup as one fixed, prepared SQL statement: it runs on every API call."""
+
+from functools import cache
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
+
+from .. import sql
+
+
+@cache
+def _lookup() -> str:
+    users = get_user_model()._meta
+    return (f"SELECT {sql.columns(get_user_model(), 'u')} FROM {users.db_table} u "
+            f"JOIN {Token._meta.db_table} t ON t.user_id = u.{users.pk.column} WHERE t.key = %s")
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -12,13 +23,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key):
         if "\x00" in key:  # PostgreSQL would refuse the lookup itself; no token holds one
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        users = get_user_model().objects
-        found = users.raw(
-            f"SELECT u.* FROM {users.model._meta.db_table} u "
-            f"JOIN {Token._meta.db_table} t ON t.user_id = u.{users.model._meta.pk.column} WHERE t.key = %s",
-            [key],
-        )
-        user = next(iter(found), None)
+        user = next(iter(sql.instances(get_user_model(), _lookup(), [key])), None)
         if user is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not user.is_active:
