@@ -10,11 +10,10 @@ fixed statements: the ORM keeps Django's client-side binding, whose cursors neve
 """
 
 import datetime as dt
-from contextlib import contextmanager
 from functools import cache
 
 import orjson
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils.dateparse import parse_datetime
 
 
@@ -25,26 +24,22 @@ def _server_binding_cursor():
     return ServerBindingCursor
 
 
-@contextmanager
 def _cursor():
     """Django's cursor (its health check, error translation and query logging); on PostgreSQL one that prepares."""
+    db = connections[DEFAULT_DB_ALIAS]  # the thread's connection, looked up once: each ``connection.x`` looks it up
     # Where Django records each statement's text (DEBUG, or a test capturing queries) it runs unprepared, as the
     # ORM's do: only client-side binding leaves the text for Django to read.
-    if connection.vendor != "postgresql" or connection.queries_logged:
-        with connection.cursor() as cursor:
-            yield cursor
-        return
-    connection.ensure_connection()
-    raw = connection.connection
+    if db.vendor != "postgresql" or db.queries_logged:
+        return db.cursor()
+    db.ensure_connection()
+    raw = db.connection
     # The psycopg connection's own factory, swapped for this one cursor; a connection that the health check replaces
     # meanwhile comes with the default factory, and this statement then runs unprepared, as any other.
     default, raw.cursor_factory = raw.cursor_factory, _server_binding_cursor()
     try:
-        cursor = connection.cursor()
+        return db.cursor()
     finally:
         raw.cursor_factory = default
-    with cursor:
-        yield cursor
 
 
 def rows(sql: str, params: list) -> list[tuple]:
@@ -71,8 +66,9 @@ def instances(model, sql: str, params: list) -> list:
     found = rows(sql, params)
     if not found:
         return []
+    db = connections[DEFAULT_DB_ALIAS]
     fields = model._meta.concrete_fields
-    converters = [(i, convs, expression) for i, (convs, expression) in _converters(model).items()]
+    converters = [(i, convs, expression) for i, (convs, expression) in _converters(db, model).items()]
     names = [field.attname for field in fields]
     built = []
     for row in found:
@@ -81,17 +77,17 @@ def instances(model, sql: str, params: list) -> list:
             for i, convs, expression in converters:
                 value = row[i]
                 for convert in convs:
-                    value = convert(value, expression, connection)
+                    value = convert(value, expression, db)
                 row[i] = value
-        built.append(model.from_db(connection.alias, names, row))
+        built.append(model.from_db(db.alias, names, row))
     return built
 
 
-def _converters(model) -> dict:
+def _converters(db, model) -> dict:
     """The model's columns' converters on this thread's connection (the backend's bind to it), worked out once."""
-    cached = connection.__dict__.setdefault("_rlhf_converters", {})
+    cached = db.__dict__.setdefault("_rlhf_converters", {})
     if model not in cached:
-        compiler = connection.ops.compiler("SQLCompiler")(None, connection, connection.alias)
+        compiler = db.ops.compiler("SQLCompiler")(None, db, db.alias)
         table = model._meta.db_table
         cached[model] = compiler.get_converters([field.get_col(table) for field in model._meta.concrete_fields])
     return cached[model]
