@@ -212,8 +212,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "annotation.api.errors.exception_handler",
-    # DRF's, without parsing an absent, */* or application/json Accept header on every call.
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "annotation.api.negotiation.ContentNegotiation",
     # Multipart only where a file is expected (the import action names its own parsers).
     "DEFAULT_PARSER_CLASSES": ["annotation.api.parsers.JSONParser", "annotation.api.parsers.FormParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
