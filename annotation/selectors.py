@@ -25,7 +25,6 @@ from . import artifacts
 from .loading import annotator_speed_and_gold
 from .models import (
     Adjudication,
-    AgreementReport,
     Annotation,
     Assignment,
     AuditEvent,
@@ -268,14 +267,6 @@ def snapshot_file_path(*, snapshot: DatasetSnapshot, name: str) -> Path | None:
         return None
     return artifacts.snapshot_folder(snapshot) / name
 
-
-def agreement_report_get_for_lead(project: Project, filters: dict) -> AgreementReport:
-    """The project's report for these (normalised) filters. Asked for the first time, its row is made, empty
-    (no data, ready to be requested), so that a worker has a row to compute into and later readers find it."""
-    report, _ = AgreementReport.objects.get_or_create(project=project, key=AgreementReport.key_for(filters),
-                                                      defaults={"filters": filters,
-                                                                "status": AgreementReport.Status.READY})
-    return report
 
 def audit_event_list_for_admin(*, project: int | None = None, actor: str | None = None,
                                action: str | None = None) -> QuerySet[AuditEvent]:

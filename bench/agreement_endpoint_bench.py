@@ -42,9 +42,8 @@ from rest_framework.test import APIClient  # noqa: E402
 
 from annotation.importing import ImportLine  # noqa: E402
 from annotation.models import Annotation, Assignment, Item, Project, Prompt, Response  # noqa: E402
-from annotation.selectors import agreement_report_get_for_lead  # noqa: E402
 from annotation.services.imports import _copy, _next_ids, items_import  # noqa: E402
-from annotation.services.quality import agreement_run  # noqa: E402
+from annotation.services.quality import agreement_report_get, agreement_run  # noqa: E402
 
 
 def fill(n_items: int, n_annotators: int, seed: int, name: str) -> Project:
@@ -103,7 +102,7 @@ def recompute(project_id: int) -> dict:
     from annotation.services import quality
 
     project = Project.objects.get(pk=project_id)
-    report = agreement_report_get_for_lead(project, filters={})
+    report = agreement_report_get(project=project, filters={})
     phases: dict[str, float] = {}
     if hasattr(quality, "answers_load"):  # time the load alone too, so the rest is the statistics and the store
         t = time.perf_counter()

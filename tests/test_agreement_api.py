@@ -167,10 +167,9 @@ def test_an_answer_that_lands_while_the_report_is_computed_gets_a_recompute_of_i
 
     from django.db import connection
 
-    from annotation.selectors import agreement_report_get_for_lead
     from annotation.services.annotations import annotation_submit
     from annotation.services.assignments import assignment_next
-    from annotation.services.quality import agreement_report_current, agreement_run
+    from annotation.services.quality import agreement_report_current, agreement_report_get, agreement_run
 
     users = [factories.user() for _ in range(3)]
     project = factories.project("pairwise", annotations_per_item=3, members={u: "annotator" for u in users})
@@ -179,7 +178,7 @@ def test_an_answer_that_lands_while_the_report_is_computed_gets_a_recompute_of_i
         while (lease := assignment_next(project=project, user=user)) is not None:
             annotation_submit(assignment_id=lease.pk, user=user, payload={"chosen": lease.response_ids[0],
                                                                           "strength": 2})
-    report = agreement_report_get_for_lead(project, filters={})
+    report = agreement_report_get(project=project, filters={})
     late = assignment_next(project=project, user=users[2])
 
     def answer_once_it_runs(execute, sql, params, many, context):
@@ -206,10 +205,9 @@ def test_a_report_left_running_by_a_dead_worker_is_sent_again_and_finished(api, 
 
     from django.utils import timezone
 
-    from annotation.selectors import agreement_report_get_for_lead
-    from annotation.services.quality import agreement_wake_lost
+    from annotation.services.quality import agreement_report_get, agreement_wake_lost
 
-    report = agreement_report_get_for_lead(answered, filters={})
+    report = agreement_report_get(project=answered, filters={})
     started = timezone.now() - timedelta(minutes=20)  # what a worker killed mid-compute leaves behind
     AgreementReport.objects.filter(pk=report.pk).update(status="running", requested_at=started)
     fresh = timedelta(minutes=30)
@@ -246,10 +244,9 @@ def test_a_recompute_stores_each_items_agreement_and_rewrites_what_differs(answe
     """The per-item agreement lands on the items; a recompute compares it with what the load read of them and
     rewrites the items whose stored value differs (here: one changed behind its back, one cleared)."""
     from annotation.models import Item
-    from annotation.selectors import agreement_report_get_for_lead
-    from annotation.services.quality import agreement_run
+    from annotation.services.quality import agreement_report_get, agreement_run
 
-    report = agreement_report_get_for_lead(answered, filters={})
+    report = agreement_report_get(project=answered, filters={})
     _, per_item = agreement_compute(answered, {})
     expected = dict(zip(per_item.items.tolist(), per_item.agreement.tolist(), strict=True))
     assert sorted(expected.values()) == pytest.approx([1 / 3, 1 / 3, 1.0, 1.0])

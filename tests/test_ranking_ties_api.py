@@ -7,9 +7,8 @@ import pytest
 
 from annotation.answers import AnswerError, AnswerShape, canonicalize, gold_score, ranking_relations
 from annotation.models import Annotation, Item
-from annotation.selectors import agreement_report_get_for_lead
 from annotation.services.curation import curation_apply
-from annotation.services.quality import agreement_run
+from annotation.services.quality import agreement_report_get, agreement_run
 
 from . import factories
 from .test_assignment import make_annotators, next_item, submit
@@ -119,7 +118,7 @@ def ranked(lead):
 
 def test_ranking_items_get_their_agreement_so_leads_can_filter_the_contested_ones(api, lead, ranked):
     project, items = ranked
-    report = agreement_run(report_id=agreement_report_get_for_lead(project, filters={}).pk)
+    report = agreement_run(report_id=agreement_report_get(project=project, filters={}).pk)
     stored = dict(Item.objects.filter(project=project).values_list("id", "agreement"))
     # Item 0, pair (0, 1): 3 votes one way, 2 the other -> 4 of 10 vote pairs agree; (0, 2): 2-3 -> 4; (1, 2): 4-1 -> 6.
     assert stored[items[0].id] == pytest.approx(14 / 30)

@@ -9,7 +9,6 @@ from rest_framework.response import Response
 
 from ..models import Project
 from ..selectors import (
-    agreement_report_get_for_lead,
     contested_item_list_for_lead,
     item_detail_get_for_lead,
     item_get_for_lead,
@@ -25,7 +24,7 @@ from ..selectors import (
 from ..services.adjudications import adjudication_set, adjudication_withdraw
 from ..services.curation import curation_preview, curation_rules_save
 from ..services.projects import item_set_gold, membership_remove, membership_set, project_create, project_update
-from ..services.quality import agreement_report_current, agreement_request
+from ..services.quality import agreement_report_current, agreement_report_get, agreement_request
 from .answer_in import ADJUDICATION_IN, checked
 from .curation_in import CurationPreviewIn, CurationRulesIn
 from .params import AgreementFiltersIn, ItemFiltersIn, query_params
@@ -184,7 +183,7 @@ class ProjectViewSet(ProjectScoped, mixins.ListModelMixin, mixins.RetrieveModelM
     @action(detail=True, methods=["get"])
     def agreement(self, request, pk=None):
         project = self.project
-        report = agreement_report_get_for_lead(project, filters=query_params(AgreementFiltersIn, request, project))
+        report = agreement_report_get(project=project, filters=query_params(AgreementFiltersIn, request, project))
         current = agreement_report_current(report)
         if not current:
             agreement_request(report=report)

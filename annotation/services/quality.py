@@ -158,6 +158,14 @@ def _enqueue(report_id: int) -> None:
     enqueue("annotation.compute_agreement", report_id)
 
 
+def agreement_report_get(*, project: Project, filters: dict) -> AgreementReport:
+    """The project's report for these (normalised) filters. Asked for the first time, its row is made, empty (no
+    data, ready to be requested), so that a worker has a row to compute into and later readers find it."""
+    report, _ = AgreementReport.objects.get_or_create(project=project, key=AgreementReport.key_for(filters),
+                                                      defaults={"filters": filters, "status": READY})
+    return report
+
+
 @transaction.atomic
 def agreement_request(*, report: AgreementReport) -> bool:
     """Ask a worker to recompute; only the caller that flips the state enqueues (compare-and-set).

@@ -26,8 +26,7 @@ ENQUEUE = """
 import json
 from django.contrib.auth import get_user_model
 from annotation.models import DatasetSnapshot
-from annotation.selectors import agreement_report_get_for_lead
-from annotation.services.quality import DEFAULT_FILTERS, agreement_request
+from annotation.services.quality import DEFAULT_FILTERS, agreement_report_get, agreement_request
 from annotation.services.snapshots import snapshot_create
 from training.models import Model
 from training.services.jobs import job_launch
@@ -35,7 +34,7 @@ args = json.loads({args!r})
 snapshot = DatasetSnapshot.objects.select_related("project").get(pk=args["snapshot"])
 admin = get_user_model().objects.get(pk=args["admin"])
 built = [snapshot_create(project=snapshot.project, created_by=admin, seed=seed).pk for seed in (11, 12)]
-report = agreement_report_get_for_lead(snapshot.project, filters=DEFAULT_FILTERS)
+report = agreement_report_get(project=snapshot.project, filters=DEFAULT_FILTERS)
 assert agreement_request(report=report)
 job = job_launch(kind="reward", created_by=admin, snapshot=snapshot, base_model=Model.objects.get(pk=args["model"]),
                  config={{"max_steps": 2, "per_device_train_batch_size": 4, "max_length": 64}})

@@ -7,8 +7,7 @@ import json
 import pytest
 
 from annotation.models import Annotation, DatasetSnapshot, Item, Project, Response
-from annotation.selectors import agreement_report_get_for_lead
-from annotation.services.quality import agreement_run
+from annotation.services.quality import agreement_report_get, agreement_run
 from training.models import Constitution, ModelAnnotator, TrainingJob
 from training.services.loop import ai_payload
 
@@ -102,7 +101,7 @@ def test_the_whole_loop(api, admin, tiny_model, demo_snapshots, training_worker)
     assert Annotation.objects.filter(project=round2, annotator=model_user).count() == len(items)  # once per item
     assert ai.evaluation["answers"] == len(items)
 
-    report = agreement_report_get_for_lead(round2, filters={})
+    report = agreement_report_get(project=round2, filters={})
     agreement_run(report_id=report.pk)
     report.refresh_from_db()
     assert {a["annotator"] for a in report.data["annotators"]} >= {person.username, model_user.username}
