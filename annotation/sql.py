@@ -67,9 +67,7 @@ def instances(model, sql: str, params: list) -> list:
     if not found:
         return []
     db = connections[DEFAULT_DB_ALIAS]
-    fields = model._meta.concrete_fields
-    converters = [(i, convs, expression) for i, (convs, expression) in _converters(db, model).items()]
-    names = [field.attname for field in fields]
+    names, converters = _reading(db, model)
     built = []
     for row in found:
         if converters:
@@ -83,13 +81,16 @@ def instances(model, sql: str, params: list) -> list:
     return built
 
 
-def _converters(db, model) -> dict:
-    """The model's columns' converters on this thread's connection (the backend's bind to it), worked out once."""
+def _reading(db, model) -> tuple[list[str], list[tuple]]:
+    """The model's field names and its columns' converters, (column, converters, expression), on this thread's
+    connection (the backend's bind to it): worked out once."""
     cached = db.__dict__.setdefault("_rlhf_converters", {})
     if model not in cached:
         compiler = db.ops.compiler("SQLCompiler")(None, db, db.alias)
-        table = model._meta.db_table
-        cached[model] = compiler.get_converters([field.get_col(table) for field in model._meta.concrete_fields])
+        fields, table = model._meta.concrete_fields, model._meta.db_table
+        converters = compiler.get_converters([field.get_col(table) for field in fields])
+        cached[model] = ([field.attname for field in fields],
+                         [(i, convs, expression) for i, (convs, expression) in converters.items()])
     return cached[model]
 
 
