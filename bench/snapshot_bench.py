@@ -213,7 +213,8 @@ def build(args) -> dict:
         "streaming_rss_mib": [round(streaming_rss[0])] + [round(streaming_rss[min(len(marks) - 1, len(marks) * q // 4)])
                                                           for q in (1, 2, 3, 4)],
         "counts": {k: snapshot.counts[k] for k in ("items", "answers", "pairs", "skipped_ties", "raw_answers")},
-        "files": {f["name"]: {"rows": f["rows"], "mib": round(f["bytes"] / 2**20, 1)} for f in snapshot.files},
+        "files": {f["name"]: {"rows": f["rows"], "mib": round(f["bytes"] / 2**20, 1), "sha256": f["sha256"]}
+                  for f in snapshot.files},
         "library_version": snapshot.library_version,
     }
 
@@ -253,6 +254,8 @@ def main() -> None:
                   f"{row['peak_rss_mib']} MiB, streaming RSS {row['streaming_rss_mib']}, load {os.getloadavg()[0]:.1f}",
                   flush=True)
             shutil.rmtree(args.artifacts, ignore_errors=True)
+    hashes = {json.dumps({name: f["sha256"] for name, f in b["files"].items()}) for bs in builds.values() for b in bs}
+    print("every build wrote the same files" if len(hashes) == 1 else f"THE BUILDS WROTE {len(hashes)} DIFFERENT SETS OF FILES")
     for side, rows in builds.items():
         print(f"{side}: " + ", ".join(
             f"{key} median {statistics.median(r[key] for r in rows)} [{min(r[key] for r in rows)}-"

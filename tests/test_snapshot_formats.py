@@ -164,3 +164,50 @@ def test_a_discarded_build_leaves_nothing_and_a_folder_is_never_overwritten(tmp_
     _write(tmp_path, "2").publish()
     with pytest.raises(FileExistsError):
         snapshots.SnapshotFiles(tmp_path, "2")
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["o_direct", "through_the_cache"])
+def test_lines_written_by_the_writer_thread_are_the_bytes_hashes_and_rows_given(tmp_path, monkeypatch, direct):
+    """Lines gathered, joined blocks and rows, across many of the O_DIRECT buffer's blocks and a tail shorter than
+    one, with O_DIRECT and without it (as on a filesystem that refuses it): the file holds them in order, and its
+    hash and rows are those of its bytes, not read back."""
+    from annotation.snapshots import writers
+
+    monkeypatch.setattr(writers, "DIRECT_BLOCK", 4096)
+    monkeypatch.setattr(writers, "FLUSH_LINES", 7)
+    if not direct:
+        monkeypatch.delattr(writers.os, "O_DIRECT")
+    files = snapshots.SnapshotFiles(tmp_path, "9")
+    write, expected = files.line_writer("raw", "all"), []
+    for i in range(3000):
+        line = b'{"i":%d,"text":"%s"}\n' % (i, b"x" * (i % 997))
+        expected.append(line)
+        if i % 500 == 499:
+            files.write_block("raw", "all", line, 1)
+        else:
+            write(line)
+        if i % 100 == 0:
+            files.flush()
+    used_direct = files.open["raw-all.jsonl"].sink.direct
+    if direct and not used_direct:
+        pytest.skip(f"{tmp_path}'s filesystem refuses O_DIRECT")
+    assert used_direct == direct
+    info, = files.publish()
+    data = (tmp_path / "9" / "raw-all.jsonl").read_bytes()
+    assert data == b"".join(expected) and len(data) > 50 * 4096
+    assert (info.rows, info.bytes, info.sha256) == (3000, len(data), hashlib.sha256(data).hexdigest())
+
+
+def test_an_error_on_the_writer_thread_fails_the_publish_and_a_discard_leaves_nothing(tmp_path, monkeypatch):
+    from annotation.snapshots import writers
+
+    def full(self, block):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writers._Sink, "write", full)
+    files = snapshots.SnapshotFiles(tmp_path, "3")
+    files.line_writer("raw", "all")(b"{}\n")
+    with pytest.raises(OSError, match="No space left"):
+        files.publish()
+    files.discard()
+    assert list(tmp_path.iterdir()) == []

@@ -473,6 +473,7 @@ class _Export:
                 split = snapshots.split_of(seed=self.snapshot.seed, prompt_key=item.external_id,
                                            test_fraction=self.snapshot.test_fraction)
                 emit(item, split, texts, answers.get(item.id, []))
+            self.files.flush()  # the chunk's lines to the writer thread
             done += len(chunk)
             self.progress(done, self.n_items)
         return {**self.totals, "prompts": sum(s["prompts"] for s in self.splits.values()),
