@@ -411,6 +411,18 @@ def _ranking_gold(project: Project, raters) -> tuple[np.ndarray, np.ndarray]:
 SPOOL_BATCH = 10_000  # rows fetched, spooled and turned into columns at a time
 
 
+@dataclass
+class ScanPart:
+    """What a scan of answers (`answers_scan_part`) took from their rows for curation: pairwise, the number columns
+    (`_PAIRWISE` and each answer's assignment) and the (id, criteria text) of the answers that rated a criterion;
+    otherwise `_ranking_rows`' rows. Parts of one project's answers, each from its own items, make the project's
+    (`answers_scanned`) in any order."""
+
+    columns: dict[str, np.ndarray]
+    rated: list[tuple[int, str]]
+    others: list[tuple]
+
+
 def answers_scan(project: Project, spool: "AnswerSpool", encode=None) -> Loaded:
     """The project's answers read once, in item order: each answer's full row (`ROW_FIELDS`) goes to `spool`, a
     batch at a time, and what `answers_load(project)` returns is built from the same rows, to the bit (tested), so
@@ -421,18 +433,32 @@ def answers_scan(project: Project, spool: "AnswerSpool", encode=None) -> Loaded:
     shown response and the time as epoch seconds are the loader's own SQL expressions in the same query; the lease's
     age, for the answers that say no time spent, is one look-up of those leases. `encode(row)`: what to spool of
     each row instead of the row itself (whose first two values it must keep: the answer's id, then its item's)."""
+    part = answers_scan_part(project, spool, encode)
+    spool.written()
+    return answers_scanned(project, [part])
+
+
+def answers_scan_part(project: Project, spool: "AnswerSpool", encode=None,
+                      item_ranges: list[tuple[int, int]] | None = None) -> ScanPart:
+    """`answers_scan`'s read, of the answers of items from `item_ranges` (first and last item id of each, in
+    order; a query each) or of all the project's answers (one query), to `spool` in item order."""
     pairwise = project.kind == Project.Kind.PAIRWISE
     extra = {"shown_0": _json_id("shown_order", 0, -1), "created": _Epoch("created_at")} if pairwise else {}
     columns = [UtcText("created_at") if name == "created_at" else name for name in ROW_FIELDS]
-    qs = _answers(project, {}).annotate(**extra).order_by("item_id", "id").values_list(
-        *columns, *(("assignment_id", *extra) if pairwise else ()))
+    qs = _answers(project, {}).annotate(**extra).order_by("item_id", "id")
+    fields = (*columns, *(("assignment_id", *extra) if pairwise else ()))
+    if item_ranges is None:
+        batches = raw_batches(qs.values_list(*fields), SPOOL_BATCH)
+    else:
+        batches = (batch for low, high in item_ranges for batch in raw_batches(
+            qs.filter(item_id__gte=low, item_id__lte=high).values_list(*fields), SPOOL_BATCH, server_side=False))
     n = len(ROW_FIELDS)
     at = {name: ROW_FIELDS.index(name) for name in (PREFERENCE, BOTH_BAD, RANKING, CRITERIA, FLAGS, TIME_SPENT_MS)}
     parts: dict[str, list[np.ndarray]] = {name: [] for name in (*_PAIRWISE, "assignment")}
     rated: list[tuple[int, str]] = []  # pairwise: (id, criteria text) of each answer that rated a criterion
     others: list[tuple] = []  # rankings, demonstrations: `_ranking_rows`' rows
     nan = float("nan")
-    for batch in raw_batches(qs, SPOOL_BATCH):
+    for batch in batches:
         spool.write(batch if encode is None else [encode(row) for row in batch])
         if not pairwise:
             flags, ranking, criteria = at[FLAGS], at[RANKING], at[CRITERIA]
@@ -458,15 +484,21 @@ def answers_scan(project: Project, spool: "AnswerSpool", encode=None) -> Loaded:
                                            | _filled(row[at[CRITERIA]]) << 2 for row in batch),
                                           dtype=np.int64, count=size))
         rated.extend((row[0], row[at[CRITERIA]]) for row in batch if _filled(row[at[CRITERIA]]))
-    spool.written()
-    if not pairwise:
-        others.sort()
-        return _others_loaded(project, others, None)
+    return ScanPart(_concatenated(parts), rated, others)
+
+
+def _concatenated(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
     dtypes = {name: np.float64 if name in ("value", "seconds", "created") else np.int64 for name in parts}
-    cols = {name: np.concatenate(p) if p else np.zeros(0, dtypes[name]) for name, p in parts.items()}
+    return {name: np.concatenate(p) if p else np.zeros(0, dtypes[name]) for name, p in parts.items()}
+
+
+def answers_scanned(project: Project, parts: list[ScanPart]) -> Loaded:
+    """What `answers_load(project)` returns, from the scans of all the project's answers (`answers_scan_part`)."""
+    if project.kind != Project.Kind.PAIRWISE:
+        return _others_loaded(project, sorted(row for part in parts for row in part.others), None)
+    cols = _concatenated({name: [part.columns[name] for part in parts] for name in parts[0].columns})
     _lease_ages(cols.pop("assignment"), cols["seconds"], cols["created"])
-    rated.sort()
-    return _pairwise_loaded(project, {}, _by_id(cols), rated)
+    return _pairwise_loaded(project, {}, _by_id(cols), sorted(r for part in parts for r in part.rated))
 
 
 def _filled(stored) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -171,11 +172,11 @@ def _distinct(rng, n_items: int, pool: int, per_item: int) -> np.ndarray:
         chosen[clash] = rng.integers(0, pool, size=(int(clash.sum()), per_item))
 
 
-def _backend_cpu_s() -> float:
+def _server_cpu_s() -> float:
     from django.db import connection
-    from pg_cpu import backend_cpu_s
+    from pg_cpu import server_cpu_s
 
-    return backend_cpu_s(connection)
+    return server_cpu_s(connection)
 
 
 def build(args) -> dict:
@@ -186,29 +187,34 @@ def build(args) -> dict:
     project = Project.objects.get(name=f"snapshot bench {args.answers}")
     answers = Annotation.objects.filter(project=project).count()
     rss_before = _rss_mib()
-    pg_started = _backend_cpu_s()
-    started, cpu_started = time.perf_counter(), time.process_time()
+    pg_started = _server_cpu_s()
+    started, times_started = time.perf_counter(), os.times()
     snapshot = snapshot_create(project=project, created_by=None, rules=json.loads(args.rules), test_fraction=0.1,
                                seed=0, options={"parquet": args.parquet}, enqueue=False)
     marks: list[tuple[float, int, float]] = []
     snapshot = snapshot_build(snapshot_id=snapshot.pk,
                               progress=lambda done, total: marks.append((time.perf_counter(), done, _rss_mib())))
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    pg_cpu = _backend_cpu_s() - pg_started
+    seconds, times = time.perf_counter() - started, os.times()
+    # This process's CPU and its workers' (a build split over processes forks them; reaped, they count here).
+    cpu = sum(getattr(times, f) - getattr(times_started, f) for f in ("user", "system", "children_user",
+                                                                      "children_system"))
+    pg_cpu = _server_cpu_s() - pg_started
     assert snapshot.state == "ready", snapshot.error
     streaming_rss = [rss for _, _, rss in marks]
     rows = sum(f["rows"] for f in snapshot.files)
     return {
-        # CPU seconds of the build's own process (PostgreSQL's not included): on a shared machine, far steadier
+        # CPU seconds of the build's processes (PostgreSQL's not included): on a shared machine, far steadier
         # than the wall clock, which counts the time spent waiting for a core.
         "answers": answers, "seconds": round(seconds, 1), "cpu_s": round(cpu, 1),
         "rows_per_cpu_s": round(sum(f["rows"] for f in snapshot.files) / cpu),
-        # ... and with its PostgreSQL backend's CPU: on an idle machine the build's wall time is about their sum.
+        # ... and with the PostgreSQL server's CPU over the build.
         "pg_cpu_s": round(pg_cpu, 1), "rows_per_both_cpu_s": round(sum(f["rows"] for f in snapshot.files) / (cpu + pg_cpu)),
         "answers_per_s": round(answers / seconds),
         "rows_written": rows, "rows_per_s": round(rows / seconds),
         "curation_s": round(marks[0][0] - started, 1), "streaming_s": round(marks[-1][0] - marks[0][0], 1),
         "rss_before_mib": round(rss_before), "peak_rss_mib": _vm_hwm_mib(),
+        # The largest peak of a worker process (0: none forked); pages shared with this process count in both.
+        "workers_peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,
         # RSS after the first chunk, then at each quarter of the items: flat means memory does not grow with them.
         "streaming_rss_mib": [round(streaming_rss[0])] + [round(streaming_rss[min(len(marks) - 1, len(marks) * q // 4)])
                                                           for q in (1, 2, 3, 4)],
@@ -251,7 +257,8 @@ def main() -> None:
             print(f"round {round_ + 1} {side}: {row['seconds']} s, {row['rows_per_s']:,} rows/s, {row['cpu_s']} CPU s "
                   f"({row['rows_per_cpu_s']:,} rows per CPU s; with PostgreSQL's {row['pg_cpu_s']} s, "
                   f"{row['rows_per_both_cpu_s']:,}), peak RSS "
-                  f"{row['peak_rss_mib']} MiB, streaming RSS {row['streaming_rss_mib']}, load {os.getloadavg()[0]:.1f}",
+                  f"{row['peak_rss_mib']} MiB (workers' {row['workers_peak_rss_mib']} MiB), streaming RSS "
+                  f"{row['streaming_rss_mib']}, load {os.getloadavg()[0]:.1f}",
                   flush=True)
             shutil.rmtree(args.artifacts, ignore_errors=True)
     hashes = {json.dumps({name: f["sha256"] for name, f in b["files"].items()}) for bs in builds.values() for b in bs}

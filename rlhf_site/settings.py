@@ -189,6 +189,10 @@ WAKEUP_RESEND_SECONDS = env_int("WAKEUP_RESEND_SECONDS", 300, minimum=1)
 AGREEMENT_STALE_SECONDS = env_int("AGREEMENT_STALE_SECONDS", 900, minimum=10)
 TRAINING_MAX_ACTIVE_JOBS_PER_USER = env_int("TRAINING_MAX_ACTIVE_JOBS_PER_USER", 20, minimum=1)
 SNAPSHOT_MAX_ACTIVE_PER_PROJECT = env_int("SNAPSHOT_MAX_ACTIVE_PER_PROJECT", 3, minimum=1)
+# A pairwise JSONL snapshot of at least SNAPSHOT_PARALLEL_MIN_ITEMS items, on PostgreSQL, is built by this many
+# forked processes (annotation.services.snapshots._ParallelBuild); 1: always in the worker's own process.
+SNAPSHOT_BUILD_PROCESSES = env_int("SNAPSHOT_BUILD_PROCESSES", min(os.cpu_count() or 1, 4), minimum=1)
+SNAPSHOT_PARALLEL_MIN_ITEMS = env_int("SNAPSHOT_PARALLEL_MIN_ITEMS", 20_000, minimum=0)
 AGREEMENT_MAX_ACTIVE_PER_PROJECT = env_int("AGREEMENT_MAX_ACTIVE_PER_PROJECT", 3, minimum=1)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
 # Caps on one imported line's text (annotation.importing.Limits); a line past one is refused naming the field.

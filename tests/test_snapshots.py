@@ -7,6 +7,7 @@ import stat
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
@@ -478,3 +479,86 @@ def test_the_build_reads_the_answers_once_and_its_spool_is_gone_after_success_an
     assert failed.state == "failed" and "No space left on device" in failed.error
     assert [p.name for p in (artifacts / "snapshots").iterdir()
             if p.name.startswith(f".{failed.pk}-") or p.name == str(failed.pk)] == []
+
+
+def _spread_over_chunks(project, items, users):
+    """Another item of the first item's prompt, four items later in id order (so in another chunk of two): one
+    prompt line for both, wherever each is built."""
+    extra = Item.objects.create(project=project, prompt_id=items[0].prompt_id, response_ids=items[0].response_ids,
+                                open_slots=project.annotations_per_item)
+    for user, value in zip(users, (-2, -1), strict=False):
+        answer(user, extra, prefer(extra, value))
+
+
+# A build is split over processes only on PostgreSQL, whose workers join the build's exported snapshot.
+parallel_builds = pytest.mark.skipif("postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
+                                     reason="builds split over processes need PostgreSQL; on SQLite one process builds")
+
+
+@parallel_builds
+def test_a_build_split_over_processes_writes_the_files_and_counts_of_a_one_process_build(
+        transactional_db, artifacts, answered, lead, settings, monkeypatch):
+    """Forked workers read and write chunks of items in the build's own snapshot; the writer puts their lines in
+    order. Same bytes and counts as one process, whatever the answers hold (quotes, emoji, U+2028, flags, criteria,
+    no time, a whole-second time, a ruling), with a prompt whose items fall in chunks of different workers."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    project, items, (a, b, _) = answered
+    _spread_over_chunks(project, items, (a, b))
+    Prompt.objects.filter(pk=items[0].prompt_id).update(conversation=[{"role": "user", "content": 'Wie "spät"\n🙂?'}])
+    Response.objects.filter(pk=items[1].response_ids[0]).update(text="tab\there, \u2028 and \\ too")
+    first, second = Annotation.objects.filter(project=project).order_by("id")[:2]
+    Annotation.objects.filter(pk=first.pk).update(rationale='weil "so"\n🙂', flags=["pii"], confidence=4,
+                                                  time_spent_ms=None, criteria={"zeta": 1, "Ä b": -2})
+    Annotation.objects.filter(pk=second.pk).update(created_at=first.created_at.replace(microsecond=0))
+    from annotation.services.adjudications import adjudication_set
+    adjudication_set(item=items[2], decided_by=lead, payload={"chosen": items[2].response_ids[1], "strength": 2,
+                                                              "note": 'tie "broken"'})
+    monkeypatch.setattr("annotation.services.snapshots.CHUNK", 2)  # six items, three chunks
+    settings.SNAPSHOT_PARALLEL_MIN_ITEMS = 0
+    built = {}
+    for processes in (1, 2, 3):
+        settings.SNAPSHOT_BUILD_PROCESSES = processes
+        progress = []
+        snapshot = snapshot_create(project=project, created_by=lead, enqueue=False, seed=5, test_fraction=0.5,
+                                   rules={"adjudication": "use", "min_answers_per_item": 2})
+        with CaptureQueriesContext(connection) as queries:
+            built[processes] = snapshot_build(snapshot_id=snapshot.pk, progress=lambda *p, seen=progress: seen.append(p))
+        assert built[processes].state == "ready", built[processes].error
+        exported = any("pg_export_snapshot" in q["sql"] for q in queries.captured_queries)
+        assert exported == (processes > 1) and progress[-1] == (6, 6)
+    one, *split = built.values()
+    prompts = [row["prompt_id"] for split in ("train", "test") for row in rows(one, f"prompts-{split}.jsonl")]
+    assert len(prompts) == len(set(prompts)) == one.counts["prompts"] == 4  # the lone answer's item is left out
+    assert one.counts["raw_answers"] == 15
+    for other in split:
+        assert _jsonl(other) == _jsonl(one) and other.counts == one.counts
+        assert [(f["name"], f["rows"], f["sha256"]) for f in other.files] == \
+            [(f["name"], f["rows"], f["sha256"]) for f in one.files]
+    assert [p.name for p in (artifacts / "snapshots").iterdir() if p.name.startswith(".")] == []
+
+
+@parallel_builds
+@pytest.mark.parametrize("where", ["reading the answers", "writing the lines"])
+def test_a_worker_that_fails_fails_the_build_with_its_error_and_leaves_nothing(
+        transactional_db, artifacts, answered, lead, settings, monkeypatch, where):
+    import os
+
+    project, _, _ = answered
+    monkeypatch.setattr("annotation.services.snapshots.CHUNK", 2)
+    settings.SNAPSHOT_PARALLEL_MIN_ITEMS, settings.SNAPSHOT_BUILD_PROCESSES = 0, 2
+
+    def broken(*args, **kwargs):
+        raise OSError(f"disk gone while {where}")
+
+    if where == "reading the answers":
+        monkeypatch.setattr("annotation.services.snapshots.answers_scan_part", broken)
+    else:
+        monkeypatch.setattr("annotation.snapshots.lines.kto_line", broken)
+    failed = build(project, lead)
+    assert failed.state == "failed" and "a snapshot worker failed" in failed.error
+    assert f"OSError: disk gone while {where}" in failed.error
+    assert [p.name for p in (artifacts / "snapshots").iterdir()] == []
+    with pytest.raises(ChildProcessError):  # every worker reaped
+        os.waitpid(-1, os.WNOHANG)

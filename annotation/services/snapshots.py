@@ -19,6 +19,8 @@ files are read-only, and it never reads the answers again.
 
 import fcntl
 import logging
+import pickle
+import re
 import shutil
 import tomllib
 from collections import Counter
@@ -26,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import compress
 from pathlib import Path
 from typing import NamedTuple
@@ -34,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
@@ -43,9 +45,10 @@ from rlhf_site.celery import enqueue as enqueue_task  # `enqueue` is snapshot_cr
 from .. import artifacts, quality, snapshots
 from ..answers import JSON_ANSWER_FIELDS, ranking_groups
 from ..columns import raw_rows
-from ..loading import ROW_FIELDS, AnswerSpool, answers_scan
+from ..loading import ROW_FIELDS, AnswerSpool, answers_scan, answers_scan_part, answers_scanned
 from ..loading import AnswerRow as _Answer
 from ..models import DatasetSnapshot, Item, Project, Response
+from ..snapshots import transport
 from ..snapshots.rows import PairVotes, Verdict
 from ..sql import from_db_json
 from .curation import Curated, curation_apply, curation_remaining, curation_rules_parse, model_annotator_ids
@@ -158,8 +161,8 @@ def _build_claimed(snapshot_id: int, progress: Progress | None) -> DatasetSnapsh
         files = snapshots.SnapshotFiles(artifacts.snapshot_folder(snapshot).parent, str(snapshot.pk),
                                         parquet=snapshot.options.get("parquet", False),
                                         ranking=snapshot.project.kind == Project.Kind.RANKING)
-        with _consistent_reads():
-            counts = _Export(snapshot, files, progress or (lambda done, total: None)).run()
+        with _consistent_reads() as consistent:
+            counts = _Export(snapshot, files, progress or (lambda done, total: None), consistent).run()
         infos = files.publish()
         if not artifacts.is_local():  # workers elsewhere read it from the bucket
             artifacts.upload_folder(artifacts.snapshot_folder(snapshot), artifacts.snapshot_prefix(snapshot.pk))
@@ -242,19 +245,20 @@ def _finish(snapshot_id: int, **fields) -> None:
 
 @contextmanager
 def _consistent_reads():
-    """One REPEATABLE READ, READ ONLY transaction on PostgreSQL, so every query sees the same answers.
+    """One REPEATABLE READ, READ ONLY transaction on PostgreSQL, so every query sees the same answers; yields
+    whether it is one (a parallel build's workers join it, `_ParallelBuild`).
 
     Not on SQLite: there transactions begin IMMEDIATE (they take the write lock), and a
     long build must not stop annotators from answering. Nor inside an outer transaction
     (tests), where the isolation level can no longer be set.
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield
+        yield False
         return
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
+        yield True
 
 
 class _Item(NamedTuple):
@@ -275,15 +279,17 @@ _JSON_FIELDS = ("shown_order", *sorted(JSON_ANSWER_FIELDS))
 def _item_chunks(project: Project) -> Iterator[list[_Item]]:
     """The project's items by id, CHUNK at a time (keyset pagination on item_project_idx)."""
     last = 0
-    while True:
-        rows = list(raw_rows(Item.objects.filter(project=project, id__gt=last).order_by("id").values_list(
-            "id", "prompt_id", "prompt__external_id", "prompt__conversation", "response_ids", "is_gold")[:CHUNK],
-            server_side=False))
-        if not rows:
-            return
-        yield [_Item(item_id, prompt_id, key, from_db_json(conversation), from_db_json(responses), bool(gold))
-               for item_id, prompt_id, key, conversation, responses, gold in rows]
-        last = rows[-1][0]
+    while chunk := _items_of(Item.objects.filter(project=project, id__gt=last).order_by("id")[:CHUNK]):
+        yield chunk
+        last = chunk[-1].id
+
+
+def _items_of(items) -> list[_Item]:
+    """The items of a queryset of them (ordered by id)."""
+    return [_Item(item_id, prompt_id, key, from_db_json(conversation), from_db_json(responses), bool(gold))
+            for item_id, prompt_id, key, conversation, responses, gold in raw_rows(items.values_list(
+                "id", "prompt_id", "prompt__external_id", "prompt__conversation", "response_ids", "is_gold"),
+                server_side=False)]
 
 
 _RESPONSES_OF = f"SELECT id, text, model_name FROM {Response._meta.db_table} WHERE id = ANY(%s)"
@@ -412,8 +418,10 @@ class _Encoded(NamedTuple):
 class _Export:
     """One pass over the items: every row of every file, and the counts."""
 
-    def __init__(self, snapshot: DatasetSnapshot, files: "snapshots.SnapshotFiles", progress: Progress):
+    def __init__(self, snapshot: DatasetSnapshot, files: "snapshots.SnapshotFiles", progress: Progress,
+                 consistent: bool = False):
         self.snapshot, self.project, self.files, self.progress = snapshot, snapshot.project, files, progress
+        self.consistent = consistent  # read in one REPEATABLE READ transaction (`_consistent_reads`)
         self.secret = settings.SECRET_KEY.encode()
         self.names: dict[int, str] = {}
         self.model_users = model_annotator_ids()  # raw rows say which answers a model gave
@@ -437,48 +445,73 @@ class _Export:
         self.chunk_verdicts: dict[int, Verdict] = {}  # pairwise: the chunk's items' verdicts
         self.writers: dict[tuple[str, str], Callable[[bytes], object]] = {}  # JSONL files' writes, by (format, split)
         self.split_json = {split: snapshots.lines.json_bytes(split) for split in snapshots.split.SPLITS}
+        # In a parallel build's worker, each prompt line's prompt id by split: what the writer needs to write each
+        # prompt once (`_ParallelBuild`).
+        self.prompt_ids: dict[str, list[int]] | None = None
 
     def run(self) -> dict:
         folder = artifacts.snapshot_folder(self.snapshot).parent
+        processes = self._processes()
+        if processes > 1:
+            return _ParallelBuild(self, folder, processes).run()
         # Named like the build's folder, so that `snapshots_reconcile` removes it too when the builder died.
         with AnswerSpool(folder, prefix=f".{self.snapshot.pk}-building-answers-") as spool:
             return self._run(spool)
 
+    def _processes(self) -> int:
+        """How many processes build this snapshot: several (`_ParallelBuild`) for a big pairwise JSONL snapshot read
+        in one REPEATABLE READ transaction on PostgreSQL, which the workers join; otherwise this one."""
+        if not (self.consistent and self.lines and self.project.kind == Project.Kind.PAIRWISE
+                and self.n_items >= settings.SNAPSHOT_PARALLEL_MIN_ITEMS):
+            return 1
+        return min(settings.SNAPSHOT_BUILD_PROCESSES, -(-self.n_items // CHUNK))
+
     def _run(self, spool: AnswerSpool) -> dict:
-        kind = self.project.kind
         # JSONL alone, with preferences: each answer's raw-line pieces are encoded as it is read, and spooled instead
         # of its row (`_raw_lines` fills in kept); otherwise the rows are spooled as they are.
-        self.encoded_rows = self.lines and kind != Project.Kind.DEMONSTRATION
-        loaded = answers_scan(self.project, spool, self._encoder() if self.encoded_rows else None)
-        curated = None if kind == Project.Kind.DEMONSTRATION else curation_apply(
-            project=self.project, rules=self.snapshot.rules, loaded=loaded)
-        del loaded  # curation keeps what it needs
-        self.plan = _ranking_plan(curated) if kind == Project.Kind.RANKING else _PairwisePlan(curated)
-        emit = {Project.Kind.PAIRWISE: self._pairwise, Project.Kind.RANKING: self._ranking,
-                Project.Kind.DEMONSTRATION: self._demonstration}[kind]
-        done, iso_utc, width = 0, snapshots.lines.iso_utc, len(ROW_FIELDS)
-
-        def answer_of(v: tuple) -> _Answer:
-            return _Answer(v[0], v[1], v[2], iso_utc(v[3]), *v[4:width])
-
+        self.encoded_rows = self.lines and self.project.kind != Project.Kind.DEMONSTRATION
+        curated = self._curate(answers_scan(self.project, spool, self._encoder() if self.encoded_rows else None))
+        done = 0
         for chunk in _item_chunks(self.project):
-            texts = _responses_of(chunk)
-            answers = spool.take(chunk[-1].id, None if self.encoded_rows else answer_of)
-            if kind != Project.Kind.DEMONSTRATION:  # which answers curation kept: the chunk's at once
-                ids = [a[0] for group in answers.values() for a in group]  # an answer's id comes first in both
-                self.kept_ids = set(compress(ids, self.plan.kept(ids)))
-            if kind == Project.Kind.PAIRWISE:
-                self.chunk_verdicts = self.plan.verdicts([item.id for item in chunk])
-            for item in chunk:
-                split = snapshots.split_of(seed=self.snapshot.seed, prompt_key=item.external_id,
-                                           test_fraction=self.snapshot.test_fraction)
-                emit(item, split, texts, answers.get(item.id, []))
+            self._chunk(chunk, spool)
             self.files.flush()  # the chunk's lines to the writer thread
             done += len(chunk)
             self.progress(done, self.n_items)
+        return self._counts(curated)
+
+    def _curate(self, loaded) -> Curated | None:
+        """Curation of the scanned answers, and the plan the chunks are written by."""
+        kind = self.project.kind
+        curated = None if kind == Project.Kind.DEMONSTRATION else curation_apply(
+            project=self.project, rules=self.snapshot.rules, loaded=loaded)
+        self.plan = _ranking_plan(curated) if kind == Project.Kind.RANKING else _PairwisePlan(curated)
+        return curated
+
+    def _counts(self, curated: Curated | None) -> dict:
         return {**self.totals, "prompts": sum(s["prompts"] for s in self.splits.values()),
                 "splits": {name: dict(c) for name, c in self.splits.items()}, "curation": _curation_summary(curated),
-                "units": COUNT_UNITS[kind]}
+                "units": COUNT_UNITS[self.project.kind]}
+
+    def _chunk(self, chunk: list[_Item], spool: AnswerSpool) -> None:
+        """Every row of a chunk of items, their answers taken from `spool`."""
+        kind = self.project.kind
+        texts = _responses_of(chunk)
+        answers = spool.take(chunk[-1].id, None if self.encoded_rows else self._answer_of)
+        if kind != Project.Kind.DEMONSTRATION:  # which answers curation kept: the chunk's at once
+            ids = [a[0] for group in answers.values() for a in group]  # an answer's id comes first in both
+            self.kept_ids = set(compress(ids, self.plan.kept(ids)))
+        if kind == Project.Kind.PAIRWISE:
+            self.chunk_verdicts = self.plan.verdicts([item.id for item in chunk])
+        emit = {Project.Kind.PAIRWISE: self._pairwise, Project.Kind.RANKING: self._ranking,
+                Project.Kind.DEMONSTRATION: self._demonstration}[kind]
+        seed, fraction, split_of = self.snapshot.seed, self.snapshot.test_fraction, snapshots.split_of
+        for item in chunk:
+            emit(item, split_of(seed=seed, prompt_key=item.external_id, test_fraction=fraction), texts,
+                 answers.get(item.id, []))
+
+    @staticmethod
+    def _answer_of(v: tuple) -> _Answer:
+        return _Answer(v[0], v[1], v[2], snapshots.lines.iso_utc(v[3]), *v[4:len(ROW_FIELDS)])
 
     def _included(self, item: _Item, split: str, answers: int, pairs: int, **more: int) -> None:
         """Count an item that made it into the snapshot, and write its prompt once."""
@@ -491,6 +524,8 @@ class _Export:
             self.seen_prompts[byte] |= 1 << bit
             counts["prompts"] += 1
             if self.lines:
+                if self.prompt_ids is not None:
+                    self.prompt_ids[split].append(item.prompt_id)
                 encoded = self._encoded(item)
                 self._line("prompts", split, snapshots.lines.prompt_line(prompt=encoded.prompt,
                                                                                     prompt_id=encoded.prompt_id))
@@ -649,3 +684,175 @@ class _Export:
                                                              answer_id=answer.id))
         if kept:
             self._included(item, split, len(kept), 0)
+
+
+# --- a build split over processes ---
+
+_SNAPSHOT_NAME = re.compile(r"[0-9A-F]+-[0-9A-F]+-[0-9]+")  # what pg_export_snapshot() returns
+
+
+class _ParallelBuild:
+    """A pairwise JSONL snapshot built by `processes` forked workers (`snapshots.transport`), each reading in the
+    build's own REPEATABLE READ snapshot (exported, `SET TRANSACTION SNAPSHOT`), so that all see the same answers.
+
+    The items go in chunks of CHUNK by id, chunk j to worker j mod n. First each worker reads its chunks' answers
+    (`loading.answers_scan_part`, a query per chunk) to a spool of its own and hands back their numbers; this
+    process puts them together and curates (the very arrays a one-process build curates: `answers_scanned`).
+    Then workers forked anew, which inherit the curation's plan, write their chunks' lines, and this process takes
+    the chunks in order and writes the files (hashed on the writer thread), so the bytes are the one-process build's
+    without joining parts. A prompt's line comes from the first chunk that includes one of its items: each worker
+    sends its chunks' prompt lines with their prompt ids, and the writer keeps those of prompts it has not written.
+    A worker that fails fails the build with its traceback; whatever still runs is killed."""
+
+    def __init__(self, export: _Export, folder: Path, processes: int):
+        self.export, self.folder, self.n = export, folder, processes
+        self.pids: list[int] = []
+
+    def run(self) -> dict:
+        e = self.export
+        e.encoded_rows = True
+        ids = list(Item.objects.filter(project=e.project).order_by("id").values_list("id", flat=True))
+        self.chunks = [(ids[at], ids[min(at + CHUNK, len(ids)) - 1]) for at in range(0, len(ids), CHUNK)]
+        del ids
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_export_snapshot()")
+            self.snapshot_name = cursor.fetchone()[0]
+        spools = [AnswerSpool(self.folder, prefix=f".{e.snapshot.pk}-building-answers-") for _ in range(self.n)]
+        try:
+            curated = e._curate(self._scan(spools))
+            self._stream(spools)
+            return e._counts(curated)
+        finally:
+            transport.kill(self.pids)
+            for spool in spools:
+                spool.close()
+
+    def _worker_connection(self) -> None:
+        """In a worker: a database connection of its own (the parent's is never touched: it is the parent's), in
+        one transaction that sees the build's snapshot. Never committed: the worker ends with `os._exit`."""
+        if not _SNAPSHOT_NAME.fullmatch(self.snapshot_name):
+            raise ValueError(f"{self.snapshot_name!r}: not a snapshot name")
+        connections[DEFAULT_DB_ALIAS] = connections[DEFAULT_DB_ALIAS].copy()
+        transaction.atomic().__enter__()
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute(f"SET TRANSACTION SNAPSHOT '{self.snapshot_name}'")
+
+    def _scan(self, spools: list[AnswerSpool]):
+        e, n = self.export, self.n
+        results = [spool.folder / "scan.pickle" for spool in spools]
+        errors = [spool.folder / "error.txt" for spool in spools]
+
+        def scan(k: int) -> None:
+            self._worker_connection()
+            part = answers_scan_part(e.project, spools[k], e._encoder(), self.chunks[k::n])
+            spools[k].file.flush()
+            with open(results[k], "wb") as out:
+                pickle.dump(part, out, protocol=pickle.HIGHEST_PROTOCOL)
+
+        self.pids = [transport.fork(partial(scan, k), errors[k].write_text) for k in range(n)]
+        for k, pid in enumerate(self.pids):
+            if code := transport.wait(pid):
+                self.pids = self.pids[k + 1:]
+                said = errors[k].read_text() if errors[k].exists() else f"it stopped with status {code}"
+                raise transport.WorkerFailed(f"a snapshot worker failed reading the answers:\n{said}")
+        self.pids = []
+        parts = []
+        for path in results:
+            with open(path, "rb") as handle:
+                parts.append(pickle.load(handle))  # noqa: S301 - written just now by this build's own worker
+            path.unlink()
+        return answers_scanned(e.project, parts)
+
+    def _stream(self, spools: list[AnswerSpool]) -> None:
+        e, n, files = self.export, self.n, self.export.files
+        rings = [transport.Ring() for _ in range(n)]
+
+        def stream(k: int) -> None:
+            for j, ring in enumerate(rings):
+                ring.worker_side() if j == k else ring.close_all()
+            self._worker_connection()
+            spool, lines = spools[k], _ChunkLines()
+            spool.file.seek(0)
+            e.files, e.writers = lines, {}
+            e.prompt_ids = {split: [] for split in snapshots.split.SPLITS}
+            for chunk_number in range(k, len(self.chunks), n):
+                low, high = self.chunks[chunk_number]
+                chunk = _items_of(Item.objects.filter(project=e.project, id__gte=low, id__lte=high).order_by("id"))
+                e._chunk(chunk, spool)
+                prompts = {split: (ids, lines.taken(("prompts", split))) for split, ids in e.prompt_ids.items()}
+                rings[k].send(lines.blocks(), [len(chunk), prompts])
+                e.prompt_ids = {split: [] for split in snapshots.split.SPLITS}
+            rings[k].finish([dict(e.totals), {split: dict(c) for split, c in e.splits.items()}])
+
+        self.pids = [transport.fork(partial(stream, k), rings[k].fail) for k in range(n)]
+        for ring in rings:
+            ring.writer_side()
+        done = 0
+        for chunk_number in range(len(self.chunks)):
+            ring = rings[chunk_number % n]
+            while True:
+                kind, slot, segments, extra = ring.receive()
+                for (fmt, split), offset, length, rows in segments:
+                    files.write_block(fmt, split, ring.view(slot, offset, length), rows)
+                if slot is not None:
+                    files.then(ring.release, slot)  # once its bytes are written
+                if kind == "chunk":
+                    break
+            items, prompts = extra
+            self._prompts(prompts)
+            files.flush()
+            done += items
+            e.progress(done, e.n_items)
+        for ring in rings:
+            kind, _, _, (totals, splits) = ring.receive()
+            e.totals.update(totals)
+            for split, counts in splits.items():
+                e.splits[split].update({key: n for key, n in counts.items() if key != "prompts"})
+        files.finish_writes()  # no view of the rings' memory is left to write
+        for pid in self.pids:
+            if code := transport.wait(pid):
+                raise transport.WorkerFailed(f"a snapshot worker stopped with status {code} after its last chunk")
+        self.pids = []
+
+    def _prompts(self, prompts: dict[str, tuple[list[int], list[bytes]]]) -> None:
+        """A chunk's prompt lines, less those of prompts an earlier chunk wrote, counted."""
+        e = self.export
+        for split, (ids, lines) in prompts.items():
+            write, written = e._writer("prompts", split), 0
+            for prompt_id, line in zip(ids, lines, strict=True):
+                byte, bit = divmod(prompt_id - e.prompt_low, 8)
+                if not e.seen_prompts[byte] & (1 << bit):
+                    e.seen_prompts[byte] |= 1 << bit
+                    write(line)
+                    written += 1
+            e.splits[split]["prompts"] += written
+
+
+class _ChunkLines:
+    """A worker's stand-in for `SnapshotFiles`: one chunk's lines by (format, split), to send to the writer."""
+
+    parquet = False
+
+    def __init__(self):
+        self.lines: dict[tuple[str, str], list[bytes]] = {}
+
+    def line_writer(self, fmt: str, split: str) -> Callable[[bytes], object]:
+        return self.lines.setdefault((fmt, split), []).append
+
+    def flush(self) -> None:
+        pass
+
+    def taken(self, key: tuple[str, str]) -> list[bytes]:
+        """The lines of one file so far, taken out."""
+        lines = self.lines.get(key, [])
+        out = list(lines)
+        lines.clear()  # not a new list: the writers cached are its append
+        return out
+
+    def blocks(self) -> list[tuple[tuple[str, str], bytes, int]]:
+        """The lines of every file so far, each file's joined, taken out."""
+        out = [(key, b"".join(lines), len(lines)) for key, lines in sorted(self.lines.items()) if lines]
+        for lines in self.lines.values():
+            lines.clear()
+        return out

@@ -213,13 +213,25 @@ class _BlockWriter:
         while (task := self.tasks.get()) is not None:
             if self.error is None:
                 try:
-                    task[0].write(task[1])
+                    task[0](task[1])
                 except BaseException as exc:  # noqa: BLE001 - handed back to the build (`check`)
                     self.error = exc
+            self.tasks.task_done()
 
-    def put(self, sink: _Sink, block: bytes) -> None:
+    def put(self, sink: _Sink, block) -> None:
+        self.call(sink.write, block)
+
+    def call(self, function: Callable, argument) -> None:
+        """`function(argument)` on the thread, after every block put before it is written."""
         self.check()
-        self.tasks.put((sink, block))
+        if not self.thread.is_alive():
+            raise RuntimeError("the snapshot's files are closed")
+        self.tasks.put((function, argument))
+
+    def drain(self) -> None:
+        """Every block put so far written (or the first error raised)."""
+        self.tasks.join()
+        self.check()
 
     def check(self) -> None:
         if self.error is not None:
@@ -357,6 +369,19 @@ class SnapshotFiles:
         for writer in self.open.values():
             if isinstance(writer, _Jsonl):
                 writer.flush()
+
+    def then(self, function: Callable, argument) -> None:
+        """`function(argument)` once every block handed to the writer thread so far is written: say, to reuse the
+        memory a `write_block` came from."""
+        if self.writer is None:
+            self.writer = _BlockWriter()
+        self.writer.call(function, argument)
+
+    def finish_writes(self) -> None:
+        """Every line so far written (not yet fsynced)."""
+        self.flush()
+        if self.writer is not None:
+            self.writer.drain()
 
     def publish(self) -> list[FileInfo]:
         """Close, hash, make read-only, and move the folder into place in one rename."""
