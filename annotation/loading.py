@@ -376,7 +376,7 @@ def annotator_speed_and_gold(project: Project) -> dict[int, SpeedAndGold]:
         return {}
     raters = quality.answers.group_by(cols["annotator"])
     if project.kind == Project.Kind.PAIRWISE:
-        item_ids = np.unique(cols["item"])
+        item_ids = quality.answers.distinct(cols["item"])
         is_gold, gold = (column[np.searchsorted(item_ids, cols["item"])] for column in _gold_of(project, item_ids))
         answers = quality.Answers(item=cols["item"], annotator=raters.codes, value=np.nan_to_num(cols["value"]),
                                   seconds=cols["seconds"], is_gold=is_gold, gold_value=gold)

@@ -215,6 +215,16 @@ def count_table(group_codes: np.ndarray, n_groups: int, label_codes: np.ndarray,
     return flat.reshape(n_groups, n_labels)
 
 
+def distinct(ids: np.ndarray) -> np.ndarray:
+    """The distinct integers of `ids`, in order: `np.unique(ids)` by sorting. Since numpy 2.3 np.unique without
+    return_index (or counts, or inverse) hashes instead, which took 1.1 s for a million distinct int64 on the
+    machines measured, against 15 ms sorted."""
+    ordered = np.sort(ids)
+    if ordered.size < 2:
+        return ordered
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
 def value_domain(value: np.ndarray) -> np.ndarray:
     """The ordered values a scale can take: the whole integer range when the data are integral.
 

@@ -38,7 +38,7 @@ import numpy as np
 from . import agreement as agr
 from .alpha import alpha_table
 from .annotators import READING_WPM, AnnotatorStats, annotator_stats, length_hits, overall_rate, position_hits
-from .answers import DIRECTION_NAMES, Answers, Groups, count_table, group_by, value_domain
+from .answers import DIRECTION_NAMES, Answers, Groups, count_table, distinct, group_by, value_domain
 from .bootstrap import bootstrap_intervals, cluster_members, item_patterns
 from .consensus import Consensus, consensus, majority_direction
 from .kappa import PairKappas, pairwise_cohen_kappa
@@ -166,7 +166,7 @@ def agreement_report(
         "criterion": criterion,
         "n_items": tables.items.n,
         "n_annotations": len(answers),
-        "n_annotators": int(np.unique(answers.annotator).shape[0]),
+        "n_annotators": int(distinct(answers.annotator).shape[0]),
         "percent_agreement": {"with_ties": point["percent_agreement_with_ties"],
                               "without_ties": point["percent_agreement_without_ties"]},
         "leave_one_out_agreement": point["leave_one_out_agreement"],

@@ -18,10 +18,12 @@ files are read-only, and it never reads the answers again.
 """
 
 import fcntl
+import gc
 import logging
 import pickle
 import re
 import shutil
+import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -293,15 +295,22 @@ def _items_of(items) -> list[_Item]:
 
 
 _RESPONSES_OF = f"SELECT id, text, model_name FROM {Response._meta.db_table} WHERE id = ANY(%s)"
+_RESPONSES_BETWEEN = f"SELECT id, text, model_name FROM {Response._meta.db_table} WHERE id BETWEEN %s AND %s"
 
 
 def _responses_of(chunk: list[_Item]) -> dict[int, tuple[str, str]]:
     ids = [rid for item in chunk for rid in item.response_ids]
     if not ids:
         return {}
-    if connection.vendor == "postgresql":  # one array parameter: binding 2,000 ids one by one cost more than the query
+    if connection.vendor == "postgresql":
+        low, high = min(ids), max(ids)
         with connection.cursor() as cursor:
-            cursor.execute(_RESPONSES_OF, [ids])
+            if high - low < 2 * len(ids) + 64:
+                # The ids fill a range not much wider than their count (an import writes an item's responses
+                # together): that range, two numbers; a response in it no item here shows is read and never looked up.
+                cursor.execute(_RESPONSES_BETWEEN, [low, high])
+            else:  # one array parameter: binding 2,000 ids one by one cost more than the query
+                cursor.execute(_RESPONSES_OF, [ids])
             found = cursor.fetchall()
     else:
         found = raw_rows(Response.objects.filter(id__in=ids).order_by().values_list("id", "text", "model_name"),
@@ -320,7 +329,7 @@ def _answer_dict(answer: _Answer) -> dict:
 # --- the curated view, per kind ---
 
 def _sorted_ids(ids: np.ndarray) -> np.ndarray:
-    return np.unique(ids) if ids.size else np.zeros(0, np.int64)
+    return quality.answers.distinct(ids) if ids.size else np.zeros(0, np.int64)
 
 
 def _contains(sorted_ids: np.ndarray, values: list[int]) -> list[bool]:
@@ -719,8 +728,16 @@ class _ParallelBuild:
             self.snapshot_name = cursor.fetchone()[0]
         spools = [AnswerSpool(self.folder, prefix=f".{e.snapshot.pk}-building-answers-") for _ in range(self.n)]
         try:
-            curated = e._curate(self._scan(spools))
+            started = time.perf_counter()
+            loaded = self._scan(spools)
+            scanned = time.perf_counter()
+            curated = e._curate(loaded)
+            del loaded  # curation keeps what it needs
+            curated_at = time.perf_counter()
             self._stream(spools)
+            logger.info("snapshot %s: %d workers read the answers in %.1f s, curation took %.1f s, the workers wrote "
+                        "%d chunks of items in %.1f s", e.snapshot.pk, self.n, scanned - started,
+                        curated_at - scanned, len(self.chunks), time.perf_counter() - curated_at)
             return e._counts(curated)
         finally:
             transport.kill(self.pids)
@@ -750,7 +767,9 @@ class _ParallelBuild:
             with open(results[k], "wb") as out:
                 pickle.dump(part, out, protocol=pickle.HIGHEST_PROTOCOL)
 
+        gc.freeze()  # what this process holds stays out of the workers' collections (which would copy its pages)
         self.pids = [transport.fork(partial(scan, k), errors[k].write_text) for k in range(n)]
+        gc.unfreeze()
         for k, pid in enumerate(self.pids):
             if code := transport.wait(pid):
                 self.pids = self.pids[k + 1:]
@@ -785,7 +804,9 @@ class _ParallelBuild:
                 e.prompt_ids = {split: [] for split in snapshots.split.SPLITS}
             rings[k].finish([dict(e.totals), {split: dict(c) for split, c in e.splits.items()}])
 
+        gc.freeze()
         self.pids = [transport.fork(partial(stream, k), rings[k].fail) for k in range(n)]
+        gc.unfreeze()
         for ring in rings:
             ring.writer_side()
         done = 0

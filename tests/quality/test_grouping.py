@@ -52,3 +52,12 @@ def test_item_columns_are_the_item_rows_as_arrays():
     assert set(columns) == set(ITEM_FIELDS)
     assert item_rows(columns) == rows
     assert item_rows(columns, np.array([4, 0])) == [rows[4], rows[0]]
+
+
+def test_distinct_is_np_unique_by_sorting():
+    from annotation.quality.answers import distinct
+
+    rng = np.random.default_rng(3)
+    for ids in (np.zeros(0, np.int64), np.array([5]), rng.integers(-50, 50, 1000), rng.permutation(10_000) * 7):
+        got = distinct(ids)
+        assert np.array_equal(got, np.unique(ids)) and got.dtype == ids.dtype
