@@ -27,12 +27,12 @@ ANSWERS = [
 @pytest.mark.parametrize("answer", ANSWERS)
 @pytest.mark.parametrize("kept", [True, False])
 def test_a_raw_line_is_the_raw_rows_line(answer, kept):
-    row = snapshots.raw_row(answer=answer, annotator="annotator-x", prompt_id="p\"1", conversation=CONVERSATION,
+    row = snapshots.raw_row(answer=answer, annotator="annotator-x", prompt_id="p\"1 %s {split}", conversation=CONVERSATION,
                             responses=RESPONSES, split="test", kept=kept, annotator_is_model=kept)
     stored = {name: None if answer[name] is None else orjson.dumps(answer[name]).decode().replace(",", ", ")
               for name in ("shown_order", "ranking", "criteria", "flags")}  # as the database spells JSON
     template = lines.raw_template(is_gold=answer["is_gold"], item_id=answer["item_id"],
-                                  prompt=lines.json_bytes(CONVERSATION), prompt_id=lines.json_bytes("p\"1"),
+                                  prompt=lines.json_bytes(CONVERSATION), prompt_id=lines.json_bytes("p\"1 %s {split}"),
                                   responses=lines.json_bytes(RESPONSES), split=lines.json_bytes("test"))
     line = lines.raw_line(
         template, lines.json_bytes("annotator-x"), kept, answer["id"], answer["both_bad"], answer["confidence"],

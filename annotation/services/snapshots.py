@@ -524,10 +524,16 @@ class _Export:
 
     def _included(self, item: _Item, split: str, answers: int, pairs: int, **more: int) -> None:
         """Count an item that made it into the snapshot, and write its prompt once."""
-        counts = self.splits[split]
-        for key, n in (("items", 1), ("answers", answers), ("pairs", pairs), *more.items()):
-            counts[key] += n  # not Counter.update: per item, it cost more than the item's rows
-            self.totals[key] += n
+        counts, totals = self.splits[split], self.totals  # not Counter.update: per item, it cost more than the rows
+        counts["items"] += 1
+        totals["items"] += 1
+        counts["answers"] += answers
+        totals["answers"] += answers
+        counts["pairs"] += pairs
+        totals["pairs"] += pairs
+        for key, n in more.items():
+            counts[key] += n
+            totals[key] += n
         byte, bit = divmod(item.prompt_id - self.prompt_low, 8)
         if not self.seen_prompts[byte] & (1 << bit):
             self.seen_prompts[byte] |= 1 << bit
@@ -583,9 +589,12 @@ class _Export:
         template = lines.raw_template(is_gold=item.is_gold, item_id=item.id, prompt=encoded.prompt,
                                       prompt_id=encoded.prompt_id, responses=lines.json_bytes(responses),
                                       split=self.split_json[split])
-        if self.encoded_rows:  # (id, item id, the raw line's pieces): `_encoder`
+        if self.encoded_rows:  # (id, item id, the raw line's pieces): `_encoder`; `lines.raw_fill`, inlined
+            join, opening, closing, (_, _, after_preference, after_ranking, after_shown) = (
+                b"".join, lines.RAW_OPEN, lines.RAW_CLOSE, template)
             for a, keep in zip(answers, kept, strict=True):
-                write(template % (a[2], lines.BOOL[keep], a[3], a[4], a[5], a[6]))
+                write(join((opening, a[2], template[keep], a[3], after_preference, a[4], after_ranking, a[5],
+                            after_shown, a[6], closing)))
             return
         stored = lines.stored_json
         for a, keep in zip(answers, kept, strict=True):
@@ -611,10 +620,11 @@ class _Export:
             annotator = names.get(v[2])
             if annotator is None:
                 annotator = names[v[2]] = lines.json_bytes(self._annotator(v[2]))
+            c, f, r = v[criteria], v[flags], v[ranking]  # mostly empty: no call to encode them
             return (v[0], v[1], *raw_answer(
                 annotator, v[2] in models, v[0], bool(v[both_bad]), v[confidence], iso_utc(v[3]),
-                stored(v[criteria], b"{}"), stored(v[flags], b"[]"), v[preference], stored(v[ranking], b"null"),
-                v[rationale], stored(v[4], b"[]"), v[text], v[spent]))
+                b"{}" if c == "{}" else stored(c, b"{}"), b"[]" if f == "[]" else stored(f, b"[]"), v[preference],
+                b"null" if r is None else stored(r, b"null"), v[rationale], stored(v[4], b"[]"), v[text], v[spent]))
         return encode
 
     def _pairwise(self, item: _Item, split: str, texts, answers: list[_Answer]) -> None:

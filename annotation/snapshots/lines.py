@@ -14,8 +14,6 @@ computed here (margin, agreement) are checked, as `RowEncoder` checks them.
 
 from __future__ import annotations
 
-import re
-
 import orjson
 
 from .writers import _float
@@ -73,37 +71,42 @@ def assistant_json(text: str) -> bytes:
     return b'[{"content":' + orjson.dumps(text) + b',"role":"assistant"}]'
 
 
-# A raw line, keys sorted: the answer's part in five pieces (`raw_answer`), the item's (`{names}`, `raw_template`) and
-# `kept` between them, so that an answer's pieces can be encoded once, before curation has said whether it is kept.
-_RAW = (b'{%b,"is_gold":{is_gold},"item_id":{item_id},"kept":%b,"preference":%b,"prompt":{prompt},'
-        b'"prompt_id":{prompt_id},"ranking":%b,"responses":{responses},"shown_order":%b,"split":{split},"text":%b}\n')
+# A raw line, keys sorted, is the item's pieces (`raw_template`) around the answer's five (`raw_answer`) and kept:
+#   {<head>,"is_gold":..,"item_id":..,"kept":<kept>,"preference":<preference>,"prompt":..,"prompt_id":..,
+#   "ranking":<ranking>,"responses":..,"shown_order":<shown_order>,"split":..,"text":<tail>}
+# so that an answer's pieces can be encoded once, before curation has said whether it is kept. The pieces are joined,
+# not %-formatted into a template: formatting scans the whole template, an item's prompt and responses included,
+# for each of its answers.
 _RAW_HEAD = (b'"annotator":%b,"annotator_is_model":%b,"answer_id":%d,"both_bad":%b,"confidence":%b,"created_at":"%b",'
              b'"criteria":%b,"flags":%b')
-
-_RAW_PIECES = re.split(rb"(\{[a-z_]+\})", _RAW)
-_RAW_TEXT = _RAW_PIECES[0::2]  # the template's own pieces, around its {names}
-_RAW_NAMES = tuple(name[1:-1].decode() for name in _RAW_PIECES[1::2])
-assert _RAW_NAMES == ("is_gold", "item_id", "prompt", "prompt_id", "responses", "split"), _RAW_NAMES
+RAW_OPEN, RAW_CLOSE = b"{", b"}\n"
 
 
 def raw_template(*, is_gold: bool, item_id: int, prompt: bytes, prompt_id: bytes, responses: bytes,
-                 split: bytes) -> bytes:
-    """The raw line of one item's answers with the item's part filled in: `template % (head, kept, preference,
-    ranking, shown_order, text)` with an answer's `raw_answer` pieces and kept's `BOOL`. Bytes arguments are
-    encoded JSON; their % are doubled, and a prompt that reads "{split}" stays as it is (one pass, in order)."""
-    t = _RAW_TEXT
-    return b"".join((t[0], BOOL[is_gold], t[1], b"%d" % item_id, t[2], prompt.replace(b"%", b"%%"), t[3],
-                     prompt_id.replace(b"%", b"%%"), t[4], responses.replace(b"%", b"%%"), t[5],
-                     split.replace(b"%", b"%%"), t[6]))
+                 split: bytes) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+    """The item's part of its answers' raw lines, as five pieces: after the answer's head when not kept and when kept
+    (through `"preference":`), then after its preference, its ranking and its shown order (through `"text":`). A
+    line is `raw_fill(template, kept, *raw_answer(...))`. Bytes arguments are encoded JSON."""
+    mid = b',"is_gold":%b,"item_id":%d,"kept":' % (BOOL[is_gold], item_id)
+    return (mid + b'false,"preference":', mid + b'true,"preference":',
+            b"".join((b',"prompt":', prompt, b',"prompt_id":', prompt_id, b',"ranking":')),
+            b"".join((b',"responses":', responses, b',"shown_order":')), b"".join((b',"split":', split, b',"text":')))
+
+
+def raw_fill(template: tuple[bytes, ...], kept: bool, head: bytes, preference: bytes, ranking: bytes, shown: bytes,
+             tail: bytes) -> bytes:
+    """One raw line: the item's `raw_template` around an answer's `raw_answer` pieces and whether it is kept."""
+    return b"".join((RAW_OPEN, head, template[kept], preference, template[2], ranking, template[3], shown,
+                     template[4], tail, RAW_CLOSE))
 
 
 def raw_answer(annotator: bytes, annotator_is_model: bool, answer_id: int, both_bad: bool, confidence: int | None,
                created_at: str, criteria: bytes, flags: bytes, preference: int | None, ranking: bytes,
                rationale: str, shown_order: bytes, text: str,
                time_spent_ms: int | None) -> tuple[bytes, bytes, bytes, bytes, bytes]:
-    """An answer's part of its raw line, in the five pieces `raw_template`'s template takes around the item's part
-    and kept; positional, since it runs once per answer. Bytes arguments are encoded JSON, `created_at` the ISO text
-    (Z for UTC)."""
+    """An answer's part of its raw line, in the five pieces `raw_fill` puts around the item's part and kept;
+    positional, since it runs once per answer. Bytes arguments are encoded JSON, `created_at` the ISO text (Z for
+    UTC)."""
     return (_RAW_HEAD % (annotator, BOOL[annotator_is_model], answer_id, BOOL[both_bad], int_or_null(confidence),
                          created_at.encode(), criteria, flags),
             b"null" if preference is None else b"%d" % preference,
@@ -112,15 +115,14 @@ def raw_answer(annotator: bytes, annotator_is_model: bool, answer_id: int, both_
             text_or_null(text) + b',"time_spent_ms":' + int_or_null(time_spent_ms))
 
 
-def raw_line(template: bytes, annotator: bytes, annotator_is_model: bool, answer_id: int, both_bad: bool,
+def raw_line(template: tuple[bytes, ...], annotator: bytes, annotator_is_model: bool, answer_id: int, both_bad: bool,
              confidence: int | None, created_at: str, criteria: bytes, flags: bytes, kept: bool,
              preference: int | None, ranking: bytes, rationale: str, shown_order: bytes, text: str,
              time_spent_ms: int | None) -> bytes:
     """`rows.raw_row`'s line, in the item's `raw_template`, from the answer's `raw_answer` pieces."""
-    head, preference_, ranking_, shown, tail = raw_answer(
+    return raw_fill(template, kept, *raw_answer(
         annotator, annotator_is_model, answer_id, both_bad, confidence, created_at, criteria, flags, preference,
-        ranking, rationale, shown_order, text, time_spent_ms)
-    return template % (head, BOOL[kept], preference_, ranking_, shown, tail)
+        ranking, rationale, shown_order, text, time_spent_ms))
 
 
 _PREFERENCE = (b'{"adjudicated":%b,"adjudication_note":%b,"agreement":%b,"chosen":%b,"item_id":%d,"margin":%b,'
