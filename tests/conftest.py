@@ -88,8 +88,9 @@ def test_database_url() -> str:
 
 
 @pytest.fixture
-def live_worker(transactional_db, tmp_path):
-    """A real `celery worker` process on the configured broker (Redis, or the embedded filesystem one)."""
+def live_worker(transactional_db, tmp_path, request):
+    """A real `celery worker` process on the configured broker (Redis, or the embedded filesystem one). Indirect
+    parameters: {"pool": "prefork" (default solo), "env": {...}} for the worker's process."""
     import subprocess
     import sys
     from pathlib import Path
@@ -102,11 +103,12 @@ def live_worker(transactional_db, tmp_path):
     queue = f"test-{os.getpid()}"
     default_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "HF_HUB_OFFLINE": "1"}
+    options = getattr(request, "param", {})
+    env = {**os.environ, "DATABASE_URL": test_database_url(), "HF_HUB_OFFLINE": "1", **options.get("env", {})}
     log = open(tmp_path / "worker.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "rlhf_site", "worker", "-Q", queue, "--pool", "solo",
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        [sys.executable, "-m", "celery", "-A", "rlhf_site", "worker", "-Q", queue, "--pool", options.get("pool", "solo"),
+         "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     proc.log_path = tmp_path / "worker.log"

@@ -562,3 +562,25 @@ def test_a_worker_that_fails_fails_the_build_with_its_error_and_leaves_nothing(
     assert [p.name for p in (artifacts / "snapshots").iterdir()] == []
     with pytest.raises(ChildProcessError):  # every worker reaped
         os.waitpid(-1, os.WNOHANG)
+
+
+@parallel_builds
+@pytest.mark.worker
+@pytest.mark.parametrize("live_worker", [{"pool": "prefork", "env": {"SNAPSHOT_PARALLEL_MIN_ITEMS": "0",
+                                                                     "SNAPSHOT_BUILD_PROCESSES": "2"}}],
+                         indirect=True)
+def test_a_celery_pool_process_builds_a_snapshot_over_forked_workers(artifacts, live_worker, lead, annotator):
+    """The shipped worker's pool processes are daemons, which `multiprocessing` refuses to let start children: the
+    build forks its own. 1,001 items make two chunks of items, so two workers."""
+    project = factories.project("pairwise", members={lead: "lead", annotator: "annotator"}, annotations_per_item=1)
+    factories.items(project, 1001)
+    for item in Item.objects.filter(project=project).order_by("id")[::100]:
+        answer(annotator, item, prefer(item, -2))
+    snapshot = snapshot_create(project=project, created_by=lead, test_fraction=0.5)
+    wait_for(lambda: DatasetSnapshot.objects.get(pk=snapshot.pk).state in ("ready", "failed"), timeout=120,
+             what="the worker to build the snapshot", log_path=live_worker.log_path)
+    snapshot.refresh_from_db()
+    assert snapshot.state == "ready", snapshot.error
+    assert "2 workers read the answers" in live_worker.log_path.read_text()
+    assert snapshot.counts["pairs"] == snapshot.counts["raw_answers"] == len(rows(snapshot, "raw-all.jsonl")) == 11
+    assert snapshot.counts["prompts"] == 11

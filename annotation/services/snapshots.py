@@ -774,14 +774,17 @@ class _ParallelBuild:
             self._worker_connection()
             part = answers_scan_part(e.project, spools[k], e._encoder(), self.chunks[k::n])
             spools[k].file.flush()
-            with open(results[k], "wb") as out:
+            partial_result = results[k].with_suffix(".partial")
+            with open(partial_result, "wb") as out:
                 pickle.dump(part, out, protocol=pickle.HIGHEST_PROTOCOL)
+            partial_result.rename(results[k])  # whole or not there: a worker killed meanwhile leaves none
 
         gc.freeze()  # what this process holds stays out of the workers' collections (which would copy its pages)
         self.pids = [transport.fork(partial(scan, k), errors[k].write_text) for k in range(n)]
         gc.unfreeze()
         for k, pid in enumerate(self.pids):
-            if code := transport.wait(pid):
+            code = transport.wait(pid)
+            if errors[k].exists() or not results[k].exists():
                 self.pids = self.pids[k + 1:]
                 said = errors[k].read_text() if errors[k].exists() else f"it stopped with status {code}"
                 raise transport.WorkerFailed(f"a snapshot worker failed reading the answers:\n{said}")
@@ -841,9 +844,8 @@ class _ParallelBuild:
             for split, counts in splits.items():
                 e.splits[split].update({key: n for key, n in counts.items() if key != "prompts"})
         files.finish_writes()  # no view of the rings' memory is left to write
-        for pid in self.pids:
-            if code := transport.wait(pid):
-                raise transport.WorkerFailed(f"a snapshot worker stopped with status {code} after its last chunk")
+        for pid in self.pids:  # each sent its last message: its status says nothing more
+            transport.wait(pid)
         self.pids = []
 
     def _prompts(self, prompts: dict[str, tuple[list[int], list[bytes]]]) -> None:

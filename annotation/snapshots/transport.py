@@ -156,9 +156,13 @@ def fork(work: Callable[[], None], on_error: Callable[[str], None]) -> int:
         os._exit(code)
 
 
-def wait(pid: int) -> int:
-    """The child's exit status (negative: the signal that killed it)."""
-    _, status = os.waitpid(pid, 0)
+def wait(pid: int) -> int | None:
+    """The child's exit status (negative: the signal that killed it); None when it was reaped by someone else (a
+    process that ignores SIGCHLD reaps its children itself)."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return None
     return os.waitstatus_to_exitcode(status)
 
 
