@@ -10,6 +10,8 @@ asked for and must never be NULL (wrap it in Coalesce with a sentinel). On Postg
 may be the column itself: it arrives as epoch seconds (`_array`).
 """
 
+from collections.abc import Callable
+
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -128,8 +130,33 @@ def raw_rows(queryset: QuerySet, chunk: int = 10_000, *, server_side: bool = Tru
 
 def raw_batches(queryset: QuerySet, chunk: int = 10_000, *, server_side: bool = True):
     """`raw_rows` a list of up to `chunk` rows at a time."""
-    sql, params = queryset.query.sql_with_params()
+    yield from _sql_batches(*queryset.query.sql_with_params(), chunk, server_side)
+
+
+def _sql_batches(sql: str, params, chunk: int, server_side: bool):
     with connection.chunked_cursor() if server_side else connection.cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(chunk):
             yield batch
+
+
+class Ranged:
+    """A query over a range of ids, compiled once and run for many ranges (`raw_batches` of `make(low, high)` for
+    each): compiling the queryset cost 0.6-0.9 ms, as much as a snapshot build's per-chunk queries took to run.
+    `make` must pass both ends on as parameters of their own."""
+
+    _LOW, _HIGH = -7_301_000_001, -7_301_000_002  # stand-ins no real parameter equals
+
+    def __init__(self, make: Callable[[int, int], QuerySet]):
+        self.sql, params = make(self._LOW, self._HIGH).query.sql_with_params()
+        self.params = list(params)
+        self.at = self.params.index(self._LOW), self.params.index(self._HIGH)
+
+    def batches(self, low: int, high: int, chunk: int = 10_000):
+        params = list(self.params)
+        params[self.at[0]], params[self.at[1]] = low, high
+        yield from _sql_batches(self.sql, params, chunk, False)
+
+    def rows(self, low: int, high: int):
+        for batch in self.batches(low, high):
+            yield from batch

@@ -38,7 +38,7 @@ from django.db.models.functions import Cast, Coalesce, Length
 
 from . import quality
 from .answers import ANSWER_FIELDS, gold_score
-from .columns import columns_from_query, in_key_order, key_positions, raw_batches, raw_rows
+from .columns import Ranged, columns_from_query, in_key_order, key_positions, raw_batches, raw_rows
 from .models import Annotation, Assignment, Item, Project, Response
 from .sql import from_db_json
 
@@ -450,8 +450,8 @@ def answers_scan_part(project: Project, spool: "AnswerSpool", encode=None,
     if item_ranges is None:
         batches = raw_batches(qs.values_list(*fields), SPOOL_BATCH)
     else:
-        batches = (batch for low, high in item_ranges for batch in raw_batches(
-            qs.filter(item_id__gte=low, item_id__lte=high).values_list(*fields), SPOOL_BATCH, server_side=False))
+        ranged = Ranged(lambda low, high: qs.filter(item_id__gte=low, item_id__lte=high).values_list(*fields))
+        batches = (batch for low, high in item_ranges for batch in ranged.batches(low, high, SPOOL_BATCH))
     n = len(ROW_FIELDS)
     at = {name: ROW_FIELDS.index(name) for name in (PREFERENCE, BOTH_BAD, RANKING, CRITERIA, FLAGS, TIME_SPENT_MS)}
     parts: dict[str, list[np.ndarray]] = {name: [] for name in (*_PAIRWISE, "assignment")}

@@ -46,7 +46,7 @@ from rlhf_site.celery import enqueue as enqueue_task  # `enqueue` is snapshot_cr
 
 from .. import artifacts, quality, snapshots
 from ..answers import JSON_ANSWER_FIELDS, ranking_groups
-from ..columns import raw_rows
+from ..columns import Ranged, raw_rows
 from ..loading import ROW_FIELDS, AnswerSpool, answers_scan, answers_scan_part, answers_scanned
 from ..loading import AnswerRow as _Answer
 from ..models import DatasetSnapshot, Item, Project, Response
@@ -281,17 +281,19 @@ _JSON_FIELDS = ("shown_order", *sorted(JSON_ANSWER_FIELDS))
 def _item_chunks(project: Project) -> Iterator[list[_Item]]:
     """The project's items by id, CHUNK at a time (keyset pagination on item_project_idx)."""
     last = 0
-    while chunk := _items_of(Item.objects.filter(project=project, id__gt=last).order_by("id")[:CHUNK]):
+    while chunk := _items_of(raw_rows(Item.objects.filter(project=project, id__gt=last).order_by("id").values_list(
+            *_ITEM_FIELDS)[:CHUNK], server_side=False)):
         yield chunk
         last = chunk[-1].id
 
 
-def _items_of(items) -> list[_Item]:
-    """The items of a queryset of them (ordered by id)."""
+_ITEM_FIELDS = ("id", "prompt_id", "prompt__external_id", "prompt__conversation", "response_ids", "is_gold")
+
+
+def _items_of(rows) -> list[_Item]:
+    """Items from their rows (`_ITEM_FIELDS`)."""
     return [_Item(item_id, prompt_id, key, from_db_json(conversation), from_db_json(responses), bool(gold))
-            for item_id, prompt_id, key, conversation, responses, gold in raw_rows(items.values_list(
-                "id", "prompt_id", "prompt__external_id", "prompt__conversation", "response_ids", "is_gold"),
-                server_side=False)]
+            for item_id, prompt_id, key, conversation, responses, gold in rows]
 
 
 _RESPONSES_OF = f"SELECT id, text, model_name FROM {Response._meta.db_table} WHERE id = ANY(%s)"
@@ -808,11 +810,13 @@ class _ParallelBuild:
             spool.file.seek(0)
             e.files, e.writers = lines, {}
             e.prompt_ids = {split: [] for split in snapshots.split.SPLITS}
+            items = Ranged(lambda low, high: Item.objects.filter(project=e.project, id__gte=low, id__lte=high)
+                           .order_by("id").values_list(*_ITEM_FIELDS))
             for chunk_number in range(k, len(self.chunks), n):
-                low, high = self.chunks[chunk_number]
-                chunk = _items_of(Item.objects.filter(project=e.project, id__gte=low, id__lte=high).order_by("id"))
+                chunk = _items_of(items.rows(*self.chunks[chunk_number]))
                 e._chunk(chunk, spool)
-                prompts = {split: (ids, lines.taken(("prompts", split))) for split, ids in e.prompt_ids.items()}
+                # Each prompt line's prompt id and length go with the chunk, its bytes with the other lines.
+                prompts = {split: (ids, lines.lengths(("prompts", split))) for split, ids in e.prompt_ids.items()}
                 rings[k].send(lines.blocks(), [len(chunk), prompts])
                 e.prompt_ids = {split: [] for split in snapshots.split.SPLITS}
             rings[k].finish([dict(e.totals), {split: dict(c) for split, c in e.splits.items()}])
@@ -822,19 +826,23 @@ class _ParallelBuild:
         gc.unfreeze()
         for ring in rings:
             ring.writer_side()
-        done = 0
+        done, prompt_bytes = 0, {}
         for chunk_number in range(len(self.chunks)):
             ring = rings[chunk_number % n]
             while True:
                 kind, slot, segments, extra = ring.receive()
                 for (fmt, split), offset, length, rows in segments:
-                    files.write_block(fmt, split, ring.view(slot, offset, length), rows)
+                    if fmt == "prompts":  # copied now, written once the chunk's are all here (`_prompts`)
+                        prompt_bytes.setdefault(split, []).append(bytes(ring.view(slot, offset, length)))
+                    else:
+                        files.write_block(fmt, split, ring.view(slot, offset, length), rows)
                 if slot is not None:
                     files.then(ring.release, slot)  # once its bytes are written
                 if kind == "chunk":
                     break
             items, prompts = extra
-            self._prompts(prompts)
+            self._prompts(prompts, prompt_bytes)
+            prompt_bytes.clear()
             files.flush()
             done += items
             e.progress(done, e.n_items)
@@ -848,17 +856,24 @@ class _ParallelBuild:
             transport.wait(pid)
         self.pids = []
 
-    def _prompts(self, prompts: dict[str, tuple[list[int], list[bytes]]]) -> None:
-        """A chunk's prompt lines, less those of prompts an earlier chunk wrote, counted."""
+    def _prompts(self, prompts: dict[str, tuple[list[int], list[int]]], data: dict[str, list[bytes]]) -> None:
+        """A chunk's prompt lines (by split: each line's prompt id and length, and the lines' bytes), less those of
+        prompts an earlier chunk wrote, counted."""
         e = self.export
-        for split, (ids, lines) in prompts.items():
+        for split, (ids, lengths) in prompts.items():
+            if not ids:
+                continue
+            block, at = b"".join(data[split]), 0
             write, written = e._writer("prompts", split), 0
-            for prompt_id, line in zip(ids, lines, strict=True):
+            for prompt_id, length in zip(ids, lengths, strict=True):
                 byte, bit = divmod(prompt_id - e.prompt_low, 8)
                 if not e.seen_prompts[byte] & (1 << bit):
                     e.seen_prompts[byte] |= 1 << bit
-                    write(line)
+                    write(block[at:at + length])
                     written += 1
+                at += length
+            if at != len(block):
+                raise transport.WorkerFailed(f"a snapshot worker sent {len(block)} bytes of prompt lines for {at}")
             e.splits[split]["prompts"] += written
 
 
@@ -876,16 +891,13 @@ class _ChunkLines:
     def flush(self) -> None:
         pass
 
-    def taken(self, key: tuple[str, str]) -> list[bytes]:
-        """The lines of one file so far, taken out."""
-        lines = self.lines.get(key, [])
-        out = list(lines)
-        lines.clear()  # not a new list: the writers cached are its append
-        return out
+    def lengths(self, key: tuple[str, str]) -> list[int]:
+        """The length of each line of one file so far."""
+        return [len(line) for line in self.lines.get(key, ())]
 
     def blocks(self) -> list[tuple[tuple[str, str], bytes, int]]:
         """The lines of every file so far, each file's joined, taken out."""
         out = [(key, b"".join(lines), len(lines)) for key, lines in sorted(self.lines.items()) if lines]
         for lines in self.lines.values():
-            lines.clear()
+            lines.clear()  # not new lists: the writers cached are their appends
         return out

@@ -31,8 +31,9 @@ class WorkerFailed(RuntimeError):
 class Ring:
     """Shared memory and two pipes between the writing process and one worker, made before the fork."""
 
-    def __init__(self, slots: int = SLOTS, slot_bytes: int = SLOT_BYTES):
-        self.slots, self.slot_bytes = slots, slot_bytes
+    def __init__(self, slots: int | None = None, slot_bytes: int | None = None):
+        self.slots, self.slot_bytes = slots or SLOTS, slot_bytes or SLOT_BYTES
+        slots, slot_bytes = self.slots, self.slot_bytes
         self.memory = mmap.mmap(-1, slots * slot_bytes)  # anonymous and MAP_SHARED: the same pages after fork
         self.free_r, self.free_w = os.pipe()  # slot numbers the writer hands back
         self.msg_r, self.msg_w = os.pipe()  # messages from the worker
@@ -68,7 +69,7 @@ class Ring:
             view = memoryview(data)
             while view:
                 if self.slot is not None and self.filled == self.slot_bytes:
-                    self._message(("data", self.slot, segments))
+                    self._message(("data", self.slot, segments, None))
                     self.slot, segments = None, []
                 if self.slot is None:
                     self.slot, self.filled = os.read(self.free_r, 1)[0], 0
