@@ -558,12 +558,17 @@ def test_a_worker_that_fails_fails_the_build_with_its_error_and_leaves_nothing(
         monkeypatch.setattr("annotation.services.snapshots.answers_scan_part", broken)
     else:
         monkeypatch.setattr("annotation.snapshots.lines.kto_line", broken)
+    from annotation.snapshots import transport
+    forked, fork = [], transport.fork
+    monkeypatch.setattr(transport, "fork", lambda *args: forked.append(fork(*args)) or forked[-1])
     failed = build(project, lead)
     assert failed.state == "failed" and "a snapshot worker failed" in failed.error
     assert f"OSError: disk gone while {where}" in failed.error
     assert [p.name for p in (artifacts / "snapshots").iterdir()] == []
-    with pytest.raises(ChildProcessError):  # every worker reaped
-        os.waitpid(-1, os.WNOHANG)
+    assert len(forked) == (2 if where == "reading the answers" else 4)
+    for pid in forked:  # every worker ended and reaped
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
 
 
 @parallel_builds
