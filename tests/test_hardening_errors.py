@@ -83,3 +83,23 @@ def test_a_login_without_its_csrf_token_is_refused_in_the_error_shape(db, lead):
     r = client.post("/api/auth/login/", {"username": "lead1", "password": factories.PASSWORD}, format="json",
                     HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
     assert r.status_code == 200
+
+
+def test_a_submit_whose_agreement_refresh_fails_after_the_commit_still_answers_201(
+        api, annotator, pairwise_project, monkeypatch, django_capture_on_commit_callbacks, caplog):
+    """The refresh runs once the answer is committed; the database gone by then is logged, never a 500 (Django's
+    log line for it once raised on a hook that was a functools.partial)."""
+    from django.db import OperationalError
+
+    from .test_assignment import submit
+
+    def gone(project_id):
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr("annotation.services.annotations.agreement_refresh_after_answer", gone)
+    client = api(annotator)
+    lease = next_item(client, pairwise_project).json()
+    with django_capture_on_commit_callbacks(execute=True) as hooks:
+        r = submit(client, lease["assignment"], {"tie": True})
+    assert r.status_code == 201 and len(hooks) == 1
+    assert "terminating connection" in caplog.text and "Error calling" in caplog.text
