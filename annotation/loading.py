@@ -201,21 +201,43 @@ def _by_id(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return dict(zip(["answer_id", *names], in_key_order(cols["answer_id"], *(cols[n] for n in names)), strict=True))
 
 
-def _item_columns(project: Project, answer_items: np.ndarray) -> tuple[dict[str, np.ndarray], tuple]:
-    """Per answer: its item's stored response ids and their text lengths, gold flag and gold answer; and the
-    items' ids with their stored agreement (`Loaded.stored_agreement`)."""
+@dataclass
+class ItemColumns:
+    """A pairwise project's items as the loader reads them, before they are matched with answers (`items_read`)."""
+
+    ids: np.ndarray  # in order
+    first: np.ndarray  # each item's stored first and second response ids (-2: none)
+    second: np.ndarray
+    stored: np.ndarray  # each one's stored agreement (NaN: none)
+    is_gold: np.ndarray
+    gold: np.ndarray
+    response_ids: np.ndarray  # responses that include those the items show, in order, and their text lengths
+    lengths: np.ndarray
+
+
+def items_read(project: Project) -> ItemColumns:
+    """The project's items, their gold answers and their responses' lengths: what `_item_columns` matches with the
+    answers, read without them (a parallel snapshot build reads it while its workers read the answers)."""
     ids, first, second, stored = in_key_order(*columns_from_query(
         Item.objects.filter(project=project).order_by().values_list(
             "id", _json_id("response_ids", 0, -2), _json_id("response_ids", 1, -2),
             Coalesce("agreement", Value(float("nan")), output_field=FloatField())), [np.int64] * 3 + [np.float64]))
-    at = key_positions(ids, answer_items)[0]  # every answer's item is one of the project's
     is_gold, gold = _gold_of(project, ids)
     response_ids, lengths = in_key_order(*columns_from_query(_responses_of(project, first, second).annotate(
         n=Cast(Length("text"), BigIntegerField())).values_list("id", "n"), [np.int64, np.int64]))
-    first_at = first[at]
-    return {"first": first_at, "len_first": _length_of(first_at, response_ids, lengths),
-            "len_second": _length_of(second[at], response_ids, lengths), "gold": gold[at],
-            "is_gold": is_gold[at]}, (ids, stored)
+    return ItemColumns(ids, first, second, stored, is_gold, gold, response_ids, lengths)
+
+
+def _item_columns(project: Project, answer_items: np.ndarray,
+                  read: ItemColumns | None = None) -> tuple[dict[str, np.ndarray], tuple]:
+    """Per answer: its item's stored response ids and their text lengths, gold flag and gold answer; and the
+    items' ids with their stored agreement (`Loaded.stored_agreement`). `read`: the items already read."""
+    r = items_read(project) if read is None else read
+    at = key_positions(r.ids, answer_items)[0]  # every answer's item is one of the project's
+    first_at = r.first[at]
+    return {"first": first_at, "len_first": _length_of(first_at, r.response_ids, r.lengths),
+            "len_second": _length_of(r.second[at], r.response_ids, r.lengths), "gold": r.gold[at],
+            "is_gold": r.is_gold[at]}, (r.ids, r.stored)
 
 
 def _responses_of(project: Project, first: np.ndarray, second: np.ndarray) -> QuerySet:
@@ -281,7 +303,7 @@ def _usernames(user_ids: list[int]) -> list[str]:
 
 
 def _pairwise_loaded(project: Project, filters: dict, cols: dict[str, np.ndarray] | None = None,
-                     rated: list[tuple[int, str]] | None = None) -> Loaded:
+                     rated: list[tuple[int, str]] | None = None, items: ItemColumns | None = None) -> Loaded:
     """The pairwise answers as `quality.Answers`. `cols` and `rated` (each rated answer's id and criteria as
     text, in id order): what a scan already read, instead of querying the answers for them."""
     cols = _pairwise_columns(project, filters) if cols is None else cols
@@ -289,7 +311,7 @@ def _pairwise_loaded(project: Project, filters: dict, cols: dict[str, np.ndarray
     names = _usernames(annotator_ids)
     if not cols["item"].size:
         return Loaded(None, None, names, np.array([]))
-    items, stored_agreement = _item_columns(project, cols["item"])
+    items, stored_agreement = _item_columns(project, cols["item"], items)
     columns = {"answer_id": cols["answer_id"], "item": cols["item"], "annotator": codes, "value": cols["value"],
                "shown_first_is_stored_first": cols["shown_0"] == items["first"], "len_first": items["len_first"],
                "len_second": items["len_second"], "seconds": cols["seconds"], "is_gold": items["is_gold"],
@@ -492,13 +514,14 @@ def _concatenated(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.concatenate(p) if p else np.zeros(0, dtypes[name]) for name, p in parts.items()}
 
 
-def answers_scanned(project: Project, parts: list[ScanPart]) -> Loaded:
-    """What `answers_load(project)` returns, from the scans of all the project's answers (`answers_scan_part`)."""
+def answers_scanned(project: Project, parts: list[ScanPart], items: ItemColumns | None = None) -> Loaded:
+    """What `answers_load(project)` returns, from the scans of all the project's answers (`answers_scan_part`);
+    `items`: a pairwise project's `items_read`, if read already."""
     if project.kind != Project.Kind.PAIRWISE:
         return _others_loaded(project, sorted(row for part in parts for row in part.others), None)
     cols = _concatenated({name: [part.columns[name] for part in parts] for name in parts[0].columns})
     _lease_ages(cols.pop("assignment"), cols["seconds"], cols["created"])
-    return _pairwise_loaded(project, {}, _by_id(cols), sorted(r for part in parts for r in part.rated))
+    return _pairwise_loaded(project, {}, _by_id(cols), sorted(r for part in parts for r in part.rated), items)
 
 
 def _filled(stored) -> bool:

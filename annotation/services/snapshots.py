@@ -47,7 +47,7 @@ from rlhf_site.celery import enqueue as enqueue_task  # `enqueue` is snapshot_cr
 from .. import artifacts, quality, snapshots
 from ..answers import JSON_ANSWER_FIELDS, ranking_groups
 from ..columns import Ranged, raw_rows
-from ..loading import ROW_FIELDS, AnswerSpool, answers_scan, answers_scan_part, answers_scanned
+from ..loading import ROW_FIELDS, AnswerSpool, answers_scan, answers_scan_part, answers_scanned, items_read
 from ..loading import AnswerRow as _Answer
 from ..models import DatasetSnapshot, Item, Project, Response
 from ..snapshots import transport
@@ -784,6 +784,7 @@ class _ParallelBuild:
         gc.freeze()  # what this process holds stays out of the workers' collections (which would copy its pages)
         self.pids = [transport.fork(partial(scan, k), errors[k].write_text) for k in range(n)]
         gc.unfreeze()
+        items = items_read(e.project)  # meanwhile: what curation needs of the items, which no worker reads
         for k, pid in enumerate(self.pids):
             code = transport.wait(pid)
             if errors[k].exists() or not results[k].exists():
@@ -796,7 +797,7 @@ class _ParallelBuild:
             with open(path, "rb") as handle:
                 parts.append(pickle.load(handle))  # noqa: S301 - written just now by this build's own worker
             path.unlink()
-        return answers_scanned(e.project, parts)
+        return answers_scanned(e.project, parts, items)
 
     def _stream(self, spools: list[AnswerSpool]) -> None:
         e, n, files = self.export, self.n, self.export.files
