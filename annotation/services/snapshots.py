@@ -757,8 +757,9 @@ class _ParallelBuild:
                 spool.close()
 
     def _worker_connection(self) -> None:
-        """In a worker: a database connection of its own (the parent's is never touched: it is the parent's), in
-        one transaction that sees the build's snapshot. Never committed: the worker ends with `os._exit`."""
+        """In a worker: a database connection of its own, in one transaction that sees the build's snapshot. Never
+        committed: the worker ends with `os._exit`. The parent's connection, inherited, is never used here, and
+        dropping it sends the server nothing: psycopg ends a connection only in the process that opened it."""
         if not _SNAPSHOT_NAME.fullmatch(self.snapshot_name):
             raise ValueError(f"{self.snapshot_name!r}: not a snapshot name")
         connections[DEFAULT_DB_ALIAS] = connections[DEFAULT_DB_ALIAS].copy()
