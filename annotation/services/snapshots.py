@@ -849,7 +849,10 @@ class _ParallelBuild:
             done += items
             e.progress(done, e.n_items)
         for ring in rings:
-            kind, _, _, (totals, splits) = ring.receive()
+            kind, _, _, result = ring.receive()
+            if kind != "done":
+                raise transport.WorkerFailed(f"a snapshot worker sent {kind!r} after its last chunk")
+            totals, splits = result
             e.totals.update(totals)
             for split, counts in splits.items():
                 e.splits[split].update({key: n for key, n in counts.items() if key != "prompts"})
