@@ -140,6 +140,12 @@ def _sql_batches(sql: str, params, chunk: int, server_side: bool):
             yield batch
 
 
+def dense_range(low: int, high: int, count: int) -> bool:
+    """Whether `count` distinct ids from `low` to `high` fill their range well enough to read the whole range
+    (two parameters) rather than the ids themselves: an import writes its rows' ids together."""
+    return high - low < 2 * count + 1000
+
+
 class Ranged:
     """A query over a range of ids, compiled once and run for many ranges (`raw_batches` of `make(low, high)` for
     each): compiling the queryset cost 0.6-0.9 ms, as much as a snapshot build's per-chunk queries took to run.

@@ -38,7 +38,7 @@ from django.db.models.functions import Cast, Coalesce, Length
 
 from . import quality
 from .answers import ANSWER_FIELDS, gold_score
-from .columns import Ranged, columns_from_query, in_key_order, key_positions, raw_batches, raw_rows
+from .columns import Ranged, columns_from_query, dense_range, in_key_order, key_positions, raw_batches, raw_rows
 from .models import Annotation, Assignment, Item, Project, Response
 from .sql import from_db_json
 
@@ -246,7 +246,7 @@ def _responses_of(project: Project, first: np.ndarray, second: np.ndarray) -> Qu
     which needs no join with the prompts (it cost the database as much as reading the lengths); a response of
     another project in it is read and never looked up. Otherwise the project's responses, through their prompts."""
     shown = np.concatenate([first[first >= 0], second[second >= 0]])
-    if shown.size and int(shown.max()) - int(shown.min()) < 2 * shown.size + 1000:
+    if shown.size and dense_range(int(shown.min()), int(shown.max()), shown.size):
         return Response.objects.filter(id__gte=int(shown.min()), id__lte=int(shown.max())).order_by()
     return Response.objects.filter(prompt__project=project).order_by()
 

@@ -46,7 +46,7 @@ from rlhf_site.celery import enqueue as enqueue_task  # `enqueue` is snapshot_cr
 
 from .. import artifacts, quality, snapshots
 from ..answers import JSON_ANSWER_FIELDS, ranking_groups
-from ..columns import Ranged, raw_rows
+from ..columns import Ranged, dense_range, raw_rows
 from ..loading import ROW_FIELDS, AnswerSpool, answers_scan, answers_scan_part, answers_scanned, items_read
 from ..loading import AnswerRow as _Answer
 from ..models import DatasetSnapshot, Item, Project, Response
@@ -307,9 +307,7 @@ def _responses_of(chunk: list[_Item]) -> dict[int, tuple[str, str]]:
     if connection.vendor == "postgresql":
         low, high = min(ids), max(ids)
         with connection.cursor() as cursor:
-            if high - low < 2 * len(ids) + 64:
-                # The ids fill a range not much wider than their count (an import writes an item's responses
-                # together): that range, two numbers; a response in it no item here shows is read and never looked up.
+            if dense_range(low, high, len(ids)):  # two numbers; a response no item here shows is never looked up
                 cursor.execute(_RESPONSES_BETWEEN, [low, high])
             else:  # one array parameter: binding 2,000 ids one by one cost more than the query
                 cursor.execute(_RESPONSES_OF, [ids])
@@ -591,12 +589,10 @@ class _Export:
         template = lines.raw_template(is_gold=item.is_gold, item_id=item.id, prompt=encoded.prompt,
                                       prompt_id=encoded.prompt_id, responses=lines.json_bytes(responses),
                                       split=self.split_json[split])
-        if self.encoded_rows:  # (id, item id, the raw line's pieces): `_encoder`; `lines.raw_fill`, inlined
-            join, opening, closing, (_, _, after_preference, after_ranking, after_shown) = (
-                b"".join, lines.RAW_OPEN, lines.RAW_CLOSE, template)
+        if self.encoded_rows:  # (id, item id, the raw line's pieces): `_encoder`
+            fill = lines.raw_fill
             for a, keep in zip(answers, kept, strict=True):
-                write(join((opening, a[2], template[keep], a[3], after_preference, a[4], after_ranking, a[5],
-                            after_shown, a[6], closing)))
+                write(fill(template, keep, a[2], a[3], a[4], a[5], a[6]))
             return
         stored = lines.stored_json
         for a, keep in zip(answers, kept, strict=True):
@@ -811,16 +807,15 @@ class _ParallelBuild:
             spool, lines = spools[k], _ChunkLines()
             spool.file.seek(0)
             e.files, e.writers = lines, {}
-            e.prompt_ids = {split: [] for split in snapshots.split.SPLITS}
             items = Ranged(lambda low, high: Item.objects.filter(project=e.project, id__gte=low, id__lte=high)
                            .order_by("id").values_list(*_ITEM_FIELDS))
             for chunk_number in range(k, len(self.chunks), n):
                 chunk = _items_of(items.rows(*self.chunks[chunk_number]))
+                e.prompt_ids = {split: [] for split in snapshots.split.SPLITS}
                 e._chunk(chunk, spool)
                 # Each prompt line's prompt id and length go with the chunk, its bytes with the other lines.
                 prompts = {split: (ids, lines.lengths(("prompts", split))) for split, ids in e.prompt_ids.items()}
                 rings[k].send(lines.blocks(), [len(chunk), prompts])
-                e.prompt_ids = {split: [] for split in snapshots.split.SPLITS}
             rings[k].finish([dict(e.totals), {split: dict(c) for split, c in e.splits.items()}])
 
         gc.freeze()

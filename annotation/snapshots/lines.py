@@ -79,7 +79,7 @@ def assistant_json(text: str) -> bytes:
 # for each of its answers.
 _RAW_HEAD = (b'"annotator":%b,"annotator_is_model":%b,"answer_id":%d,"both_bad":%b,"confidence":%b,"created_at":"%b",'
              b'"criteria":%b,"flags":%b')
-RAW_OPEN, RAW_CLOSE = b"{", b"}\n"
+_RAW_OPEN, _RAW_CLOSE = b"{", b"}\n"
 
 
 def raw_template(*, is_gold: bool, item_id: int, prompt: bytes, prompt_id: bytes, responses: bytes,
@@ -96,8 +96,8 @@ def raw_template(*, is_gold: bool, item_id: int, prompt: bytes, prompt_id: bytes
 def raw_fill(template: tuple[bytes, ...], kept: bool, head: bytes, preference: bytes, ranking: bytes, shown: bytes,
              tail: bytes) -> bytes:
     """One raw line: the item's `raw_template` around an answer's `raw_answer` pieces and whether it is kept."""
-    return b"".join((RAW_OPEN, head, template[kept], preference, template[2], ranking, template[3], shown,
-                     template[4], tail, RAW_CLOSE))
+    return b"".join((_RAW_OPEN, head, template[kept], preference, template[2], ranking, template[3], shown,
+                     template[4], tail, _RAW_CLOSE))
 
 
 def raw_answer(annotator: bytes, annotator_is_model: bool, answer_id: int, both_bad: bool, confidence: int | None,

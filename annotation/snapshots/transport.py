@@ -20,6 +20,8 @@ import signal
 import traceback
 from collections.abc import Callable
 
+from .writers import _write_all
+
 SLOTS = 3
 SLOT_BYTES = 16 << 20
 
@@ -114,12 +116,6 @@ class Ring:
             os.write(self.free_w, bytes([slot]))
         except BrokenPipeError:  # the worker sent its last chunk and ended: it needs no slot any more
             pass
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def _read_exactly(fd: int, n: int) -> bytes | None:
