@@ -72,3 +72,14 @@ def test_a_nan_margin_is_refused_as_the_row_encoder_refuses_it():
                                        ("2026-01-02 03:04:05.000120", "2026-01-02T03:04:05.000120Z")])
 def test_utc_text_becomes_what_isoformat_writes(text, iso):
     assert lines.iso_utc(text) == iso == datetime.fromisoformat(text + "+00:00").isoformat().replace("+00:00", "Z")
+
+
+
+def test_numbers_remembered_are_spelled_as_number_json_spells_them():
+    numbers = lines.Numbers()
+    values = [5 / 3, 0.00004, 1e-7, 2.0, 0.0, -0.0, None, 5 / 3, -0.0, 0.0, 1e16]
+    assert [numbers[v] for v in values] == [lines.number_json(v) for v in values]
+    assert numbers[-0.0] == b"-0.0" and numbers[0.0] == b"0.0" and 0.0 not in numbers
+    with pytest.raises(ValueError):
+        numbers[float("nan")]
+    assert lines.assistant_json("a\u2028\"b\"") == lines.json_bytes([{"role": "assistant", "content": "a\u2028\"b\""}])

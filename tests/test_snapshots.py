@@ -557,7 +557,7 @@ def test_a_worker_that_fails_fails_the_build_with_its_error_and_leaves_nothing(
     if where == "reading the answers":
         monkeypatch.setattr("annotation.services.snapshots.answers_scan_part", broken)
     else:
-        monkeypatch.setattr("annotation.snapshots.lines.kto_line", broken)
+        monkeypatch.setattr("annotation.snapshots.lines.raw_fill", broken)
     from annotation.snapshots import transport
     forked, fork = [], transport.fork
     monkeypatch.setattr(transport, "fork", lambda *args: forked.append(fork(*args)) or forked[-1])

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
@@ -454,6 +455,7 @@ class _Export:
         self.chunk_verdicts: dict[int, Verdict] = {}  # pairwise: the chunk's items' verdicts
         self.writers: dict[tuple[str, str], Callable[[bytes], object]] = {}  # JSONL files' writes, by (format, split)
         self.split_json = {split: snapshots.lines.json_bytes(split) for split in snapshots.split.SPLITS}
+        self.numbers = snapshots.lines.Numbers()
         # In a parallel build's worker, each prompt line's prompt id by split: what the writer needs to write each
         # prompt once (`_ParallelBuild`).
         self.prompt_ids: dict[str, list[int]] | None = None
@@ -511,6 +513,9 @@ class _Export:
             self.kept_ids = set(compress(ids, self.plan.kept(ids)))
         if kind == Project.Kind.PAIRWISE:
             self.chunk_verdicts = self.plan.verdicts([item.id for item in chunk])
+        if kind == Project.Kind.PAIRWISE and self.lines and self.encoded_rows:
+            self._pairwise_lines(chunk, texts, answers)
+            return
         emit = {Project.Kind.PAIRWISE: self._pairwise, Project.Kind.RANKING: self._ranking,
                 Project.Kind.DEMONSTRATION: self._demonstration}[kind]
         seed, fraction, split_of = self.snapshot.seed, self.snapshot.test_fraction, snapshots.split_of
@@ -626,6 +631,7 @@ class _Export:
         return encode
 
     def _pairwise(self, item: _Item, split: str, texts, answers: list[_Answer]) -> None:
+        """One item's rows through the row dicts (a build with Parquet); JSONL alone goes by `_pairwise_lines`."""
         verdict = self.chunk_verdicts.get(item.id)
         self._raw(item, split, texts, answers, [a[0] in self.kept_ids for a in answers])
         if verdict is None:
@@ -637,30 +643,75 @@ class _Export:
         else:
             first, second = (texts[rid][0] for rid in item.response_ids[:2])
             chosen, rejected = (first, second) if verdict.direction < 0 else (second, first)
-            if self.lines:
-                self._pair_lines(item, split, chosen, rejected, verdict)
-            else:
-                self._pair_rows(item, split, chosen, rejected, verdict)
+            ids = {"prompt_id": item.external_id, "item_id": item.id}
+            self.files.write("preference", split, snapshots.preference_row(
+                conversation=item.conversation, chosen=chosen, rejected=rejected, verdict=verdict, **ids))
+            for row in snapshots.kto_rows_from_pair(conversation=item.conversation, chosen=chosen, rejected=rejected,
+                                                    **ids):
+                self.files.write("kto", split, row)
             pairs = 1
         self._included(item, split, verdict.n_annotators, pairs)
 
-    def _pair_rows(self, item: _Item, split: str, chosen: str, rejected: str, verdict: Verdict) -> None:
-        ids = {"prompt_id": item.external_id, "item_id": item.id}
-        self.files.write("preference", split, snapshots.preference_row(
-            conversation=item.conversation, chosen=chosen, rejected=rejected, verdict=verdict, **ids))
-        for row in snapshots.kto_rows_from_pair(conversation=item.conversation, chosen=chosen, rejected=rejected, **ids):
-            self.files.write("kto", split, row)
-
-    def _pair_lines(self, item: _Item, split: str, chosen: str, rejected: str, verdict: Verdict) -> None:
-        """`_pair_rows` as bytes."""
-        lines, encoded = snapshots.lines, self._encoded(item)
-        ids = {"prompt": encoded.prompt, "prompt_id": encoded.prompt_id, "item_id": item.id}
-        chosen_json, rejected_json = lines.assistant_json(chosen), lines.assistant_json(rejected)
-        self._line("preference", split, lines.preference_line(
-            **ids, chosen=chosen_json, rejected=rejected_json, margin=verdict.margin, agreement=verdict.agreement,
-            n_annotators=verdict.n_annotators, adjudication_note=verdict.adjudication_note))
-        self._line("kto", split, lines.kto_line(**ids, completion=chosen_json, label=True))
-        self._line("kto", split, lines.kto_line(**ids, completion=rejected_json, label=False))
+    def _pairwise_lines(self, chunk: list[_Item], texts: dict[int, tuple[str, str]],
+                        answers: dict[int, list[tuple]]) -> None:
+        """`_pairwise`'s lines for a whole chunk, JSONL alone, from answers spooled as raw-line pieces (`_encoder`):
+        the same bytes (`tests/test_snapshot_lines.py`), in one loop. Per item, calls and look-ups were most of a
+        build's streaming."""
+        lines, dumps, sort = snapshots.lines, orjson.dumps, orjson.OPT_SORT_KEYS
+        template_of, fill, json_bytes, number, bools = (lines.raw_template, lines.raw_fill, lines.json_bytes,
+                                                        self.numbers, lines.BOOL)
+        assistant, preference_line, kto_line, prompt_line = lines.ASSISTANT, lines.PREFERENCE, lines.KTO, lines.PROMPT
+        seed, fraction, split_of = self.snapshot.seed, self.snapshot.test_fraction, snapshots.split_of
+        kept_ids, verdicts, totals, seen, low = (self.kept_ids, self.chunk_verdicts, self.totals, self.seen_prompts,
+                                                 self.prompt_low)
+        raw = self._writer("raw", "all")
+        out = {split: (self._writer("preference", split), self._writer("kto", split), self._writer("prompts", split),
+                       self.splits[split], self.split_json[split], None if self.prompt_ids is None
+                       else self.prompt_ids[split].append) for split in snapshots.split.SPLITS}
+        raw_answers = 0
+        for item in chunk:
+            split = split_of(seed=seed, prompt_key=item.external_id, test_fraction=fraction)
+            preference_w, kto_w, prompts_w, counts, split_json, prompt_seen = out[split]
+            prompt, prompt_id = dumps(item.conversation, option=sort), dumps(item.external_id)
+            shown = [{"id": rid, "text": texts[rid][0], "model": texts[rid][1]} for rid in item.response_ids]
+            template = template_of(is_gold=item.is_gold, item_id=item.id, prompt=prompt, prompt_id=prompt_id,
+                                   responses=json_bytes(shown), split=split_json)
+            mine = answers.get(item.id, ())
+            for a in mine:
+                raw(fill(template, a[0] in kept_ids, a[2], a[3], a[4], a[5], a[6]))
+            raw_answers += len(mine)
+            verdict = verdicts.get(item.id)
+            if verdict is None:
+                continue
+            note = verdict.adjudication_note
+            totals["adjudicated"] += note is not None
+            pairs = 0
+            if verdict.direction == 0:
+                totals["skipped_ties"] += 1  # a tie has no chosen side; it stays in raw
+            else:
+                first, second = (assistant % dumps(response["text"]) for response in shown[:2])
+                chosen, rejected = (first, second) if verdict.direction < 0 else (second, first)
+                preference_w(preference_line % (
+                    bools[note is not None], b"null" if note is None else dumps(note), number[verdict.agreement],
+                    chosen, item.id, number[verdict.margin], verdict.n_annotators, prompt, prompt_id, rejected))
+                kto_w(kto_line % (chosen, item.id, b"true", prompt, prompt_id))
+                kto_w(kto_line % (rejected, item.id, b"false", prompt, prompt_id))
+                pairs = 1
+            # `_included`, inlined
+            counts["items"] += 1
+            counts["answers"] += verdict.n_annotators
+            counts["pairs"] += pairs
+            byte, bit = divmod(item.prompt_id - low, 8)
+            if not seen[byte] & (1 << bit):
+                seen[byte] |= 1 << bit
+                counts["prompts"] += 1
+                if prompt_seen is not None:
+                    prompt_seen(item.prompt_id)
+                prompts_w(prompt_line % (prompt, prompt_id))
+            totals["items"] += 1
+            totals["answers"] += verdict.n_annotators
+            totals["pairs"] += pairs
+        totals["raw_answers"] += raw_answers
 
     def _ranking(self, item: _Item, split: str, texts, answers: list[dict]) -> None:
         votes = self.plan.votes.get(item.id)

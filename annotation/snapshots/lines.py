@@ -66,9 +66,24 @@ def number_json(value: float | None) -> bytes:
     return orjson.dumps(spelled)
 
 
+class Numbers(dict):
+    """`number_json` remembered by value: a build's margins and agreements take few values, and spelling one cost
+    more than the rest of its line. Zero is never remembered (0.0 and -0.0 are one key but two spellings), nor NaN
+    (no key finds it again; `number_json` refuses it each time)."""
+
+    def __missing__(self, value: float | None) -> bytes:
+        spelled = number_json(value)
+        if value:
+            self[value] = spelled
+        return spelled
+
+
+ASSISTANT = b'[{"content":%b,"role":"assistant"}]'  # around a text's JSON
+
+
 def assistant_json(text: str) -> bytes:
     """`[{"role": "assistant", "content": text}]`, keys sorted."""
-    return b'[{"content":' + orjson.dumps(text) + b',"role":"assistant"}]'
+    return ASSISTANT % orjson.dumps(text)
 
 
 # A raw line, keys sorted, is the item's pieces (`raw_template`) around the answer's five (`raw_answer`) and kept:
@@ -125,7 +140,7 @@ def raw_line(template: tuple[bytes, ...], annotator: bytes, annotator_is_model: 
         ranking, rationale, shown_order, text, time_spent_ms))
 
 
-_PREFERENCE = (b'{"adjudicated":%b,"adjudication_note":%b,"agreement":%b,"chosen":%b,"item_id":%d,"margin":%b,'
+PREFERENCE = (b'{"adjudicated":%b,"adjudication_note":%b,"agreement":%b,"chosen":%b,"item_id":%d,"margin":%b,'
                b'"n_annotators":%d,"prompt":%b,"prompt_id":%b,"rejected":%b}\n')
 
 
@@ -133,18 +148,21 @@ def preference_line(*, prompt: bytes, chosen: bytes, rejected: bytes, margin: fl
                     n_annotators: int, prompt_id: bytes, item_id: int, adjudication_note: str | None) -> bytes:
     """`rows.preference_row`'s line without a ranking marker; `chosen`/`rejected` from `assistant_json`."""
     note = b"null" if adjudication_note is None else orjson.dumps(adjudication_note)
-    return _PREFERENCE % (BOOL[adjudication_note is not None], note, number_json(agreement), chosen, item_id,
+    return PREFERENCE % (BOOL[adjudication_note is not None], note, number_json(agreement), chosen, item_id,
                           number_json(margin), n_annotators, prompt, prompt_id, rejected)
 
 
-_KTO = b'{"completion":%b,"item_id":%d,"label":%b,"prompt":%b,"prompt_id":%b}\n'
+KTO = b'{"completion":%b,"item_id":%d,"label":%b,"prompt":%b,"prompt_id":%b}\n'
 
 
 def kto_line(*, prompt: bytes, completion: bytes, label: bool, prompt_id: bytes, item_id: int) -> bytes:
     """One row of `rows.kto_rows_from_pair`; `completion` from `assistant_json`."""
-    return _KTO % (completion, item_id, BOOL[label], prompt, prompt_id)
+    return KTO % (completion, item_id, BOOL[label], prompt, prompt_id)
+
+
+PROMPT = b'{"prompt":%b,"prompt_id":%b}\n'
 
 
 def prompt_line(*, prompt: bytes, prompt_id: bytes) -> bytes:
     """`rows.prompt_row`'s line."""
-    return b'{"prompt":%b,"prompt_id":%b}\n' % (prompt, prompt_id)
+    return PROMPT % (prompt, prompt_id)
