@@ -69,7 +69,8 @@ def test_a_nan_margin_is_refused_as_the_row_encoder_refuses_it():
 
 @pytest.mark.parametrize("text, iso", [("2026-01-02 03:04:05", "2026-01-02T03:04:05Z"),
                                        ("2026-01-02 03:04:05.12", "2026-01-02T03:04:05.120000Z"),
-                                       ("2026-01-02 03:04:05.000120", "2026-01-02T03:04:05.000120Z")])
+                                       ("2026-01-02 03:04:05.000120", "2026-01-02T03:04:05.000120Z"),
+                                       ("2026-01-02 03:04:05.123456", "2026-01-02T03:04:05.123456Z")])
 def test_utc_text_becomes_what_isoformat_writes(text, iso):
     assert lines.iso_utc(text) == iso == datetime.fromisoformat(text + "+00:00").isoformat().replace("+00:00", "Z")
 

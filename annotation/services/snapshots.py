@@ -450,6 +450,7 @@ class _Export:
         self.lines = not files.parquet
         self.encoded: _Encoded | None = None
         self.annotator_json: dict[int, bytes] = {}
+        self.who_json: dict[int, bytes] = {}  # by user id: `lines.who_json` (the encoder's)
         self.kept_ids: set[int] = set()
         self.encoded_rows = False  # whether the spool holds raw-line pieces (`_encoder`), not rows
         self.chunk_verdicts: dict[int, Verdict] = {}  # pairwise: the chunk's items' verdicts
@@ -611,23 +612,29 @@ class _Export:
 
     def _encoder(self) -> Callable[[tuple], tuple]:
         """An answer's row (`loading.ROW_FIELDS`, then the scan's own columns) as (its id, its item's id, the five
-        pieces of its raw line `snapshots.lines.raw_answer` encodes): what `_raw_lines` writes around kept."""
-        lines = snapshots.lines
-        stored, iso_utc, raw_answer, names, models = (lines.stored_json, lines.iso_utc, lines.raw_answer,
-                                                      self.annotator_json, self.model_users)
+        pieces of its raw line that `snapshots.lines.raw_answer` makes of it): what `_raw_lines` writes around kept.
+        `raw_answer` inlined, with the common values (no flags, criteria, ranking, rationale or text; a shown order
+        of ids) spelled without a call: per answer, calls were most of the scan's own time."""
+        lines, dumps = snapshots.lines, orjson.dumps
+        stored, head, bools, names, models = lines.stored_json, lines.HEAD, lines.BOOL, self.who_json, self.model_users
         (both_bad, confidence, criteria, flags, preference, ranking, rationale, text, spent) = (
             ROW_FIELDS.index(name) for name in ("both_bad", "confidence", "criteria", "flags", "preference",
                                                 "ranking", "rationale", "text", "time_spent_ms"))
 
         def encode(v: tuple) -> tuple:
-            annotator = names.get(v[2])
-            if annotator is None:
-                annotator = names[v[2]] = lines.json_bytes(self._annotator(v[2]))
-            c, f, r = v[criteria], v[flags], v[ranking]  # mostly empty: no call to encode them
-            return (v[0], v[1], *raw_answer(
-                annotator, v[2] in models, v[0], bool(v[both_bad]), v[confidence], iso_utc(v[3]),
-                b"{}" if c == "{}" else stored(c, b"{}"), b"[]" if f == "[]" else stored(f, b"[]"), v[preference],
-                b"null" if r is None else stored(r, b"null"), v[rationale], stored(v[4], b"[]"), v[text], v[spent]))
+            who = names.get(v[2])
+            if who is None:
+                who = names[v[2]] = lines.who_json(lines.json_bytes(self._annotator(v[2])), v[2] in models)
+            at, c, f, r, shown = v[3], v[criteria], v[flags], v[ranking], v[4]
+            confident, preferred, why, said, ms = v[confidence], v[preference], v[rationale], v[text], v[spent]
+            return (v[0], v[1],
+                    head % (who, v[0], bools[bool(v[both_bad])], b"null" if confident is None else b"%d" % confident,
+                            lines.iso_utc(at).encode(), b"{}" if c == "{}" else stored(c, b"{}"),
+                            b"[]" if f == "[]" else stored(f, b"[]")),
+                    b"null" if preferred is None else b"%d" % preferred,
+                    (b"null" if r is None else stored(r, b"null")) + b',"rationale":' + (dumps(why) if why else b"null"),
+                    stored(shown, b"[]"),
+                    (dumps(said) if said else b"null") + b',"time_spent_ms":' + (b"null" if ms is None else b"%d" % ms))
         return encode
 
     def _pairwise(self, item: _Item, split: str, texts, answers: list[_Answer]) -> None:

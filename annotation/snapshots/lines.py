@@ -44,6 +44,8 @@ def stored_json(value, empty: bytes) -> bytes:
 def iso_utc(text: str) -> str:
     """'YYYY-MM-DD HH:MM:SS[.f]' (UTC) as `datetime.isoformat` writes it, Z for UTC: a fraction gets its six digits,
     none stays none."""
+    if len(text) == 26:  # most: all six digits of the fraction
+        return text.replace(" ", "T") + "Z"
     if len(text) == 19:
         return f"{text[:10]}T{text[11:]}Z"
     return f"{text[:10]}T{text[11:20]}{text[20:]:0<6}Z"
@@ -92,8 +94,8 @@ def assistant_json(text: str) -> bytes:
 # so that an answer's pieces can be encoded once, before curation has said whether it is kept. The pieces are joined,
 # not %-formatted into a template: formatting scans the whole template, an item's prompt and responses included,
 # for each of its answers.
-_RAW_HEAD = (b'"annotator":%b,"annotator_is_model":%b,"answer_id":%d,"both_bad":%b,"confidence":%b,"created_at":"%b",'
-             b'"criteria":%b,"flags":%b')
+WHO = b'"annotator":%b,"annotator_is_model":%b,'  # the head's start: who answered (`who_json`)
+HEAD = b'%b"answer_id":%d,"both_bad":%b,"confidence":%b,"created_at":"%b","criteria":%b,"flags":%b'
 _RAW_OPEN, _RAW_CLOSE = b"{", b"}\n"
 
 
@@ -115,6 +117,11 @@ def raw_fill(template: tuple[bytes, ...], kept: bool, head: bytes, preference: b
                      template[4], tail, _RAW_CLOSE))
 
 
+def who_json(annotator: bytes, annotator_is_model: bool) -> bytes:
+    """The start of an answer's raw-line head: its annotator (encoded JSON) and whether that is a model."""
+    return WHO % (annotator, BOOL[annotator_is_model])
+
+
 def raw_answer(annotator: bytes, annotator_is_model: bool, answer_id: int, both_bad: bool, confidence: int | None,
                created_at: str, criteria: bytes, flags: bytes, preference: int | None, ranking: bytes,
                rationale: str, shown_order: bytes, text: str,
@@ -122,8 +129,8 @@ def raw_answer(annotator: bytes, annotator_is_model: bool, answer_id: int, both_
     """An answer's part of its raw line, in the five pieces `raw_fill` puts around the item's part and kept;
     positional, since it runs once per answer. Bytes arguments are encoded JSON, `created_at` the ISO text (Z for
     UTC)."""
-    return (_RAW_HEAD % (annotator, BOOL[annotator_is_model], answer_id, BOOL[both_bad], int_or_null(confidence),
-                         created_at.encode(), criteria, flags),
+    return (HEAD % (who_json(annotator, annotator_is_model), answer_id, BOOL[both_bad], int_or_null(confidence),
+                    created_at.encode(), criteria, flags),
             b"null" if preference is None else b"%d" % preference,
             ranking + b',"rationale":' + text_or_null(rationale),
             shown_order,
