@@ -34,8 +34,9 @@ class Curated:
     result: "quality.CurationResult"
     answers: "quality.Answers"
     units: "quality.rankings.Decomposed | None"  # rankings: each pair code's (item, lower id, higher id)
-    item_agreement: dict[int, float]
-    item_answers: dict[int, int]
+    agreed_items: np.ndarray  # sorted: the items (rankings: pair codes) with an answer left, for the two below
+    agreement: np.ndarray  # each one's agreement among its answers left (NaN: none to say)
+    answers_left: np.ndarray  # each one's number of answers left
     consensus_fit: "quality.rankings.BradleyTerry | None" = None  # rankings
     pair_direction: np.ndarray | None = None  # rankings: per `result.items` pair, -1 / 0 / +1 by the consensus
     rulings: dict = dataclass_field(default_factory=dict)  # item id -> the lead's Ruling that stands (when used)
@@ -43,6 +44,19 @@ class Curated:
     @property
     def is_ranking(self) -> bool:
         return self.units is not None
+
+    def agreement_of(self, ids) -> tuple[list[float | None], list[int]]:
+        """For each item (rankings: pair code) of `ids`, its agreement among the answers left (None: none to say)
+        and how many answers are left (0 for one curation removed whole): looked up all at once, not from a dict
+        of every item, which took a third of curation's time at a million answers."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if not self.agreed_items.size or not ids.size:
+            return [None] * ids.size, [0] * ids.size
+        at = np.minimum(np.searchsorted(self.agreed_items, ids), self.agreed_items.size - 1)
+        found = self.agreed_items[at] == ids
+        agreement = np.where(found, self.agreement[at], np.nan)
+        counts = np.where(found, self.answers_left[at], 0)
+        return [None if a != a else a for a in agreement.tolist()], counts.tolist()
 
     def consensus_directions(self) -> np.ndarray:
         """Per surviving item (rankings: pair), its consensus direction."""
@@ -110,11 +124,9 @@ def curation_apply(*, project: Project, rules: dict, loaded: Loaded | None = Non
     keys, counts = np.unique(alive.item, return_counts=True)
     table = quality.agreement.direction_table(np.searchsorted(keys, alive.item), keys.size, alive.direction)
     agreement = quality.item_agreement(table)
-    curated = Curated(
-        result=result, answers=main, units=units,
-        item_agreement={int(k): (None if not np.isfinite(a) else float(a)) for k, a in zip(keys, agreement, strict=True)},
-        item_answers={int(k): int(c) for k, c in zip(keys, counts, strict=True)}, rulings=rulings,
-    )
+    curated = Curated(result=result, answers=main, units=units, agreed_items=keys.astype(np.int64),
+                      agreement=np.where(np.isfinite(agreement), agreement, np.nan), answers_left=counts,
+                      rulings=rulings)
     if units is not None:
         fit = quality.bradley_terry(quality.rankings.Decomposed(alive, units.unit_item, units.unit_first,
                                                                 units.unit_second))

@@ -361,13 +361,13 @@ class _PairwisePlan:
         at = np.minimum(np.searchsorted(self.items, ids), self.items.size - 1)
         found = np.flatnonzero(self.items[at] == ids)
         r, rows, curated = self.curated.result, at[found], self.curated
+        agreement, answers = curated.agreement_of(ids[found])
         out = {}
-        for item_id, consensus, margin, ruled in zip(ids[found].tolist(), r.consensus[rows].tolist(),
-                                                     self.margin[rows].tolist(), r.adjudicated[rows].tolist(),
-                                                     strict=True):
+        for item_id, consensus, margin, ruled, agreed, n in zip(
+                ids[found].tolist(), r.consensus[rows].tolist(), self.margin[rows].tolist(),
+                r.adjudicated[rows].tolist(), agreement, answers, strict=True):
             ruling = curated.rulings.get(item_id) if ruled else None
-            out[item_id] = Verdict(int(consensus), float(margin), curated.item_agreement.get(item_id),
-                                   curated.item_answers.get(item_id, 0), ruling.note if ruling else None)
+            out[item_id] = Verdict(int(consensus), float(margin), agreed, n, ruling.note if ruling else None)
         return out
 
     def kept(self, answer_ids: list[int]) -> list[bool]:
@@ -399,15 +399,15 @@ def _ranking_plan(curated: Curated | None) -> _RankingPlan:
     plan = _RankingPlan(groups=quality.consensus_groups(curated.consensus_fit),
                         rankings=dict(zip(items.tolist(), per_item.tolist(), strict=True)),
                         alive=_sorted_ids(kept[1]))
-    for unit, lower, higher, ruled in zip(r.items.tolist(), r.support_first.tolist(), r.support_second.tolist(),
-                                          r.adjudicated.tolist(), strict=True):
+    agreement, answers = curated.agreement_of(r.items)
+    for unit, lower, higher, ruled, agreed, n in zip(r.items.tolist(), r.support_first.tolist(),
+                                                     r.support_second.tolist(), r.adjudicated.tolist(), agreement,
+                                                     answers, strict=True):
         item, pair = int(units.unit_item[unit]), (int(units.unit_first[unit]), int(units.unit_second[unit]))
         ruling = curated.rulings.get(item) if ruled else None
         if ruling is not None:  # the lead's ranking orders the item, not Bradley-Terry
             plan.groups[item] = ranking_groups(ruling.value)
-        plan.votes.setdefault(item, {})[pair] = PairVotes(
-            lower, higher, curated.item_agreement.get(unit), curated.item_answers.get(unit, 0),
-            ruling.note if ruling else None)
+        plan.votes.setdefault(item, {})[pair] = PairVotes(lower, higher, agreed, n, ruling.note if ruling else None)
     return plan
 
 
