@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import os
 import stat
 from datetime import timedelta
 
@@ -539,6 +540,34 @@ def test_a_build_split_over_processes_writes_the_files_and_counts_of_a_one_proce
         assert [(f["name"], f["rows"], f["sha256"]) for f in other.files] == \
             [(f["name"], f["rows"], f["sha256"]) for f in one.files]
     assert [p.name for p in (artifacts / "snapshots").iterdir() if p.name.startswith(".")] == []
+
+
+@parallel_builds
+def test_a_builds_workers_make_no_reference_cycles(transactional_db, artifacts, answered, lead, settings, monkeypatch,
+                                                   tmp_path):
+    """A worker runs without the cyclic collector (`transport.fork`), so whatever it makes must be freed by
+    reference counting alone: after its work, a collection finds nothing, in either phase, over several chunks."""
+    import gc
+
+    from annotation.snapshots import transport
+
+    project, _, _ = answered
+    monkeypatch.setattr("annotation.services.snapshots.CHUNK", 2)
+    settings.SNAPSHOT_PARALLEL_MIN_ITEMS, settings.SNAPSHOT_BUILD_PROCESSES = 0, 2
+    fork, found = transport.fork, tmp_path / "found"
+    found.mkdir()
+
+    def checked(work, on_error):
+        def run():
+            assert not gc.isenabled()
+            work()
+            (found / str(os.getpid())).write_text(str(gc.collect()))
+        return fork(run, on_error)
+
+    monkeypatch.setattr(transport, "fork", checked)
+    built = build(project, lead, rules={"exclude_flagged": True})
+    assert built.state == "ready", built.error
+    assert sorted(int(p.read_text()) for p in found.iterdir()) == [0, 0, 0, 0]  # two workers in each phase
 
 
 @parallel_builds
