@@ -661,9 +661,10 @@ class _Export:
 
     def _pairwise_lines(self, chunk: list[_Item], texts: dict[int, tuple[str, str]],
                         answers: dict[int, list[tuple]]) -> None:
-        """`_pairwise`'s lines for a whole chunk, JSONL alone, from answers spooled as raw-line pieces (`_encoder`):
-        the same bytes (`tests/test_snapshot_lines.py`), in one loop. Per item, calls and look-ups were most of a
-        build's streaming."""
+        """`_pairwise`'s lines for a whole chunk, JSONL alone, from answers spooled as raw-line pieces (`_encoder`),
+        in one loop that fills `snapshots.lines`' templates inline: per item, the calls were most of a build's
+        streaming. The same bytes as the row dicts (`tests/test_snapshots.py`, a JSONL-only build against one with
+        Parquet, and a parallel build against one process)."""
         lines, dumps, sort = snapshots.lines, orjson.dumps, orjson.OPT_SORT_KEYS
         template_of, fill, json_bytes, number, bools = (lines.raw_template, lines.raw_fill, lines.json_bytes,
                                                         self.numbers, lines.BOOL)

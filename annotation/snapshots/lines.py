@@ -147,8 +147,10 @@ def raw_line(template: tuple[bytes, ...], annotator: bytes, annotator_is_model: 
         ranking, rationale, shown_order, text, time_spent_ms))
 
 
+# The templates of the other rows. `services.snapshots._Export._pairwise_lines` fills them inline, a chunk at a time;
+# the functions below are what they mean, and what the tests hold them to.
 PREFERENCE = (b'{"adjudicated":%b,"adjudication_note":%b,"agreement":%b,"chosen":%b,"item_id":%d,"margin":%b,'
-               b'"n_annotators":%d,"prompt":%b,"prompt_id":%b,"rejected":%b}\n')
+              b'"n_annotators":%d,"prompt":%b,"prompt_id":%b,"rejected":%b}\n')
 
 
 def preference_line(*, prompt: bytes, chosen: bytes, rejected: bytes, margin: float, agreement: float | None,
@@ -156,7 +158,7 @@ def preference_line(*, prompt: bytes, chosen: bytes, rejected: bytes, margin: fl
     """`rows.preference_row`'s line without a ranking marker; `chosen`/`rejected` from `assistant_json`."""
     note = b"null" if adjudication_note is None else orjson.dumps(adjudication_note)
     return PREFERENCE % (BOOL[adjudication_note is not None], note, number_json(agreement), chosen, item_id,
-                          number_json(margin), n_annotators, prompt, prompt_id, rejected)
+                         number_json(margin), n_annotators, prompt, prompt_id, rejected)
 
 
 KTO = b'{"completion":%b,"item_id":%d,"label":%b,"prompt":%b,"prompt_id":%b}\n'
