@@ -40,32 +40,66 @@ def browser():
 
 
 class Watched:
-    """A page with everything that would betray a broken or unsafe screen recorded."""
+    """A page with everything that would betray a broken or unsafe screen recorded, and what a failing test's
+    report shows of it (`describe`): the answers of 400 and more, console errors, page errors."""
 
     def __init__(self, page):
         self.page = page
         self.dialogs: list[str] = []
         self.page_errors: list[str] = []
         self.requests: list[str] = []
+        self.failed: list[str] = []  # "status METHOD url" of each answer of 400 or more
+        self.console: list[str] = []  # the console's errors
         page.on("dialog", self._on_dialog)
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         page.on("request", lambda request: self.requests.append(request.url))
+        page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.request.method} {r.url}"))
+        page.on("console", lambda m: m.type == "error" and self.console.append(m.text))
 
     def _on_dialog(self, dialog):
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
 
+    def describe(self, screenshot: Path) -> str:
+        """What a person would need to see of this page to tell why a test failed; a screenshot to `screenshot`."""
+        lines = [f"page at {self.page.url}", *(f"  answered {f}" for f in self.failed),
+                 *(f"  console: {c}" for c in self.console), *(f"  page error: {e}" for e in self.page_errors)]
+        try:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(screenshot), timeout=5_000)
+            lines.append(f"  screenshot: {screenshot}")
+            text = self.page.evaluate("document.body ? document.body.innerText.slice(0, 1500) : ''")
+            lines.append("  text: " + " | ".join(line for line in text.splitlines() if line.strip()))
+        except Exception as exc:  # noqa: BLE001 - a closed or hung page: say so, the failure itself matters more
+            lines.append(f"  (could not read the page: {exc})")
+        return "\n".join(lines)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing browser test's report says what each of its pages saw (`Watched.describe`)."""
+    report = yield
+    pages = getattr(item, "watched_pages", None)
+    if report.when == "call" and report.failed and pages:
+        name = item.name.replace("/", "-")[:80]
+        report.sections.append(("what the browser saw", "\n".join(
+            watched.describe(ROOT / "var" / "screenshots" / f"failed-{name}-{k}.png")
+            for k, watched in enumerate(pages))))
+    return report
+
 
 @pytest.fixture
-def new_page(browser):
+def new_page(browser, request):
     """new_page() -> Watched page in a fresh browser context (its own cookies and localStorage)."""
-    contexts = []
+    contexts, pages = [], []
+    request.node.watched_pages = pages  # for the report of a failure (`pytest_runtest_makereport`)
 
     def make(context=None):
         if context is None:
             context = browser.new_context(viewport=VIEWPORT)
             contexts.append(context)
-        return Watched(context.new_page())
+        pages.append(Watched(context.new_page()))
+        return pages[-1]
 
     yield make
     for context in contexts:
