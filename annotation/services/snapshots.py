@@ -540,9 +540,7 @@ class _Export:
         for key, n in more.items():
             counts[key] += n
             totals[key] += n
-        byte, bit = divmod(item.prompt_id - self.prompt_low, 8)
-        if not self.seen_prompts[byte] & (1 << bit):
-            self.seen_prompts[byte] |= 1 << bit
+        if self._first_of_prompt(item.prompt_id):
             counts["prompts"] += 1
             if self.lines:
                 if self.prompt_ids is not None:
@@ -553,6 +551,14 @@ class _Export:
             else:
                 self.files.write("prompts", split, snapshots.prompt_row(conversation=item.conversation,
                                                                         prompt_id=item.external_id))
+
+    def _first_of_prompt(self, prompt_id: int) -> bool:
+        """Whether no row of this prompt was written yet; from now on, one was."""
+        byte, bit = divmod(prompt_id - self.prompt_low, 8)
+        if self.seen_prompts[byte] & (1 << bit):
+            return False
+        self.seen_prompts[byte] |= 1 << bit
+        return True
 
     def _encoded(self, item: _Item) -> "_Encoded":
         """The JSON of what all the rows of one item share, encoded once (the item being written)."""
@@ -668,19 +674,18 @@ class _Export:
         lines, dumps, sort = snapshots.lines, orjson.dumps, orjson.OPT_SORT_KEYS
         template_of, fill, json_bytes, number, bools = (lines.raw_template, lines.raw_fill, lines.json_bytes,
                                                         self.numbers, lines.BOOL)
-        assistant, preference_line, kto_line, prompt_line = lines.ASSISTANT, lines.PREFERENCE, lines.KTO, lines.PROMPT
+        assistant, preference_line, kto_line = lines.ASSISTANT, lines.PREFERENCE, lines.KTO
         seed, fraction, split_of = self.snapshot.seed, self.snapshot.test_fraction, snapshots.split_of
-        kept_ids, verdicts, totals, seen, low = (self.kept_ids, self.chunk_verdicts, self.totals, self.seen_prompts,
-                                                 self.prompt_low)
+        kept_ids, verdicts, totals = self.kept_ids, self.chunk_verdicts, self.totals
         raw = self._writer("raw", "all")
-        out = {split: (self._writer("preference", split), self._writer("kto", split), self._writer("prompts", split),
-                       self.splits[split], self.split_json[split], None if self.prompt_ids is None
-                       else self.prompt_ids[split].append) for split in snapshots.split.SPLITS}
+        out = {split: (self._writer("preference", split), self._writer("kto", split), self.split_json[split])
+               for split in snapshots.split.SPLITS}
         raw_answers = 0
         for item in chunk:
             split = split_of(seed=seed, prompt_key=item.external_id, test_fraction=fraction)
-            preference_w, kto_w, prompts_w, counts, split_json, prompt_seen = out[split]
+            preference_w, kto_w, split_json = out[split]
             prompt, prompt_id = dumps(item.conversation, option=sort), dumps(item.external_id)
+            self.encoded = _Encoded(item.id, prompt, prompt_id)  # what `_included` writes the prompt's line from
             shown = [{"id": rid, "text": texts[rid][0], "model": texts[rid][1]} for rid in item.response_ids]
             template = template_of(is_gold=item.is_gold, item_id=item.id, prompt=prompt, prompt_id=prompt_id,
                                    responses=json_bytes(shown), split=split_json)
@@ -705,20 +710,7 @@ class _Export:
                 kto_w(kto_line % (chosen, item.id, b"true", prompt, prompt_id))
                 kto_w(kto_line % (rejected, item.id, b"false", prompt, prompt_id))
                 pairs = 1
-            # `_included`, inlined
-            counts["items"] += 1
-            counts["answers"] += verdict.n_annotators
-            counts["pairs"] += pairs
-            byte, bit = divmod(item.prompt_id - low, 8)
-            if not seen[byte] & (1 << bit):
-                seen[byte] |= 1 << bit
-                counts["prompts"] += 1
-                if prompt_seen is not None:
-                    prompt_seen(item.prompt_id)
-                prompts_w(prompt_line % (prompt, prompt_id))
-            totals["items"] += 1
-            totals["answers"] += verdict.n_annotators
-            totals["pairs"] += pairs
+            self._included(item, split, verdict.n_annotators, pairs)
         totals["raw_answers"] += raw_answers
 
     def _ranking(self, item: _Item, split: str, texts, answers: list[dict]) -> None:
@@ -925,9 +917,7 @@ class _ParallelBuild:
             block, at = b"".join(data[split]), 0
             write, written = e._writer("prompts", split), 0
             for prompt_id, length in zip(ids, lengths, strict=True):
-                byte, bit = divmod(prompt_id - e.prompt_low, 8)
-                if not e.seen_prompts[byte] & (1 << bit):
-                    e.seen_prompts[byte] |= 1 << bit
+                if e._first_of_prompt(prompt_id):
                     write(block[at:at + length])
                     written += 1
                 at += length

@@ -147,8 +147,8 @@ def raw_line(template: tuple[bytes, ...], annotator: bytes, annotator_is_model: 
         ranking, rationale, shown_order, text, time_spent_ms))
 
 
-# The templates of the other rows. `services.snapshots._Export._pairwise_lines` fills them inline, a chunk at a time;
-# the functions below are what they mean, and what the tests hold them to.
+# The templates of the other rows. `services.snapshots._Export._pairwise_lines` fills the preference and KTO ones
+# inline, a chunk at a time; the functions below are what they mean, and what the tests hold them to.
 PREFERENCE = (b'{"adjudicated":%b,"adjudication_note":%b,"agreement":%b,"chosen":%b,"item_id":%d,"margin":%b,'
               b'"n_annotators":%d,"prompt":%b,"prompt_id":%b,"rejected":%b}\n')
 
